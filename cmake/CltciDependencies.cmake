@@ -1,0 +1,64 @@
+# Finds every dependency once, so the targets below only link imported targets.
+
+# LibTorch 2.x: the pip wheel's share/cmake (scripts/setup.sh prints it), or any LibTorch 2.x
+# through CMAKE_PREFIX_PATH.
+find_package(Torch 2.0 REQUIRED)
+if(Torch_VERSION VERSION_LESS 2.0)
+  message(FATAL_ERROR "LibTorch ${Torch_VERSION} found; the toolkit needs LibTorch 2.x")
+endif()
+# TorchConfig exports a flat list; wrap it in one interface target so ours link cleanly.
+add_library(cltci_torch INTERFACE)
+target_link_libraries(cltci_torch INTERFACE ${TORCH_LIBRARIES})
+target_include_directories(cltci_torch SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
+target_compile_options(cltci_torch INTERFACE
+  $<$<COMPILE_LANGUAGE:CXX>:${TORCH_CXX_FLAGS}>)
+
+set(cltci_torch_has_cuda OFF)
+if(TARGET torch_cuda OR CAFFE2_USE_CUDA)
+  set(cltci_torch_has_cuda ON)
+endif()
+if(CLTCI_CUDA STREQUAL "AUTO")
+  set(CLTCI_WITH_CUDA ${cltci_torch_has_cuda})
+elseif(CLTCI_CUDA)
+  if(NOT cltci_torch_has_cuda)
+    message(FATAL_ERROR "CLTCI_CUDA=ON but the LibTorch found (${Torch_DIR}) has no CUDA")
+  endif()
+  set(CLTCI_WITH_CUDA ON)
+else()
+  set(CLTCI_WITH_CUDA OFF)
+endif()
+if(CLTCI_WITH_CUDA)
+  if(NOT CMAKE_CUDA_ARCHITECTURES)
+    # Ampere and Hopper: the GPUs the toolkit is run on; override for others.
+    set(CMAKE_CUDA_ARCHITECTURES 80 90)
+  endif()
+  enable_language(CUDA)
+  set(CMAKE_CUDA_STANDARD 17)
+  set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+endif()
+message(STATUS "cltci: LibTorch ${Torch_VERSION} (CUDA sources: ${CLTCI_WITH_CUDA})")
+
+find_package(OpenCV 4 REQUIRED COMPONENTS core imgproc imgcodecs)
+find_package(yaml-cpp REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(GIF REQUIRED)
+find_package(Threads REQUIRED)
+
+set(CLTCI_WITH_DICOM OFF)
+if(NOT CLTCI_DICOM STREQUAL "OFF")
+  find_package(DCMTK CONFIG QUIET)
+  if(DCMTK_FOUND)
+    set(CLTCI_WITH_DICOM ON)
+  elseif(CLTCI_DICOM STREQUAL "ON")
+    message(FATAL_ERROR "CLTCI_DICOM=ON but DCMTK was not found (apt-get install libdcmtk-dev)")
+  endif()
+endif()
+message(STATUS "cltci: DICOM through DCMTK: ${CLTCI_WITH_DICOM}")
+
+if(CLTCI_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+
+include(CltciFmtShadow)
+cltci_make_fmt_shadow(CLTCI_FMT_SHADOW_DIR)

@@ -1,0 +1,1 @@
+# Sources of the config layer (explicit list).

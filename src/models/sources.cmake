@@ -1,0 +1,1 @@
+# Sources of the models layer (explicit list).

@@ -1,0 +1,1 @@
+# Sources of the run layer (explicit list).

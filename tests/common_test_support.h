@@ -1,0 +1,33 @@
+// Helpers shared by the unit tests.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <torch/cuda.h>
+
+#include <filesystem>
+#include <string>
+
+/// First statement of every *_CUDA test: reports the test as skipped where there is no GPU (the
+/// test main also filters these out of plain gtest runs).
+#define CLTCI_REQUIRE_CUDA()                                    \
+  do {                                                          \
+    if (!torch::cuda::is_available()) GTEST_SKIP() << "no GPU"; \
+  } while (0)
+
+namespace cltci::testing {
+
+/// A fresh empty directory under the system temp dir, removed when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace cltci::testing

@@ -1,0 +1,1 @@
+# Command-line tests of the executables: exit codes and messages.

@@ -1,0 +1,1 @@
+# Python cross-checks against torchvision, segmentation_models_pytorch and MONAI.

@@ -1,0 +1,55 @@
+#include "cltci/common/atomic_file.h"
+
+#include "cltci/common/error.h"
+#include "common_test_support.h"
+
+#include <gtest/gtest.h>
+
+namespace cltci::common {
+namespace {
+
+TEST(AtomicFile, WritesAndReplacesWithoutLeavingTemporaries) {
+  testing::TempDir dir;
+  const auto target = dir / "sub" / "summary.json";
+  write_file_atomic(target, std::string_view("first"));
+  EXPECT_EQ(read_file(target), "first");
+  write_file_atomic(target, std::string_view("second, longer"));
+  EXPECT_EQ(read_file(target), "second, longer");
+  int entries = 0;
+  for ([[maybe_unused]] const auto& entry :
+       std::filesystem::directory_iterator(target.parent_path())) {
+    ++entries;
+  }
+  EXPECT_EQ(entries, 1);
+}
+
+TEST(AtomicFile, FailingWriterKeepsTheOldFile) {
+  testing::TempDir dir;
+  const auto target = dir / "weights.pt";
+  write_file_atomic(target, std::string_view("good"));
+  EXPECT_THROW(write_file_atomic(target,
+                                 [](const std::filesystem::path& temporary) {
+                                   std::ofstream(temporary) << "half";
+                                   throw Error("disk full");
+                                 }),
+               Error);
+  EXPECT_EQ(read_file(target), "good");
+  int entries = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    ++entries;
+  }
+  EXPECT_EQ(entries, 1);
+}
+
+TEST(AtomicFile, ReadingAMissingFileNamesIt) {
+  try {
+    read_file("/nonexistent/cltci/file.yaml");
+    FAIL() << "expected InputError";
+  } catch (const InputError& error) {
+    EXPECT_EQ(std::string(error.what()), "/nonexistent/cltci/file.yaml: cannot open file");
+    EXPECT_EQ(exit_code_for(error), kExitBadInput);
+  }
+}
+
+}  // namespace
+}  // namespace cltci::common

@@ -1,0 +1,91 @@
+#include "cltci/common/device.h"
+#include "cltci/common/error.h"
+#include "cltci/common/interrupt.h"
+#include "cltci/common/run_directory.h"
+#include "cltci/common/seeding.h"
+#include "common_test_support.h"
+
+#include <ATen/Parallel.h>
+#include <gtest/gtest.h>
+#include <torch/cuda.h>
+
+#include <fstream>
+
+namespace cltci::common {
+namespace {
+
+TEST(Device, ParsesCpuAndAuto) {
+  EXPECT_EQ(resolve_device("cpu"), c10::Device(c10::kCPU));
+  const auto automatic = resolve_device("auto");
+  EXPECT_EQ(automatic.is_cuda(), torch::cuda::is_available());
+}
+
+TEST(Device, CudaWithoutGpuIsAClearInputError) {
+  if (torch::cuda::is_available()) GTEST_SKIP() << "a GPU is present";
+  try {
+    resolve_device("cuda:1");
+    FAIL();
+  } catch (const InputError& error) {
+    EXPECT_EQ(std::string(error.what()),
+              "device 'cuda:1': CUDA was requested but no GPU is available (torch sees 0 devices)");
+  }
+}
+
+TEST(Device, RejectsMalformedSpecs) {
+  EXPECT_THROW(resolve_device("gpu"), InputError);
+  EXPECT_THROW(resolve_device("cuda:x"), InputError);
+}
+
+TEST(Threads, ZeroMeansAllCoresAndExplicitCountsApply) {
+  EXPECT_EQ(apply_thread_count(1), 1);
+  EXPECT_EQ(at::get_num_threads(), 1);
+  const int all = apply_thread_count(0);
+  EXPECT_EQ(all, static_cast<int>(std::max(1U, std::thread::hardware_concurrency())));
+  EXPECT_THROW(apply_thread_count(-1), InputError);
+}
+
+TEST(Seeding, DerivedSeedsDependOnEveryCoordinateAndAreStable) {
+  const auto a = derive_seed(12345, {0, 7});
+  EXPECT_EQ(a, derive_seed(12345, {0, 7}));
+  EXPECT_NE(a, derive_seed(12345, {1, 7}));
+  EXPECT_NE(a, derive_seed(12345, {0, 8}));
+  EXPECT_NE(a, derive_seed(12346, {0, 7}));
+  EXPECT_NE(derive_seed(1, {2, 3}), derive_seed(1, {3, 2}));
+  // SplitMix64 reference value for input 0 (first output of the generator seeded with 0).
+  EXPECT_EQ(mix64(0), 0xE220A8397B1DCDAFULL);
+}
+
+TEST(Interrupt, FlagRoundTripsAndThrowsInterrupted) {
+  request_interrupt(true);
+  EXPECT_TRUE(interrupt_requested());
+  try {
+    throw_if_interrupted("checkpoint saved");
+    FAIL();
+  } catch (const Interrupted& error) {
+    EXPECT_EQ(exit_code_for(error), kExitInterrupted);
+  }
+  request_interrupt(false);
+  EXPECT_NO_THROW(throw_if_interrupted("x"));
+}
+
+TEST(RunDirectory, FreshResumeFinishedAndRefusal) {
+  testing::TempDir dir;
+  const auto run = dir / "run";
+  EXPECT_EQ(open_run_directory(run, false), RunState::kFresh);
+  std::ofstream(run / kRunConfigFile) << "run: {}\n";
+  EXPECT_EQ(open_run_directory(run, false), RunState::kResume);
+  std::ofstream(run / kRunSummaryFile) << "{}";
+  EXPECT_EQ(open_run_directory(run, false), RunState::kFinished);
+  EXPECT_EQ(open_run_directory(run, true), RunState::kFresh);
+  EXPECT_FALSE(std::filesystem::exists(run / kRunSummaryFile));
+
+  const auto foreign = dir / "photos";
+  std::filesystem::create_directories(foreign);
+  std::ofstream(foreign / "holiday.jpg") << "x";
+  EXPECT_THROW(open_run_directory(foreign, false), InputError);
+  EXPECT_THROW(open_run_directory(foreign, true), InputError);
+  EXPECT_TRUE(std::filesystem::exists(foreign / "holiday.jpg"));
+}
+
+}  // namespace
+}  // namespace cltci::common

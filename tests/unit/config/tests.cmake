@@ -1,0 +1,1 @@
+# Unit tests of the config layer (added to cltci_tests).

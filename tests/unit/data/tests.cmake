@@ -1,0 +1,1 @@
+# Unit tests of the data layer (added to cltci_tests).

@@ -1,0 +1,1 @@
+# Unit tests of the engine layer (added to cltci_tests).

@@ -1,0 +1,1 @@
+# Unit tests of the run layer (added to cltci_tests).

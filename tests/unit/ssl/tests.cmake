@@ -1,0 +1,1 @@
+# Unit tests of the ssl layer (added to cltci_tests).
