@@ -1,1 +1,5 @@
-# Sources of the run layer (explicit list).
+target_sources(cltci PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/evaluate.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/finetune.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/pretrain.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/run_context.cpp)

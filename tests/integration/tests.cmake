@@ -1,1 +1,37 @@
-# Command-line tests of the executables: exit codes and messages.
+# Command-line tests of the executables: exit codes and the exact first words of messages.
+set(cltci_cli_data ${CMAKE_CURRENT_LIST_DIR}/data)
+set(cltci_example_config ${PROJECT_SOURCE_DIR}/configs/pretrain/cltci_moco_unet.yaml)
+
+foreach(app IN ITEMS pretrain finetune evaluate)
+  add_test(NAME cli.${app}.help COMMAND $<TARGET_FILE:${app}> --help)
+  add_test(NAME cli.${app}.version COMMAND $<TARGET_FILE:${app}> --version)
+  set_tests_properties(cli.${app}.version PROPERTIES PASS_REGULAR_EXPRESSION "cltci [0-9.]+ \\(LibTorch 2")
+  add_test(NAME cli.${app}.unknown_flag COMMAND $<TARGET_FILE:${app}> --no-such-flag)
+  set_tests_properties(cli.${app}.unknown_flag PROPERTIES WILL_FAIL ON)
+endforeach()
+
+# Exit codes must be exactly 2 for bad input: a wrapper script checks code and message.
+function(cltci_expect_exit name code regex)
+  add_test(NAME ${name}
+           COMMAND ${CMAKE_COMMAND} -DEXPECTED_CODE=${code} -DEXPECTED_REGEX=${regex}
+                   "-DCOMMAND=${ARGN}" -P ${CMAKE_CURRENT_LIST_DIR}/expect_exit.cmake)
+endfunction()
+
+cltci_expect_exit(cli.pretrain.dump_config 0 "  lr: 0.1  # peak learning rate"
+                  $<TARGET_FILE:pretrain> --config ${cltci_example_config} --dump-config)
+cltci_expect_exit(cli.pretrain.set_typo 2
+                  "pretrain: --set optim.lrr=1: optim.lrr: unknown key; did you mean 'optim.lr'\\?"
+                  $<TARGET_FILE:pretrain> --config ${cltci_example_config} --set optim.lrr=1)
+cltci_expect_exit(cli.pretrain.bad_file 2
+                  "bad_pretrain.yaml:3:3: optim.lrr: unknown key; did you mean 'optim.lr'\\?.*bad_pretrain.yaml:5:16: method.temperature: must be > 0 \\(got 0\\)"
+                  $<TARGET_FILE:pretrain> --config ${cltci_cli_data}/bad_pretrain.yaml)
+foreach(app IN ITEMS pretrain finetune evaluate)
+  cltci_expect_exit(cli.${app}.missing_config 2 "${app}: /nonexistent/c.yaml: config file not found"
+                    $<TARGET_FILE:${app}> --config /nonexistent/c.yaml)
+endforeach()
+cltci_expect_exit(cli.pretrain.bad_log_level 2 "--log-level: unknown level 'loud'"
+                  $<TARGET_FILE:pretrain> --log-level loud --dump-config)
+cltci_expect_exit(cli.finetune.bad_budgets 2 "budgets: must be strictly increasing"
+                  $<TARGET_FILE:finetune> --set "budgets=[20,10]")
+cltci_expect_exit(cli.evaluate.nothing_to_do 2 "give either finetune_run"
+                  $<TARGET_FILE:evaluate> --set run.output_dir=${CMAKE_CURRENT_BINARY_DIR}/eval-none)

@@ -1,0 +1,44 @@
+// Flags every executable shares, and the one place where exceptions become exit codes.
+#pragma once
+
+#include "cltci/run/run_context.h"
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cltci::apps {
+
+struct CommonFlags {
+  std::string config;
+  std::vector<std::string> sets;
+  bool dump_config = false;
+  std::optional<std::string> device;
+  std::optional<long long> threads;
+  std::optional<long long> seed;
+  std::optional<std::string> output;
+  std::string log_level = "info";
+  bool overwrite = false;
+};
+
+/// Adds --config, --set, --dump-config, --device, --threads, --seed, --output, --log-level,
+/// --overwrite and --version to `app`.
+void add_common_flags(CLI::App& app, CommonFlags& flags);
+
+/// --set overrides followed by those the shortcut flags (--device, ...) stand for.
+std::vector<std::string> overrides(const CommonFlags& flags);
+
+run::RunOptions run_options(const CommonFlags& flags);
+
+/// Parses argv, runs `body`, and maps every outcome onto the toolkit's exit codes: CLI errors and
+/// InputError -> 2 (each problem on its own line), other failures -> 1, Interrupted -> 130.
+int run_main(CLI::App& app,
+             int argc,
+             char** argv,
+             const CommonFlags& flags,
+             const std::function<int()>& body);
+
+}  // namespace cltci::apps

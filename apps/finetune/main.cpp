@@ -1,0 +1,21 @@
+// `finetune`: Fine-tune lung segmentation over K folds x label budgets M.
+#include "cli_common.h"
+#include "cltci/config/finetune_config.h"
+#include "cltci/run/finetune.h"
+
+#include <iostream>
+
+int main(int argc, char** argv) {
+  CLI::App app{"Fine-tune lung segmentation over K folds x label budgets M", "finetune"};
+  cltci::apps::CommonFlags flags;
+  cltci::apps::add_common_flags(app, flags);
+  return cltci::apps::run_main(app, argc, argv, flags, [&] {
+    const auto config =
+        cltci::config::load_finetune_config(flags.config, cltci::apps::overrides(flags));
+    if (flags.dump_config) {
+      std::cout << cltci::config::dump(config);
+      return 0;
+    }
+    return cltci::run::finetune(config, cltci::apps::run_options(flags));
+  });
+}

@@ -1,0 +1,52 @@
+// Configuration of the `finetune` executable: the paper's 5-fold x M protocol.
+#pragma once
+
+#include "cltci/config/sections.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace cltci::config {
+
+struct InitConfig {
+  std::string type = "random";
+  std::string pretrain_run;
+  std::string weights;
+};
+
+struct FoldsConfig {
+  std::int64_t k = 5;
+  std::int64_t seed = 12345;
+  std::string group_by = "patient";
+};
+
+struct FinetuneConfig {
+  RunConfig run;
+  DataConfig data;
+  ModelConfig model;
+  InitConfig init;
+  AugmentConfig augment = finetune_augment_defaults();
+  OptimConfig optim = finetune_optim_defaults();
+  FoldsConfig folds;
+  std::vector<std::int64_t> budgets{10, 20};
+  std::string loss = "ce";
+  double validation_fraction = 0.0;
+
+  /// The authors' fine-tuning augmentation: rotation +-30 deg, no gamma (reference sec. 6).
+  static AugmentConfig finetune_augment_defaults();
+  /// Adam, lr 1e-4 (authors' commands), cosine to 1e-6, no warm-up, 200 epochs, batch 10.
+  static OptimConfig finetune_optim_defaults();
+};
+
+void describe(Schema& schema, InitConfig& config);
+void describe(Schema& schema, FoldsConfig& config);
+void describe(Schema& schema, FinetuneConfig& config);
+void validate(const FinetuneConfig& config, Problems& problems);
+
+FinetuneConfig load_finetune_config(const std::filesystem::path& file,
+                                    const std::vector<std::string>& overrides);
+std::string dump(const FinetuneConfig& config);
+
+}  // namespace cltci::config

@@ -1,0 +1,47 @@
+#include "cltci/config/evaluate_config.h"
+
+#include "cltci/config/config_loader.h"
+
+namespace cltci::config {
+
+void describe(Schema& s, EvaluateConfig& c) {
+  s.section("run", "run identity, output and runtime", [&] { describe(s, c.run); });
+  s.field("finetune_run", c.finetune_run, "fine-tuning run directory to score");
+  s.field("checkpoint", c.checkpoint, "model checkpoint for segmenting new images");
+  s.field("images", c.images, "image file or folder to segment (with checkpoint)");
+  s.field("overlays_per_fold", c.overlays_per_fold, "overlay pictures written per fold",
+          Rule::non_negative());
+  s.field("batch_size", c.batch_size, "images per forward pass", Rule::at_least(1));
+}
+
+void validate(const EvaluateConfig& c, Problems& problems) {
+  validate(c.run, problems);
+  const bool scoring = !c.finetune_run.empty();
+  const bool segmenting = !c.checkpoint.empty() || !c.images.empty();
+  if (scoring == segmenting) {
+    problems.add("finetune_run",
+                 "give either finetune_run (score a fine-tuning run) or checkpoint and images "
+                 "(segment new images)");
+  } else if (segmenting && (c.checkpoint.empty() || c.images.empty())) {
+    problems.add(c.checkpoint.empty() ? "checkpoint" : "images",
+                 "segmenting new images needs both checkpoint and images");
+  }
+}
+
+EvaluateConfig load_evaluate_config(const std::filesystem::path& file,
+                                    const std::vector<std::string>& overrides) {
+  EvaluateConfig config;
+  load_config(
+      file, overrides, [&](Schema& s) { describe(s, config); },
+      [&](Problems& p) { validate(config, p); });
+  if (config.run.name.empty() && !file.empty()) config.run.name = file.stem().string();
+  if (config.run.name.empty()) config.run.name = "evaluate";
+  return config;
+}
+
+std::string dump(const EvaluateConfig& config) {
+  EvaluateConfig copy = config;
+  return dump_config([&](Schema& s) { describe(s, copy); });
+}
+
+}  // namespace cltci::config

@@ -1,0 +1,100 @@
+#include "cltci/config/finetune_config.h"
+
+#include "cltci/config/config_loader.h"
+
+#include <algorithm>
+
+namespace cltci::config {
+
+AugmentConfig FinetuneConfig::finetune_augment_defaults() {
+  AugmentConfig augment;
+  augment.rotation_deg = 30.0;
+  augment.gamma = {1.0, 1.0};
+  return augment;
+}
+
+OptimConfig FinetuneConfig::finetune_optim_defaults() {
+  OptimConfig optim;
+  optim.name = "adam";
+  optim.lr = 1.0e-4;
+  optim.weight_decay = 0.0;
+  optim.warmup_epochs = 0.0;
+  optim.min_lr = 1.0e-6;
+  optim.epochs = 200;
+  optim.batch_size = 10;
+  return optim;
+}
+
+void describe(Schema& s, InitConfig& c) {
+  s.field("type", c.type, "encoder initialisation", {"random", "pretrained", "imagenet"});
+  s.field("pretrain_run", c.pretrain_run, "pretrained: the pretrain run directory");
+  s.field("weights", c.weights,
+          "imagenet: torchvision ResNet-50 weights as .safetensors (conv1 summed over RGB)");
+}
+
+void describe(Schema& s, FoldsConfig& c) {
+  s.field("k", c.k, "cross-validation folds", Rule::at_least(2));
+  s.field("seed", c.seed, "seed of the fold split (written once to splits.json)",
+          Rule::non_negative());
+  s.field("group_by", c.group_by,
+          "patient: no patient in two folds | image: the paper's split over images",
+          {"patient", "image"});
+}
+
+void describe(Schema& s, FinetuneConfig& c) {
+  s.section("run", "run identity, output and runtime", [&] { describe(s, c.run); });
+  s.section("data", "labelled images", [&] { describe(s, c.data); });
+  s.section("model", "segmentation network", [&] { describe(s, c.model); });
+  s.section("init", "where the encoder's weights come from", [&] { describe(s, c.init); });
+  s.section("augment", "joint image/mask augmentation", [&] { describe(s, c.augment); });
+  s.section("optim", "optimizer and schedule", [&] { describe(s, c.optim); });
+  s.section("folds", "cross-validation split", [&] { describe(s, c.folds); });
+  s.field("budgets", c.budgets, "label budgets M per fold (nested subsets)", Rule::at_least(1));
+  s.field("loss", c.loss, "ce | dice_ce", {"ce", "dice_ce"});
+  s.field("validation_fraction", c.validation_fraction,
+          "share of the M images held out to pick the epoch; 0 = evaluate the last epoch",
+          Rule::from_below(0.0, 0.5));
+}
+
+void validate(const FinetuneConfig& c, Problems& problems) {
+  validate(c.run, problems);
+  validate(c.data, problems);
+  validate(c.model, problems);
+  validate(c.augment, problems);
+  validate(c.optim, problems);
+  if (c.init.type == "pretrained" && c.init.pretrain_run.empty()) {
+    problems.add("init.pretrain_run", "required when init.type is pretrained");
+  }
+  if (c.init.type == "imagenet") {
+    if (c.model.arch != "deeplabv3plus") {
+      problems.add("init.type", "imagenet weights exist for the ResNet-50 (deeplabv3plus) only");
+    }
+    if (c.init.weights.empty()) problems.add("init.weights", "required when init.type is imagenet");
+  }
+  if (c.budgets.empty()) problems.add("budgets", "needs at least one label budget M");
+  if (!std::is_sorted(c.budgets.begin(), c.budgets.end()) ||
+      std::adjacent_find(c.budgets.begin(), c.budgets.end()) != c.budgets.end()) {
+    problems.add("budgets", "must be strictly increasing (nested subsets)");
+  }
+  if (c.data.source.type != "phantom" && c.model.classes != 3) {
+    problems.add("model.classes", "lung segmentation uses 3 classes (background, left, right)");
+  }
+}
+
+FinetuneConfig load_finetune_config(const std::filesystem::path& file,
+                                    const std::vector<std::string>& overrides) {
+  FinetuneConfig config;
+  load_config(
+      file, overrides, [&](Schema& s) { describe(s, config); },
+      [&](Problems& p) { validate(config, p); });
+  if (config.run.name.empty() && !file.empty()) config.run.name = file.stem().string();
+  if (config.run.name.empty()) config.run.name = "finetune";
+  return config;
+}
+
+std::string dump(const FinetuneConfig& config) {
+  FinetuneConfig copy = config;
+  return dump_config([&](Schema& s) { describe(s, copy); });
+}
+
+}  // namespace cltci::config

@@ -1,0 +1,48 @@
+#include "cltci/config/pretrain_config.h"
+
+#include "cltci/config/config_loader.h"
+
+namespace cltci::config {
+
+void describe(Schema& s, PretrainConfig& c) {
+  s.section("run", "run identity, output and runtime", [&] { describe(s, c.run); });
+  s.section("data", "unlabelled images grouped by patient", [&] { describe(s, c.data); });
+  s.section("model", "encoder architecture", [&] { describe(s, c.model); });
+  s.section("method", "self-supervised method", [&] { describe(s, c.method); });
+  s.section("augment", "views of an image", [&] { describe(s, c.augment); });
+  s.section("optim", "optimizer and schedule", [&] { describe(s, c.optim); });
+}
+
+void validate(const PretrainConfig& c, Problems& problems) {
+  validate(c.run, problems);
+  validate(c.data, problems);
+  validate(c.model, problems);
+  validate(c.augment, problems);
+  validate(c.optim, problems);
+  if (c.method.name == "cltci_simclr" && c.optim.batch_size % c.method.images_per_patient != 0) {
+    problems.add("optim.batch_size", "must be a multiple of method.images_per_patient (" +
+                                         std::to_string(c.method.images_per_patient) +
+                                         ") for cltci_simclr (P patients x K images)");
+  }
+  if (c.method.name == "pirl" && c.data.image_size < 48) {
+    problems.add("data.image_size", "PIRL's 3x3 jigsaw needs at least 48 pixels");
+  }
+}
+
+PretrainConfig load_pretrain_config(const std::filesystem::path& file,
+                                    const std::vector<std::string>& overrides) {
+  PretrainConfig config;
+  load_config(
+      file, overrides, [&](Schema& s) { describe(s, config); },
+      [&](Problems& p) { validate(config, p); });
+  if (config.run.name.empty() && !file.empty()) config.run.name = file.stem().string();
+  if (config.run.name.empty()) config.run.name = "pretrain";
+  return config;
+}
+
+std::string dump(const PretrainConfig& config) {
+  PretrainConfig copy = config;
+  return dump_config([&](Schema& s) { describe(s, copy); });
+}
+
+}  // namespace cltci::config
