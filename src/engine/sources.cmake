@@ -1,1 +1,5 @@
-# Sources of the engine layer (explicit list).
+target_sources(cltci PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/lr_schedule.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/optimizer.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/precision.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/trainer.cpp)

@@ -1,1 +1,2 @@
-# Unit tests of the engine layer (added to cltci_tests).
+target_sources(cltci_tests PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/trainer_test.cpp)

@@ -1,0 +1,68 @@
+// The training loop shared by every method: optimizer and per-iteration schedule, mixed
+// precision, gradient clipping, progress lines and metrics.csv, atomic checkpoints every N epochs
+// and on SIGINT/SIGTERM, exact resume, and a clear stop on a non-finite loss.
+#pragma once
+
+#include <c10/core/Device.h>
+#include <torch/serialize/archive.h>
+#include <torch/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "cltci/engine/optimizer.h"
+
+namespace cltci::engine {
+
+/// What is being trained. The trainer owns the loop; the task owns models, data and method state.
+class TrainingTask {
+ public:
+  virtual ~TrainingTask() = default;
+  virtual std::vector<torch::Tensor> trainable_parameters() = 0;
+  virtual std::int64_t steps_per_epoch() const = 0;
+  virtual std::int64_t samples_per_step() const = 0;
+  /// Prepares epoch `epoch` so that its next batch is batch number `first_step` (resume).
+  virtual void begin_epoch(std::int64_t epoch, std::int64_t first_step) = 0;
+  /// Forward pass on the next batch; returns the scalar loss, connected to the parameters.
+  virtual torch::Tensor forward_step(std::int64_t epoch, std::int64_t step) = 0;
+  /// After the optimizer step (MoCo: momentum update and enqueue; PIRL: memory bank).
+  virtual void after_step() {}
+  /// Everything but the optimizer that a resumed run needs (weights, buffers, queues, banks).
+  virtual void save_state(torch::serialize::OutputArchive& archive) = 0;
+  virtual void load_state(torch::serialize::InputArchive& archive) = 0;
+  virtual void set_training(bool training) = 0;
+};
+
+struct TrainerOptions {
+  std::filesystem::path run_dir;
+  std::int64_t epochs = 1;
+  std::int64_t checkpoint_every = 1;   ///< epochs
+  std::int64_t log_every = 10;         ///< steps
+  double warmup_epochs = 0.0;
+  double min_lr = 0.0;
+  bool cosine = true;
+  double grad_clip = 0.0;              ///< 0: off
+  std::string precision = "fp32";
+  c10::Device device{c10::kCPU};
+  OptimizerOptions optimizer;
+};
+
+struct TrainResult {
+  std::int64_t epochs_done = 0;
+  std::int64_t steps_done = 0;
+  double last_loss = 0.0;
+  double samples_per_second = 0.0;  ///< over the steps this process ran
+  bool resumed = false;
+};
+
+inline constexpr const char* kCheckpointFile = "checkpoint.pt";
+inline constexpr const char* kMetricsFile = "metrics.csv";
+
+/// Runs (or resumes, from run_dir/checkpoint.pt) the training of `task`. Throws
+/// common::Interrupted after saving a checkpoint when SIGINT/SIGTERM arrived, and common::Error
+/// (keeping the last good checkpoint) when the loss stops being finite.
+TrainResult train(TrainingTask& task, const TrainerOptions& options);
+
+}  // namespace cltci::engine

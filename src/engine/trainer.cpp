@@ -1,0 +1,185 @@
+#include "cltci/engine/trainer.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/Generator.h>
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <fstream>
+#include <iomanip>
+#include <sstream>
+
+#include "cltci/common/atomic_file.h"
+#include "cltci/common/error.h"
+#include "cltci/common/interrupt.h"
+#include "cltci/engine/lr_schedule.h"
+#include "cltci/engine/precision.h"
+
+namespace cltci::engine {
+namespace fs = std::filesystem;
+namespace {
+
+struct Progress {
+  std::int64_t epoch = 0;  // current epoch (0-based)
+  std::int64_t step = 0;   // next step within it
+  std::int64_t global_step = 0;
+};
+
+void save_checkpoint(const fs::path& file, TrainingTask& task, torch::optim::Optimizer& optimizer,
+                     const Progress& progress) {
+  torch::serialize::OutputArchive archive;
+  archive.write("progress", torch::tensor({progress.epoch, progress.step, progress.global_step}));
+  torch::serialize::OutputArchive task_archive;
+  task.save_state(task_archive);
+  archive.write("task", task_archive);
+  torch::serialize::OutputArchive optimizer_archive;
+  optimizer.save(optimizer_archive);
+  archive.write("optimizer", optimizer_archive);
+  // The CPU generator drives dropout and any torch-side sampling: without it a resumed run would
+  // draw different numbers than an uninterrupted one.
+  archive.write("rng_cpu", at::detail::getDefaultCPUGenerator().get_state());
+  common::write_file_atomic(file, [&](const fs::path& temporary) { archive.save_to(temporary.string()); });
+}
+
+Progress load_checkpoint(const fs::path& file, TrainingTask& task,
+                         torch::optim::Optimizer& optimizer) {
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(file.string());
+  } catch (const c10::Error& error) {
+    throw common::InputError(file.string() + ": unreadable checkpoint (" +
+                             std::string(error.what_without_backtrace()) + ")");
+  }
+  torch::Tensor progress_tensor;
+  archive.read("progress", progress_tensor);
+  torch::serialize::InputArchive task_archive;
+  archive.read("task", task_archive);
+  task.load_state(task_archive);
+  torch::serialize::InputArchive optimizer_archive;
+  archive.read("optimizer", optimizer_archive);
+  optimizer.load(optimizer_archive);
+  torch::Tensor rng;
+  archive.read("rng_cpu", rng);
+  at::Generator generator = at::detail::getDefaultCPUGenerator();
+  generator.set_state(rng);
+  const auto values = progress_tensor.accessor<std::int64_t, 1>();
+  return {values[0], values[1], values[2]};
+}
+
+std::string format_duration(double seconds) {
+  const auto total = static_cast<std::int64_t>(seconds);
+  std::ostringstream out;
+  out << total / 3600 << ":" << std::setw(2) << std::setfill('0') << (total / 60) % 60 << ":"
+      << std::setw(2) << std::setfill('0') << total % 60;
+  return out.str();
+}
+
+}  // namespace
+
+TrainResult train(TrainingTask& task, const TrainerOptions& options) {
+  const std::int64_t steps_per_epoch = task.steps_per_epoch();
+  if (steps_per_epoch <= 0) throw common::InputError("training data yields no batch per epoch");
+  auto optimizer = make_optimizer(task.trainable_parameters(), options.optimizer);
+
+  ScheduleOptions schedule;
+  schedule.base_lr = options.optimizer.lr;
+  schedule.min_lr = options.min_lr;
+  schedule.total_steps = options.epochs * steps_per_epoch;
+  schedule.warmup_steps =
+      static_cast<std::int64_t>(options.warmup_epochs * static_cast<double>(steps_per_epoch));
+  schedule.cosine = options.cosine;
+
+  const fs::path checkpoint = options.run_dir / kCheckpointFile;
+  const fs::path metrics = options.run_dir / kMetricsFile;
+  TrainResult result;
+  Progress progress;
+  if (fs::exists(checkpoint)) {
+    progress = load_checkpoint(checkpoint, task, *optimizer);
+    result.resumed = true;
+    spdlog::info("[train] resuming at epoch {} step {}", progress.epoch + 1, progress.step);
+  }
+  if (!fs::exists(metrics)) {
+    common::write_file_atomic(metrics, std::string_view("epoch,step,global_step,loss,lr,samples_per_s\n"));
+  }
+  std::ofstream metrics_out(metrics, std::ios::app);
+
+  const auto started = std::chrono::steady_clock::now();
+  auto window_start = started;
+  std::int64_t steps_run = 0;
+  std::int64_t window_steps = 0;
+  double window_loss = 0.0;
+  task.set_training(true);
+  for (; progress.epoch < options.epochs; ++progress.epoch, progress.step = 0) {
+    task.begin_epoch(progress.epoch, progress.step);
+    for (; progress.step < steps_per_epoch; ++progress.step, ++progress.global_step) {
+      if (common::interrupt_requested()) {
+        save_checkpoint(checkpoint, task, *optimizer, progress);
+        common::throw_if_interrupted(("checkpoint saved to " + checkpoint.string() +
+                                      "; run the same command again to resume")
+                                         .c_str());
+      }
+      const double lr = learning_rate(schedule, progress.global_step);
+      set_learning_rate(*optimizer, lr);
+      optimizer->zero_grad();
+      torch::Tensor loss;
+      {
+        AutocastScope autocast(options.precision, options.device);
+        loss = task.forward_step(progress.epoch, progress.step);
+      }
+      const double loss_value = loss.detach().to(torch::kFloat64).item<double>();
+      if (!std::isfinite(loss_value)) {
+        throw common::Error("loss is " + std::to_string(loss_value) + " at epoch " +
+                            std::to_string(progress.epoch + 1) + " step " +
+                            std::to_string(progress.step) + "; stopped, the last good checkpoint "
+                            "(if any) is kept in " + checkpoint.string() +
+                            "; lower optim.lr or check the data");
+      }
+      loss.backward();
+      if (options.grad_clip > 0.0) {
+        torch::nn::utils::clip_grad_norm_(task.trainable_parameters(), options.grad_clip);
+      }
+      optimizer->step();
+      task.after_step();
+      result.last_loss = loss_value;
+      ++steps_run;
+      ++window_steps;
+      window_loss += loss_value;
+      const bool last_of_epoch = progress.step + 1 == steps_per_epoch;
+      if (window_steps >= options.log_every || last_of_epoch) {
+        const auto now = std::chrono::steady_clock::now();
+        const double seconds = std::chrono::duration<double>(now - window_start).count();
+        const double rate = static_cast<double>(window_steps * task.samples_per_step()) /
+                            std::max(seconds, 1e-9);
+        const double mean_loss = window_loss / static_cast<double>(window_steps);
+        const std::int64_t remaining = schedule.total_steps - progress.global_step - 1;
+        const double eta = seconds / static_cast<double>(window_steps) * static_cast<double>(remaining);
+        spdlog::info("[train] epoch {}/{} step {}/{} loss {:.4f} lr {:.3g} {:.1f} img/s ETA {}",
+                     progress.epoch + 1, options.epochs, progress.step + 1, steps_per_epoch,
+                     mean_loss, lr, rate, format_duration(eta));
+        metrics_out << progress.epoch + 1 << ',' << progress.step + 1 << ','
+                    << progress.global_step + 1 << ',' << mean_loss << ',' << lr << ',' << rate
+                    << '\n';
+        metrics_out.flush();
+        window_start = now;
+        window_steps = 0;
+        window_loss = 0.0;
+      }
+    }
+    const bool last_epoch = progress.epoch + 1 == options.epochs;
+    if (last_epoch || (progress.epoch + 1) % options.checkpoint_every == 0) {
+      Progress next{progress.epoch + 1, 0, progress.global_step};
+      save_checkpoint(checkpoint, task, *optimizer, next);
+    }
+  }
+  task.set_training(false);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  result.epochs_done = options.epochs;
+  result.steps_done = progress.global_step;
+  result.samples_per_second =
+      static_cast<double>(steps_run * task.samples_per_step()) / std::max(seconds, 1e-9);
+  return result;
+}
+
+}  // namespace cltci::engine

@@ -1,0 +1,133 @@
+#include "cltci/engine/trainer.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "cltci/common/error.h"
+#include "cltci/common/interrupt.h"
+#include "cltci/engine/lr_schedule.h"
+#include "common_test_support.h"
+
+namespace cltci::engine {
+namespace {
+
+/// Linear regression with dropout on fixed data; batches drawn with torch's RNG, so resuming
+/// exactly also needs the RNG state from the checkpoint.
+class RegressionTask : public TrainingTask {
+ public:
+  explicit RegressionTask(std::int64_t interrupt_at_global_step = -1, bool poison = false)
+      : interrupt_at_(interrupt_at_global_step), poison_(poison) {
+    torch::manual_seed(3);
+    model_ = torch::nn::Sequential(torch::nn::Linear(4, 8), torch::nn::Dropout(0.2),
+                                   torch::nn::Linear(8, 1));
+    inputs_ = torch::randn({64, 4});
+    targets_ = inputs_.matmul(torch::tensor({1.0F, -2.0F, 0.5F, 3.0F}).unsqueeze(1));
+  }
+  std::vector<torch::Tensor> trainable_parameters() override { return model_->parameters(); }
+  std::int64_t steps_per_epoch() const override { return 4; }
+  std::int64_t samples_per_step() const override { return 16; }
+  void begin_epoch(std::int64_t, std::int64_t) override {}
+  torch::Tensor forward_step(std::int64_t, std::int64_t) override {
+    if (calls_++ == interrupt_at_) common::request_interrupt(true);
+    const auto index = torch::randint(64, {16}, torch::kLong);
+    auto loss = torch::mse_loss(model_->forward(inputs_.index_select(0, index)),
+                                targets_.index_select(0, index));
+    if (poison_ && calls_ == 3) loss = loss * std::numeric_limits<float>::quiet_NaN();
+    return loss;
+  }
+  void save_state(torch::serialize::OutputArchive& archive) override { model_->save(archive); }
+  void load_state(torch::serialize::InputArchive& archive) override { model_->load(archive); }
+  void set_training(bool training) override { model_->train(training); }
+  torch::Tensor flat_weights() {
+    std::vector<torch::Tensor> flat;
+    for (const auto& p : model_->parameters()) flat.push_back(p.detach().flatten());
+    return torch::cat(flat);
+  }
+
+ private:
+  torch::nn::Sequential model_{nullptr};
+  torch::Tensor inputs_, targets_;
+  std::int64_t calls_ = 0;
+  std::int64_t interrupt_at_;
+  bool poison_;
+};
+
+TrainerOptions options_for(const std::filesystem::path& dir) {
+  TrainerOptions options;
+  options.run_dir = dir;
+  options.epochs = 6;
+  options.checkpoint_every = 2;
+  options.log_every = 2;
+  options.warmup_epochs = 1;
+  options.optimizer.name = "sgd";
+  options.optimizer.lr = 0.05;
+  options.optimizer.momentum = 0.9;
+  return options;
+}
+
+TEST(LrSchedule, WarmupTimesCosineWithFloor) {
+  ScheduleOptions options{0.1, 0.01, 100, 10, true};
+  EXPECT_NEAR(learning_rate(options, 0), 0.1 * 0.1, 1e-12);  // warm-up factor 1/10, cos(0) = 1
+  const double cosine_at_5 = 0.01 + 0.09 * 0.5 * (1 + std::cos(M_PI * 5 / 100));
+  EXPECT_NEAR(learning_rate(options, 4), 0.5 * (0.01 + 0.09 * 0.5 * (1 + std::cos(M_PI * 4 / 100))),
+              1e-12);
+  EXPECT_NEAR(learning_rate(options, 9), 0.01 + 0.09 * 0.5 * (1 + std::cos(M_PI * 9 / 100)), 1e-12);
+  EXPECT_GT(learning_rate(options, 5), 0.0);
+  EXPECT_LT(std::abs(learning_rate(options, 5) - cosine_at_5 * 0.6), 1e-12);
+  EXPECT_NEAR(learning_rate(options, 50), 0.01 + 0.09 * 0.5, 1e-12);
+  EXPECT_NEAR(learning_rate(options, 100), 0.01, 1e-12);
+  options.cosine = false;
+  EXPECT_NEAR(learning_rate(options, 50), 0.1, 1e-12);
+}
+
+TEST(Trainer, LossFallsAndMetricsAreWritten) {
+  testing::TempDir dir;
+  RegressionTask task;
+  const auto result = train(task, options_for(dir.path()));
+  EXPECT_EQ(result.steps_done, 24);
+  EXPECT_LT(result.last_loss, 2.0);
+  std::ifstream metrics(dir / kMetricsFile);
+  std::string header;
+  std::getline(metrics, header);
+  EXPECT_EQ(header, "epoch,step,global_step,loss,lr,samples_per_s");
+  int rows = 0;
+  std::string line;
+  while (std::getline(metrics, line)) ++rows;
+  EXPECT_EQ(rows, 12);  // every 2 steps, 24 steps
+  EXPECT_TRUE(std::filesystem::exists(dir / kCheckpointFile));
+}
+
+TEST(Trainer, InterruptedAndResumedRunEndsWithTheSameWeights) {
+  testing::TempDir straight_dir;
+  RegressionTask straight;
+  train(straight, options_for(straight_dir.path()));
+
+  testing::TempDir resumed_dir;
+  {
+    RegressionTask first(/*interrupt_at_global_step=*/9);  // epoch 3, step 2: mid-epoch
+    EXPECT_THROW(train(first, options_for(resumed_dir.path())), common::Interrupted);
+  }
+  common::request_interrupt(false);
+  RegressionTask second;
+  const auto result = train(second, options_for(resumed_dir.path()));
+  EXPECT_TRUE(result.resumed);
+  EXPECT_TRUE(torch::equal(straight.flat_weights(), second.flat_weights()));
+}
+
+TEST(Trainer, NonFiniteLossStopsAndKeepsTheCheckpoint) {
+  testing::TempDir dir;
+  RegressionTask task(-1, /*poison=*/true);
+  try {
+    train(task, options_for(dir.path()));
+    FAIL();
+  } catch (const common::Error& error) {
+    EXPECT_NE(std::string(error.what()).find("loss is nan at epoch 1 step 2; stopped"),
+              std::string::npos)
+        << error.what();
+  }
+}
+
+}  // namespace
+}  // namespace cltci::engine
