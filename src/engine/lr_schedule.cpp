@@ -10,7 +10,8 @@ double learning_rate(const ScheduleOptions& options, std::int64_t step) {
   const double t = std::clamp(static_cast<double>(step), 0.0, total);
   double lr = options.base_lr;
   if (options.cosine) {
-    lr = options.min_lr + (options.base_lr - options.min_lr) * 0.5 * (1.0 + std::cos(M_PI * t / total));
+    lr = options.min_lr +
+         (options.base_lr - options.min_lr) * 0.5 * (1.0 + std::cos(M_PI * t / total));
   }
   if (options.warmup_steps > 0 && step < options.warmup_steps) {
     lr *= static_cast<double>(step + 1) / static_cast<double>(options.warmup_steps);

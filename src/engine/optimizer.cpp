@@ -1,30 +1,30 @@
 #include "cltci/engine/optimizer.h"
 
-#include <torch/optim.h>
-
 #include "cltci/common/error.h"
+
+#include <torch/optim.h>
 
 namespace cltci::engine {
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(std::vector<torch::Tensor> parameters,
                                                         const OptimizerOptions& options) {
   if (options.name == "sgd") {
-    return std::make_unique<torch::optim::SGD>(
-        std::move(parameters), torch::optim::SGDOptions(options.lr)
-                                   .momentum(options.momentum)
-                                   .weight_decay(options.weight_decay));
+    return std::make_unique<torch::optim::SGD>(std::move(parameters),
+                                               torch::optim::SGDOptions(options.lr)
+                                                   .momentum(options.momentum)
+                                                   .weight_decay(options.weight_decay));
   }
   if (options.name == "adam") {
-    return std::make_unique<torch::optim::Adam>(
-        std::move(parameters), torch::optim::AdamOptions(options.lr)
-                                   .betas({options.beta1, options.beta2})
-                                   .weight_decay(options.weight_decay));
+    return std::make_unique<torch::optim::Adam>(std::move(parameters),
+                                                torch::optim::AdamOptions(options.lr)
+                                                    .betas({options.beta1, options.beta2})
+                                                    .weight_decay(options.weight_decay));
   }
   if (options.name == "adamw") {
-    return std::make_unique<torch::optim::AdamW>(
-        std::move(parameters), torch::optim::AdamWOptions(options.lr)
-                                   .betas({options.beta1, options.beta2})
-                                   .weight_decay(options.weight_decay));
+    return std::make_unique<torch::optim::AdamW>(std::move(parameters),
+                                                 torch::optim::AdamWOptions(options.lr)
+                                                     .betas({options.beta1, options.beta2})
+                                                     .weight_decay(options.weight_decay));
   }
   throw common::InputError("optim.name: unknown optimizer '" + options.name + "'");
 }

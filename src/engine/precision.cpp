@@ -1,8 +1,8 @@
 #include "cltci/engine/precision.h"
 
-#include <ATen/autocast_mode.h>
-
 #include "cltci/common/error.h"
+
+#include <ATen/autocast_mode.h>
 
 namespace cltci::engine {
 
@@ -16,8 +16,7 @@ AutocastScope::AutocastScope(const std::string& precision, c10::Device device)
     throw common::InputError("run.precision: fp16 autocast needs CUDA; use bf16 on the CPU");
   }
   previous_enabled_ = at::autocast::is_autocast_enabled(device_type_);
-  at::autocast::set_autocast_dtype(device_type_,
-                                   precision == "bf16" ? at::kBFloat16 : at::kHalf);
+  at::autocast::set_autocast_dtype(device_type_, precision == "bf16" ? at::kBFloat16 : at::kHalf);
   at::autocast::set_autocast_enabled(device_type_, true);
   enabled_ = true;
 }

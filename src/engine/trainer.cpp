@@ -1,5 +1,11 @@
 #include "cltci/engine/trainer.h"
 
+#include "cltci/common/atomic_file.h"
+#include "cltci/common/error.h"
+#include "cltci/common/interrupt.h"
+#include "cltci/engine/lr_schedule.h"
+#include "cltci/engine/precision.h"
+
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/Generator.h>
 #include <spdlog/spdlog.h>
@@ -9,12 +15,6 @@
 #include <fstream>
 #include <iomanip>
 #include <sstream>
-
-#include "cltci/common/atomic_file.h"
-#include "cltci/common/error.h"
-#include "cltci/common/interrupt.h"
-#include "cltci/engine/lr_schedule.h"
-#include "cltci/engine/precision.h"
 
 namespace cltci::engine {
 namespace fs = std::filesystem;
@@ -26,7 +26,9 @@ struct Progress {
   std::int64_t global_step = 0;
 };
 
-void save_checkpoint(const fs::path& file, TrainingTask& task, torch::optim::Optimizer& optimizer,
+void save_checkpoint(const fs::path& file,
+                     TrainingTask& task,
+                     torch::optim::Optimizer& optimizer,
                      const Progress& progress) {
   torch::serialize::OutputArchive archive;
   archive.write("progress", torch::tensor({progress.epoch, progress.step, progress.global_step}));
@@ -39,10 +41,12 @@ void save_checkpoint(const fs::path& file, TrainingTask& task, torch::optim::Opt
   // The CPU generator drives dropout and any torch-side sampling: without it a resumed run would
   // draw different numbers than an uninterrupted one.
   archive.write("rng_cpu", at::detail::getDefaultCPUGenerator().get_state());
-  common::write_file_atomic(file, [&](const fs::path& temporary) { archive.save_to(temporary.string()); });
+  common::write_file_atomic(
+      file, [&](const fs::path& temporary) { archive.save_to(temporary.string()); });
 }
 
-Progress load_checkpoint(const fs::path& file, TrainingTask& task,
+Progress load_checkpoint(const fs::path& file,
+                         TrainingTask& task,
                          torch::optim::Optimizer& optimizer) {
   torch::serialize::InputArchive archive;
   try {
@@ -100,7 +104,8 @@ TrainResult train(TrainingTask& task, const TrainerOptions& options) {
     spdlog::info("[train] resuming at epoch {} step {}", progress.epoch + 1, progress.step);
   }
   if (!fs::exists(metrics)) {
-    common::write_file_atomic(metrics, std::string_view("epoch,step,global_step,loss,lr,samples_per_s\n"));
+    common::write_file_atomic(metrics,
+                              std::string_view("epoch,step,global_step,loss,lr,samples_per_s\n"));
   }
   std::ofstream metrics_out(metrics, std::ios::app);
 
@@ -131,9 +136,10 @@ TrainResult train(TrainingTask& task, const TrainerOptions& options) {
       if (!std::isfinite(loss_value)) {
         throw common::Error("loss is " + std::to_string(loss_value) + " at epoch " +
                             std::to_string(progress.epoch + 1) + " step " +
-                            std::to_string(progress.step) + "; stopped, the last good checkpoint "
-                            "(if any) is kept in " + checkpoint.string() +
-                            "; lower optim.lr or check the data");
+                            std::to_string(progress.step) +
+                            "; stopped, the last good checkpoint "
+                            "(if any) is kept in " +
+                            checkpoint.string() + "; lower optim.lr or check the data");
       }
       loss.backward();
       if (options.grad_clip > 0.0) {
@@ -149,11 +155,12 @@ TrainResult train(TrainingTask& task, const TrainerOptions& options) {
       if (window_steps >= options.log_every || last_of_epoch) {
         const auto now = std::chrono::steady_clock::now();
         const double seconds = std::chrono::duration<double>(now - window_start).count();
-        const double rate = static_cast<double>(window_steps * task.samples_per_step()) /
-                            std::max(seconds, 1e-9);
+        const double rate =
+            static_cast<double>(window_steps * task.samples_per_step()) / std::max(seconds, 1e-9);
         const double mean_loss = window_loss / static_cast<double>(window_steps);
         const std::int64_t remaining = schedule.total_steps - progress.global_step - 1;
-        const double eta = seconds / static_cast<double>(window_steps) * static_cast<double>(remaining);
+        const double eta =
+            seconds / static_cast<double>(window_steps) * static_cast<double>(remaining);
         spdlog::info("[train] epoch {}/{} step {}/{} loss {:.4f} lr {:.3g} {:.1f} img/s ETA {}",
                      progress.epoch + 1, options.epochs, progress.step + 1, steps_per_epoch,
                      mean_loss, lr, rate, format_duration(eta));

@@ -8,10 +8,10 @@ namespace cltci::engine {
 
 struct ScheduleOptions {
   double base_lr = 0.1;
-  double min_lr = 0.0;          ///< floor the cosine decays to
+  double min_lr = 0.0;  ///< floor the cosine decays to
   std::int64_t total_steps = 1;
   std::int64_t warmup_steps = 0;
-  bool cosine = true;           ///< false: constant base_lr (after warm-up)
+  bool cosine = true;  ///< false: constant base_lr (after warm-up)
 };
 
 /// Learning rate at 0-based iteration `step`:

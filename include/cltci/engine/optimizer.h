@@ -13,9 +13,9 @@ namespace cltci::engine {
 struct OptimizerOptions {
   std::string name = "sgd";  ///< sgd | adam | adamw
   double lr = 0.1;
-  double momentum = 0.9;     ///< SGD
+  double momentum = 0.9;  ///< SGD
   double weight_decay = 0.0;
-  double beta1 = 0.9;        ///< Adam(W)
+  double beta1 = 0.9;  ///< Adam(W)
   double beta2 = 0.999;
 };
 

@@ -3,6 +3,8 @@
 // and on SIGINT/SIGTERM, exact resume, and a clear stop on a non-finite loss.
 #pragma once
 
+#include "cltci/engine/optimizer.h"
+
 #include <c10/core/Device.h>
 #include <torch/serialize/archive.h>
 #include <torch/types.h>
@@ -11,8 +13,6 @@
 #include <filesystem>
 #include <string>
 #include <vector>
-
-#include "cltci/engine/optimizer.h"
 
 namespace cltci::engine {
 
@@ -38,12 +38,12 @@ class TrainingTask {
 struct TrainerOptions {
   std::filesystem::path run_dir;
   std::int64_t epochs = 1;
-  std::int64_t checkpoint_every = 1;   ///< epochs
-  std::int64_t log_every = 10;         ///< steps
+  std::int64_t checkpoint_every = 1;  ///< epochs
+  std::int64_t log_every = 10;        ///< steps
   double warmup_epochs = 0.0;
   double min_lr = 0.0;
   bool cosine = true;
-  double grad_clip = 0.0;              ///< 0: off
+  double grad_clip = 0.0;  ///< 0: off
   std::string precision = "fp32";
   c10::Device device{c10::kCPU};
   OptimizerOptions optimizer;

@@ -1,14 +1,14 @@
 #include "cltci/engine/trainer.h"
 
-#include <gtest/gtest.h>
-#include <torch/torch.h>
-
-#include <cmath>
-
 #include "cltci/common/error.h"
 #include "cltci/common/interrupt.h"
 #include "cltci/engine/lr_schedule.h"
 #include "common_test_support.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
 
 namespace cltci::engine {
 namespace {
