@@ -1,0 +1,3 @@
+# Unit tests of data I/O: manifest, decoding, writers, importers.
+target_sources(cltci_tests PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/image_io_test.cpp)
