@@ -4,9 +4,9 @@
 #include "cltci/build_info.h"
 #include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
-#include "data/dicom_codecs.h"
 #include "cltci/data/image_io.h"
 #include "cltci/data/image_writers.h"
+#include "data/dicom_codecs.h"
 
 #if CLTCI_WITH_DICOM
 #include <dcmtk/config/osconfig.h>
@@ -51,8 +51,8 @@ DecodedImage read_dicom(const std::filesystem::path& file) {
     image.setMinMaxWindow();
   }
   const auto* data = static_cast<const Uint16*>(image.getOutputData(16));
-  if (!data) fail(std::string("cannot render DICOM pixels: ") +
-                  DicomImage::getString(image.getStatus()));
+  if (!data)
+    fail(std::string("cannot render DICOM pixels: ") + DicomImage::getString(image.getStatus()));
   const int width = static_cast<int>(image.getWidth());
   const int height = static_cast<int>(image.getHeight());
   DecodedImage decoded;
@@ -128,8 +128,7 @@ void write_dicom(const std::filesystem::path& file,
   ds->putAndInsertUint16(DCM_PixelRepresentation, 0);
   const cv::Mat contiguous = stored.isContinuous() ? stored : stored.clone();
   const OFCondition pixels = ds->putAndInsertUint16Array(
-      DCM_PixelData, contiguous.ptr<Uint16>(0),
-      static_cast<unsigned long>(contiguous.total()));
+      DCM_PixelData, contiguous.ptr<Uint16>(0), static_cast<unsigned long>(contiguous.total()));
   if (pixels.bad()) throw common::Error("write_dicom '" + file.string() + "': " + pixels.text());
 
   E_TransferSyntax xfer = EXS_LittleEndianExplicit;

@@ -26,8 +26,8 @@ std::string trimmed_upper(std::string text) {
 }
 
 bool all_digits(const std::string& text) {
-  return !text.empty() && std::all_of(text.begin(), text.end(),
-                                      [](unsigned char c) { return std::isdigit(c); });
+  return !text.empty() &&
+         std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); });
 }
 
 }  // namespace
@@ -87,9 +87,8 @@ DicomTags read_dicom_tags(const std::filesystem::path& file) {
   }
   register_dicom_codecs();
   DcmFileFormat format;
-  const OFCondition loaded = format.loadFileUntilTag(file.c_str(), EXS_Unknown, EGL_noChange,
-                                                     DCM_MaxReadLength, ERM_autoDetect,
-                                                     DCM_PixelData);
+  const OFCondition loaded = format.loadFileUntilTag(
+      file.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength, ERM_autoDetect, DCM_PixelData);
   if (loaded.bad()) {
     throw common::InputError("'" + file.string() + "': not readable DICOM: " + loaded.text());
   }

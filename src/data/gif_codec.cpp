@@ -1,11 +1,11 @@
 // GIF through giflib: Debian 12's OpenCV 4.6 has no GIF decoder (datasets.md §2), and the SCR
 // lung masks ship as two-colour GIFs.
-#include <gif_lib.h>
-
 #include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
 #include "cltci/data/image_io.h"
 #include "cltci/data/image_writers.h"
+
+#include <gif_lib.h>
 
 #include <memory>
 #include <string>

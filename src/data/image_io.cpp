@@ -1,9 +1,9 @@
 #include "cltci/data/image_io.h"
 
-#include <opencv2/imgcodecs.hpp>
-
 #include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
+
+#include <opencv2/imgcodecs.hpp>
 
 #include <algorithm>
 #include <array>
@@ -89,8 +89,7 @@ cv::Mat decode_with_opencv(const std::filesystem::path& file, ImageFormat format
   const std::string bytes = read_all(file);
   if (format == ImageFormat::kPng) check_png_structure(bytes, file);
   if (format == ImageFormat::kJpeg) check_jpeg_structure(bytes, file);
-  const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8UC1,
-                       const_cast<char*>(bytes.data()));
+  const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<char*>(bytes.data()));
   cv::Mat decoded;
   try {
     decoded = cv::imdecode(buffer, flags);

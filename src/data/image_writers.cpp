@@ -1,9 +1,9 @@
 #include "cltci/data/image_writers.h"
 
-#include <opencv2/imgcodecs.hpp>
-
 #include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
+
+#include <opencv2/imgcodecs.hpp>
 
 #include <string>
 #include <vector>

@@ -24,8 +24,8 @@ std::string ImportReport::to_text() const {
       << "left out by the view filter: " << filtered_views << '\n'
       << "kept with an unknown view: " << unknown_views << '\n'
       << "skipped files: " << skipped.size() << '\n';
-  for (const SkippedFile& skip : skipped) out << "  " << skip.file.string() << ": " << skip.reason
-                                              << '\n';
+  for (const SkippedFile& skip : skipped)
+    out << "  " << skip.file.string() << ": " << skip.reason << '\n';
   for (const std::string& warning : warnings) out << "warning: " << warning << '\n';
   return out.str();
 }
@@ -33,10 +33,14 @@ std::string ImportReport::to_text() const {
 ImportResult import_dataset(const ImportOptions& options) {
   using Importer = std::function<void(importers::ImportSession&)>;
   static const std::map<std::string, Importer> importers_by_kind = {
-      {"folder", importers::import_folder},     {"jsrt", importers::import_jsrt},
-      {"montgomery", importers::import_montgomery}, {"shenzhen", importers::import_shenzhen},
-      {"nih", importers::import_nih},           {"chexpert", importers::import_chexpert},
-      {"mimic", importers::import_mimic},       {"dicom", importers::import_dicom}};
+      {"folder", importers::import_folder},
+      {"jsrt", importers::import_jsrt},
+      {"montgomery", importers::import_montgomery},
+      {"shenzhen", importers::import_shenzhen},
+      {"nih", importers::import_nih},
+      {"chexpert", importers::import_chexpert},
+      {"mimic", importers::import_mimic},
+      {"dicom", importers::import_dicom}};
   const auto it = importers_by_kind.find(options.kind);
   if (it == importers_by_kind.end()) {
     std::string known;

@@ -25,8 +25,8 @@ DecodedImage read_jsrt_img(const std::filesystem::path& file) {
   // silently reinterpreted.
   if (size != kBytes) {
     throw common::InputError("'" + file.string() + "': a JSRT .IMG must be " +
-                             std::to_string(kBytes) + " bytes (2048x2048 big-endian 16-bit), found " +
-                             std::to_string(size));
+                             std::to_string(kBytes) +
+                             " bytes (2048x2048 big-endian 16-bit), found " + std::to_string(size));
   }
   const std::string bytes = common::read_file(file);
   DecodedImage image;

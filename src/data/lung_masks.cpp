@@ -1,8 +1,8 @@
 #include "cltci/data/lung_masks.h"
 
-#include <opencv2/imgproc.hpp>
-
 #include "cltci/common/error.h"
+
+#include <opencv2/imgproc.hpp>
 
 #include <algorithm>
 #include <vector>

@@ -21,8 +21,8 @@ namespace {
 
 enum Column { kPath, kPatient, kOrder, kTime, kView, kMask, kLeft, kRight, kSplit, kStudy, kCount };
 
-const char* const kColumnNames[kCount] = {"path", "patient_id", "order", "time", "view",
-                                          "mask", "left_mask", "right_mask", "split", "study"};
+const char* const kColumnNames[kCount] = {"path", "patient_id", "order",      "time",  "view",
+                                          "mask", "left_mask",  "right_mask", "split", "study"};
 
 std::string location(const Manifest& manifest, const ManifestRow& row, std::size_t index) {
   // Rows built in memory (importers) report the line save_manifest will give them.
@@ -35,7 +35,8 @@ std::string shown(const Manifest& manifest, const fs::path& path) {
   const fs::path base = manifest.file.parent_path();
   if (!base.empty() && path.is_absolute()) {
     const fs::path relative = path.lexically_relative(fs::absolute(base));
-    if (!relative.empty() && *relative.begin() != "..") return "'" + relative.generic_string() + "'";
+    if (!relative.empty() && *relative.begin() != "..")
+      return "'" + relative.generic_string() + "'";
   }
   return "'" + path.generic_string() + "'";
 }
@@ -121,8 +122,8 @@ void check_mask_file(const Manifest& manifest,
     const cv::Mat right = load(row.right_mask);
     if (left.empty() || right.empty()) return;
     if (left.size() != right.size()) {
-      problems.push_back(where + "left_mask " + shown(manifest, row.left_mask) + " and right_mask " +
-                         shown(manifest, row.right_mask) + " differ in size");
+      problems.push_back(where + "left_mask " + shown(manifest, row.left_mask) +
+                         " and right_mask " + shown(manifest, row.right_mask) + " differ in size");
     }
     check_aspect(row.left_mask, left);
   }
@@ -159,7 +160,8 @@ std::vector<std::string> validate_manifest(const Manifest& manifest, const Manif
                                                         : "left_mask without right_mask"));
     }
     if (!row.path.empty()) {
-      const auto [it, inserted] = first_row_of_path.emplace(row.path.lexically_normal().string(), i);
+      const auto [it, inserted] =
+          first_row_of_path.emplace(row.path.lexically_normal().string(), i);
       if (!inserted) {
         problems.push_back(where + "image " + shown(manifest, row.path) +
                            " already listed on line " + std::to_string(line_of(it->second)));
@@ -177,9 +179,10 @@ std::vector<std::string> validate_manifest(const Manifest& manifest, const Manif
     }
     bool files_present = true;
     if (check.files_exist) {
-      const std::pair<const char*, const fs::path*> files[] = {
-          {"image", &row.path}, {"mask", &row.mask}, {"left_mask", &row.left_mask},
-          {"right_mask", &row.right_mask}};
+      const std::pair<const char*, const fs::path*> files[] = {{"image", &row.path},
+                                                               {"mask", &row.mask},
+                                                               {"left_mask", &row.left_mask},
+                                                               {"right_mask", &row.right_mask}};
       for (const auto& [what, file] : files) {
         std::error_code error;
         if (!file->empty() && !fs::is_regular_file(*file, error)) {
@@ -241,8 +244,8 @@ Manifest load_manifest(const fs::path& file, const ManifestCheck& check) {
     }
     const auto index = known - std::begin(kColumnNames);
     if (column_of[index] >= 0) {
-      problems.push_back(name + ":" + std::to_string(records.front().line) + ": column '" +
-                         column + "' appears twice");
+      problems.push_back(name + ":" + std::to_string(records.front().line) + ": column '" + column +
+                         "' appears twice");
     }
     column_of[index] = static_cast<int>(c);
   }
@@ -292,8 +295,8 @@ Manifest load_manifest(const fs::path& file, const ManifestCheck& check) {
       unordered_rows[row.patient_id].push_back(manifest.rows.size());
     } else {
       patients_with_order.insert(row.patient_id);
-      const bool digits = std::all_of(order.begin(), order.end(),
-                                      [](unsigned char c) { return std::isdigit(c); });
+      const bool digits =
+          std::all_of(order.begin(), order.end(), [](unsigned char c) { return std::isdigit(c); });
       if (!digits || order.size() > 18) {
         problems.push_back(where + "order '" + order + "' is not a non-negative integer");
       } else {
@@ -335,11 +338,10 @@ void save_manifest(const Manifest& manifest, const fs::path& file) {
   for (int c = 0; c < kCount; ++c) out << (c ? "," : "") << kColumnNames[c];
   out << '\n';
   for (const ManifestRow& row : manifest.rows) {
-    const std::string fields[kCount] = {relative(row.path),     row.patient_id,
-                                        std::to_string(row.order), row.time,
-                                        row.view,               relative(row.mask),
-                                        relative(row.left_mask), relative(row.right_mask),
-                                        row.split,              row.study};
+    const std::string fields[kCount] = {
+        relative(row.path), row.patient_id,     std::to_string(row.order), row.time,
+        row.view,           relative(row.mask), relative(row.left_mask),   relative(row.right_mask),
+        row.split,          row.study};
     for (int c = 0; c < kCount; ++c) out << (c ? "," : "") << csv_field(fields[c]);
     out << '\n';
   }

@@ -17,17 +17,17 @@ namespace cltci::data {
 enum class SwappedSides { kRefuse, kFix };
 
 struct ImportOptions {
-  std::string kind;             ///< one of import_kinds()
-  std::filesystem::path root;   ///< the data set's top folder as distributed
+  std::string kind;            ///< one of import_kinds()
+  std::filesystem::path root;  ///< the data set's top folder as distributed
   /// Where derived files go (label maps built from left/right masks). Empty: masks stay as
   /// left_mask/right_mask columns pointing into the data set.
   std::filesystem::path output_dir;
-  std::filesystem::path csv;    ///< metadata CSV when not at its usual place (nih, chexpert, mimic)
-  std::string prefix;           ///< patient id prefix; empty: the kind's (`nih`, `jsrt`, ...)
-  bool allow_skips = false;     ///< missing/corrupt files become listed skips instead of errors
-  bool frontal_only = true;     ///< keep PA/AP views (unknown views are kept and counted)
+  std::filesystem::path csv;  ///< metadata CSV when not at its usual place (nih, chexpert, mimic)
+  std::string prefix;         ///< patient id prefix; empty: the kind's (`nih`, `jsrt`, ...)
+  bool allow_skips = false;   ///< missing/corrupt files become listed skips instead of errors
+  bool frontal_only = true;   ///< keep PA/AP views (unknown views are kept and counted)
   SwappedSides swapped_sides = SwappedSides::kRefuse;
-  bool verify_images = false;   ///< decode every image (slow) to catch corrupt files
+  bool verify_images = false;  ///< decode every image (slow) to catch corrupt files
 };
 
 struct SkippedFile {

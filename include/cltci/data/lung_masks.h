@@ -9,8 +9,8 @@
 namespace cltci::data {
 
 struct LungLabelMap {
-  cv::Mat labels;            ///< CV_8UC1
-  std::size_t overlap = 0;   ///< pixels in both masks, written as 255
+  cv::Mat labels;           ///< CV_8UC1
+  std::size_t overlap = 0;  ///< pixels in both masks, written as 255
 };
 
 /// Any non-zero pixel is foreground (SCR and Montgomery store 1 or 255). Both masks must have

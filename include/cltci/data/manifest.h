@@ -13,17 +13,17 @@
 namespace cltci::data {
 
 struct ManifestRow {
-  std::filesystem::path path;       ///< the image file (absolute after loading)
-  std::string patient_id;           ///< unique across data sets, e.g. "nih:00000001"
-  std::int64_t order = 0;           ///< acquisition order within the patient (0-based, ascending)
-  std::string time;                 ///< acquisition date-time as text (ISO 8601), may be empty
-  std::string view;                 ///< "PA", "AP", "LL", ... or empty when unknown
-  std::filesystem::path mask;       ///< label map (0/1/2/255), empty when none
-  std::filesystem::path left_mask;  ///< binary mask of the patient's left lung, empty when none
-  std::filesystem::path right_mask; ///< binary mask of the patient's right lung, empty when none
-  std::string split;                ///< "train", "test", a fold number, or empty
-  std::string study;                ///< study id when the source has one (grouping only)
-  std::int64_t line = 0;            ///< 1-based CSV line the row came from (0: not from a file)
+  std::filesystem::path path;        ///< the image file (absolute after loading)
+  std::string patient_id;            ///< unique across data sets, e.g. "nih:00000001"
+  std::int64_t order = 0;            ///< acquisition order within the patient (0-based, ascending)
+  std::string time;                  ///< acquisition date-time as text (ISO 8601), may be empty
+  std::string view;                  ///< "PA", "AP", "LL", ... or empty when unknown
+  std::filesystem::path mask;        ///< label map (0/1/2/255), empty when none
+  std::filesystem::path left_mask;   ///< binary mask of the patient's left lung, empty when none
+  std::filesystem::path right_mask;  ///< binary mask of the patient's right lung, empty when none
+  std::string split;                 ///< "train", "test", a fold number, or empty
+  std::string study;                 ///< study id when the source has one (grouping only)
+  std::int64_t line = 0;             ///< 1-based CSV line the row came from (0: not from a file)
 
   bool has_labels() const { return !mask.empty() || (!left_mask.empty() && !right_mask.empty()); }
 };
@@ -34,8 +34,8 @@ struct Manifest {
 };
 
 struct ManifestCheck {
-  bool files_exist = true;     ///< every referenced file exists
-  bool mask_values = false;    ///< decode every mask and check values / aspect ratios (slow)
+  bool files_exist = true;   ///< every referenced file exists
+  bool mask_values = false;  ///< decode every mask and check values / aspect ratios (slow)
 };
 
 /// Loads and validates a manifest CSV. Every problem found is one line naming the file and row,

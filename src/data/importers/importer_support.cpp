@@ -1,12 +1,12 @@
 #include "data/importers/importer_support.h"
 
-#include <spdlog/spdlog.h>
-
 #include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
 #include "cltci/data/image_io.h"
 #include "cltci/data/image_writers.h"
 #include "cltci/data/lung_masks.h"
+
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cctype>
@@ -20,7 +20,8 @@ namespace fs = std::filesystem;
 ImportSession::ImportSession(const ImportOptions& options, const std::string& default_prefix)
     : options_(options), prefix_(options.prefix.empty() ? default_prefix : options.prefix) {}
 
-void ImportSession::problem(const fs::path& file, const std::string& reason,
+void ImportSession::problem(const fs::path& file,
+                            const std::string& reason,
                             const std::string& where) {
   const std::string located = where.empty() ? "" : where + ": ";
   if (options_.allow_skips) {
@@ -45,8 +46,10 @@ bool ImportSession::keep_view(const std::string& view) {
   return false;
 }
 
-bool ImportSession::attach_lung_masks(ManifestRow& row, const fs::path& left_path,
-                                      const fs::path& right_path, const std::string& stem) {
+bool ImportSession::attach_lung_masks(ManifestRow& row,
+                                      const fs::path& left_path,
+                                      const fs::path& right_path,
+                                      const std::string& stem) {
   cv::Mat left;
   cv::Mat right;
   try {
@@ -58,8 +61,8 @@ bool ImportSession::attach_lung_masks(ManifestRow& row, const fs::path& left_pat
   }
   if (left.size() != right.size()) {
     problem(left_path, "left and right lung masks differ in size (" + std::to_string(left.cols) +
-                           "x" + std::to_string(left.rows) + " vs " +
-                           std::to_string(right.cols) + "x" + std::to_string(right.rows) + ")");
+                           "x" + std::to_string(left.rows) + " vs " + std::to_string(right.cols) +
+                           "x" + std::to_string(right.rows) + ")");
     return false;
   }
   fs::path left_file = left_path;
@@ -90,7 +93,8 @@ bool ImportSession::attach_lung_masks(ManifestRow& row, const fs::path& left_pat
   return true;
 }
 
-void ImportSession::attach_label_map(ManifestRow& row, const cv::Mat& labels,
+void ImportSession::attach_label_map(ManifestRow& row,
+                                     const cv::Mat& labels,
                                      const std::string& stem) {
   const fs::path file = options_.output_dir / "masks" / (stem + ".png");
   write_png(file, labels);
@@ -125,8 +129,8 @@ ImportResult ImportSession::finish() {
   });
   ImportResult result;
   Manifest& manifest = result.manifest;
-  manifest.file = (options_.output_dir.empty() ? options_.root : options_.output_dir) /
-                  "manifest.csv";
+  manifest.file =
+      (options_.output_dir.empty() ? options_.root : options_.output_dir) / "manifest.csv";
   std::string patient;
   std::string time_point;
   std::int64_t order = -1;
@@ -220,7 +224,8 @@ std::vector<fs::path> list_files(const fs::path& root) {
   return files;
 }
 
-fs::path locate_top(const fs::path& root, const std::vector<std::string>& children,
+fs::path locate_top(const fs::path& root,
+                    const std::vector<std::string>& children,
                     const std::string& marker) {
   std::error_code error;
   if (fs::exists(root / marker, error)) return root;
@@ -243,8 +248,8 @@ std::string zero_padded(long long value, int width) {
 }
 
 bool is_image_extension(const std::string& ext) {
-  static const std::set<std::string> known = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp",
-                                              ".gif", ".dcm", ".dicom", ".img"};
+  static const std::set<std::string> known = {".png", ".jpg", ".jpeg", ".tif",   ".tiff",
+                                              ".bmp", ".gif", ".dcm",  ".dicom", ".img"};
   return known.count(ext) > 0;
 }
 

@@ -79,9 +79,9 @@ void import_jsrt(ImportSession& session) {
     if (it != masks.end()) {
       const CaseMasks& m = it->second;
       if (m.left.empty() || m.right.empty()) {
-        session.problem(m.left.empty() ? m.right : m.left,
-                        std::string("SCR case without its ") +
-                            (m.left.empty() ? "left" : "right") + " lung mask");
+        session.problem(m.left.empty() ? m.right : m.left, std::string("SCR case without its ") +
+                                                               (m.left.empty() ? "left" : "right") +
+                                                               " lung mask");
         continue;
       }
       if (!session.attach_lung_masks(row, m.left, m.right, stem)) continue;

@@ -52,10 +52,10 @@ void import_mimic(ImportSession& session) {
   const int time_col = table.require("StudyTime", session);
   const int meaning_col = table.column("ViewCodeSequence_CodeMeaning");
   if (std::min({dicom_col, subject_col, study_col, view_col, date_col, time_col}) < 0) return;
-  const auto needed = static_cast<std::size_t>(std::max(
-                          {dicom_col, subject_col, study_col, view_col, date_col, time_col,
-                           meaning_col})) +
-                      1;
+  const auto needed =
+      static_cast<std::size_t>(std::max(
+          {dicom_col, subject_col, study_col, view_col, date_col, time_col, meaning_col})) +
+      1;
 
   // The official split (patient-disjoint) when it is there.
   std::map<std::string, std::string> split_of_image;

@@ -25,8 +25,8 @@ bool parse_count(const std::string& text, long long& value) {
 
 void import_nih(ImportSession& session) {
   const fs::path& root = session.options().root;
-  const fs::path csv = find_metadata(
-      session, {root / "Data_Entry_2017_v2020.csv", root / "Data_Entry_2017.csv"});
+  const fs::path csv =
+      find_metadata(session, {root / "Data_Entry_2017_v2020.csv", root / "Data_Entry_2017.csv"});
   if (csv.empty()) return;
   const CsvTable table = read_csv_table(csv);
   const int image_col = table.require("Image Index", session);
@@ -41,7 +41,8 @@ void import_nih(ImportSession& session) {
   // every PNG below the root by name.
   std::map<std::string, fs::path> png_by_name;
   for (const fs::path& file : list_files(root)) {
-    if (lower(file.extension().string()) == ".png") png_by_name.emplace(file.filename().string(), file);
+    if (lower(file.extension().string()) == ".png")
+      png_by_name.emplace(file.filename().string(), file);
   }
   for (const CsvRecord& record : table.records) {
     const std::string where = table.where(record);

@@ -1,14 +1,15 @@
-#include <gtest/gtest.h>
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
+#include "cltci/data/image_io.h"
 
 #include "cltci/build_info.h"
 #include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
 #include "cltci/data/dicom_tags.h"
-#include "cltci/data/image_io.h"
 #include "cltci/data/image_writers.h"
 #include "common_test_support.h"
+
+#include <gtest/gtest.h>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include <cstdint>
 #include <filesystem>

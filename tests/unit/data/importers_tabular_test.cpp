@@ -1,12 +1,12 @@
 // NIH ChestX-ray14, CheXpert and MIMIC-CXR-JPG: metadata CSVs in their real shapes.
-#include <gtest/gtest.h>
-#include <opencv2/imgcodecs.hpp>
-
 #include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
 #include "cltci/data/image_writers.h"
 #include "cltci/data/importer.h"
 #include "common_test_support.h"
+
+#include <gtest/gtest.h>
+#include <opencv2/imgcodecs.hpp>
 
 #include <string>
 #include <vector>
@@ -52,8 +52,8 @@ using Rows = std::vector<std::pair<std::string, std::int64_t>>;
 
 TEST(ImportNih, V2020OrdersByFollowUpNotByFileName) {
   TempDir dir;
-  for (const char* name : {"00000001_000.png", "00000001_001.png", "00000001_002.png",
-                           "00000002_000.png"}) {
+  for (const char* name :
+       {"00000001_000.png", "00000001_001.png", "00000001_002.png", "00000002_000.png"}) {
     touch_png(dir / "images_001" / "images" / name);
   }
   // Follow-ups run against the file-name index for patient 1 (datasets.md §5.1).
@@ -92,10 +92,10 @@ TEST(ImportNih, Version2017WithPaddedFieldsAndTrailingColumn) {
   options.kind = "nih";
   options.root = dir.path();
   // 00000004_000.png is listed but not there: an error naming the CSV line...
-  EXPECT_EQ(problems_of([&] { import_dataset(options); }),
-            (std::vector<std::string>{"Data_Entry_2017.csv:4: '" +
-                                      (dir / "00000004_000.png").string() +
-                                      "': image listed in the CSV not found under the root"}));
+  EXPECT_EQ(
+      problems_of([&] { import_dataset(options); }),
+      (std::vector<std::string>{"Data_Entry_2017.csv:4: '" + (dir / "00000004_000.png").string() +
+                                "': image listed in the CSV not found under the root"}));
   // ...or a listed skip when allowed.
   options.allow_skips = true;
   const ImportResult result = import_dataset(options);
@@ -165,17 +165,22 @@ TEST(ImportMimic, StudyTimeIsZeroPaddedAndViewFallsBackToTheCode) {
       "StudyDate,StudyTime,ProcedureCodeSequence_CodeMeaning,ViewCodeSequence_CodeMeaning,"
       "PatientOrientationCodeSequence_CodeMeaning\n" +
           // Same day: 08:33:14 (written 83314.0) comes before 10:15:00.
-          a + ",10000032,50414267,CHEST (PA AND LAT),PA,3056,2544,21800506,101500.0,CHEST,"
-              "postero-anterior,Erect\n" +
-          b + ",10000032,53189527,CHEST (PA AND LAT),,3056,2544,21800506,83314.0,CHEST,"
-              "postero-anterior,Erect\n" +
-          c + ",10000032,53189527,CHEST (PA AND LAT),LATERAL,3056,2544,21800506,83314.0,CHEST,"
-              "lateral,Erect\n" +
-          d + ",10000032,53911762,CHEST (PORTABLE AP),AP,2705,2539,21800626,165500.0,CHEST,"
-              "antero-posterior,\n");
+          a +
+          ",10000032,50414267,CHEST (PA AND LAT),PA,3056,2544,21800506,101500.0,CHEST,"
+          "postero-anterior,Erect\n" +
+          b +
+          ",10000032,53189527,CHEST (PA AND LAT),,3056,2544,21800506,83314.0,CHEST,"
+          "postero-anterior,Erect\n" +
+          c +
+          ",10000032,53189527,CHEST (PA AND LAT),LATERAL,3056,2544,21800506,83314.0,CHEST,"
+          "lateral,Erect\n" +
+          d +
+          ",10000032,53911762,CHEST (PORTABLE AP),AP,2705,2539,21800626,165500.0,CHEST,"
+          "antero-posterior,\n");
   common::write_file_atomic(dir / "mimic-cxr-2.0.0-split.csv",
                             "dicom_id,study_id,subject_id,split\n" + a +
-                                ",50414267,10000032,validate\n" + b + ",53189527,10000032,validate\n");
+                                ",50414267,10000032,validate\n" + b +
+                                ",53189527,10000032,validate\n");
   ImportOptions options;
   options.kind = "mimic";
   options.root = dir.path();

@@ -1,10 +1,11 @@
-#include <gtest/gtest.h>
+#include "cltci/data/manifest.h"
 
 #include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
 #include "cltci/data/image_writers.h"
-#include "cltci/data/manifest.h"
 #include "common_test_support.h"
+
+#include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
@@ -106,11 +107,11 @@ TEST(Manifest, EveryProblemIsOneLineNamingFileAndRow) {
   touch_png(dir / "wide_mask.png", 16, 8, 2);
   common::write_file_atomic(dir / "m.csv",
                             "path,patient_id,order,mask,split\n"
-                            "a.png,p1,0,bad_mask.png,train\n"       // line 2: value 7
-                            "missing.png,p2,0,,train\n"             // line 3: no file
-                            "a.png,p1,1,,train\n"                   // line 4: duplicate
-                            "b.png,p1,2,,test\n"                    // line 5: two splits
-                            "c.png,p3,x,wide_mask.png,test\n");     // line 6: order, aspect
+                            "a.png,p1,0,bad_mask.png,train\n"    // line 2: value 7
+                            "missing.png,p2,0,,train\n"          // line 3: no file
+                            "a.png,p1,1,,train\n"                // line 4: duplicate
+                            "b.png,p1,2,,test\n"                 // line 5: two splits
+                            "c.png,p3,x,wide_mask.png,test\n");  // line 6: order, aspect
   const std::string file = (dir / "m.csv").string();
   ManifestCheck check;
   check.mask_values = true;
@@ -143,11 +144,15 @@ TEST(Manifest, OrderMustAgreeWithTime) {
 TEST(Manifest, WrongFieldCountAndUnterminatedQuote) {
   TempDir dir;
   common::write_file_atomic(dir / "m.csv", "path,patient_id\na.png\n");
-  EXPECT_EQ(problems_of([&] { load_manifest(dir / "m.csv", {false, false}); }),
-            (std::vector<std::string>{(dir / "m.csv").string() +
-                                      ":2: 1 fields, the header has 2"}));
+  EXPECT_EQ(
+      problems_of([&] {
+        load_manifest(dir / "m.csv", {false, false});
+      }),
+      (std::vector<std::string>{(dir / "m.csv").string() + ":2: 1 fields, the header has 2"}));
   common::write_file_atomic(dir / "q.csv", "path,patient_id\n\"a.png,p\n");
-  EXPECT_EQ(problems_of([&] { load_manifest(dir / "q.csv", {false, false}); }),
+  EXPECT_EQ(problems_of([&] {
+              load_manifest(dir / "q.csv", {false, false});
+            }),
             (std::vector<std::string>{(dir / "q.csv").string() + ":2: unterminated quote"}));
 }
 

@@ -2,4 +2,6 @@
 target_sources(cltci_tests PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/image_io_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/manifest_test.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/importers_tabular_test.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/importers_tabular_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/importers_masks_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/importers_dicom_test.cpp)
