@@ -75,6 +75,9 @@ TEST(ImportNih, V2020OrdersByFollowUpNotByFileName) {
   EXPECT_EQ(result.report.images, 4U);
   EXPECT_EQ(result.report.patients, 2U);
   EXPECT_EQ(result.report.patients_with_followups, 1U);
+  EXPECT_EQ(result.report.to_text(),
+            "images: 4\npatients: 2\npatients with >= 2 time points: 1\nlabelled images: 0\n"
+            "left out by the view filter: 0\nkept with an unknown view: 0\nskipped files: 0\n");
 }
 
 TEST(ImportNih, Version2017WithPaddedFieldsAndTrailingColumn) {
