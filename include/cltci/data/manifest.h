@@ -1,6 +1,6 @@
 // The manifest: one row per image, the common currency between importers, `prepare`, the cache
 // and the samplers. On disk it is a CSV with a header line (docs/manifest.md):
-//   path,patient_id,order,time,view,mask,left_mask,right_mask,split
+//   path,patient_id,order,time,view,mask,left_mask,right_mask,split,study
 // Relative paths are resolved against the manifest's directory.
 #pragma once
 
@@ -22,6 +22,7 @@ struct ManifestRow {
   std::filesystem::path left_mask;   ///< binary mask of the patient's left lung, empty when none
   std::filesystem::path right_mask;  ///< binary mask of the patient's right lung, empty when none
   std::string split;                 ///< "train", "test", a fold number, or empty
+  std::string study;                 ///< study id when the source has one (grouping only)
   std::int64_t line = 0;             ///< 1-based CSV line the row came from (0: not from a file)
 
   bool has_labels() const { return !mask.empty() || (!left_mask.empty() && !right_mask.empty()); }
@@ -48,5 +49,8 @@ void save_manifest(const Manifest& manifest, const std::filesystem::path& file);
 /// Validation shared by load_manifest and importers: duplicate rows, a patient in two splits,
 /// missing files, and (when asked) mask values and image/mask aspect ratios.
 std::vector<std::string> validate_manifest(const Manifest& manifest, const ManifestCheck& check);
+
+/// The column names, in the order save_manifest writes them.
+const std::vector<std::string>& manifest_columns();
 
 }  // namespace cltci::data

@@ -1,0 +1,26 @@
+#include "cltci/data/image_writers.h"
+
+#include "cltci/common/atomic_file.h"
+#include "cltci/common/error.h"
+
+#include <opencv2/imgcodecs.hpp>
+
+#include <string>
+#include <vector>
+
+namespace cltci::data {
+
+void write_png(const std::filesystem::path& file, const cv::Mat& image) {
+  if (image.empty() || image.channels() != 1 ||
+      (image.depth() != CV_8U && image.depth() != CV_16U)) {
+    throw common::Error("write_png '" + file.string() + "': need a CV_8UC1 or CV_16UC1 image");
+  }
+  std::vector<unsigned char> bytes;
+  if (!cv::imencode(".png", image, bytes)) {
+    throw common::Error("write_png '" + file.string() + "': PNG encoding failed");
+  }
+  common::write_file_atomic(
+      file, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+}
+
+}  // namespace cltci::data
