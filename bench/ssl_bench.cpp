@@ -74,7 +74,9 @@ Run run_once(const Problem& p, cltci::ssl::LossPath path, std::int64_t budget) {
   return r;
 }
 
-Run best_of(const Problem& p, cltci::ssl::LossPath path, int repeats,
+Run best_of(const Problem& p,
+            cltci::ssl::LossPath path,
+            int repeats,
             std::int64_t budget = std::int64_t{256} << 20) {
   Run best;
   best.seconds = 1e30;
@@ -109,10 +111,11 @@ int main(int argc, char** argv) {
     // 256 MiB holds 4,096 rows of 8,192 keys (one chunk); 32 MiB forces 8 chunks of 512 rows.
     for (const std::int64_t mib : {256, 32}) {
       const Run chunked = best_of(p, cltci::ssl::LossPath::kChunked, repeats, mib << 20);
-      std::printf("(b) chunked   4096 x 8192, %3lld MiB budget: fwd+bwd %.3f s (%.2fx full), "
-                  "peak extra RSS %.1f MiB, loss %.6f\n",
-                  static_cast<long long>(mib), chunked.seconds, chunked.seconds / full.seconds,
-                  chunked.peak_extra_kib / 1024.0, chunked.loss);
+      std::printf(
+          "(b) chunked   4096 x 8192, %3lld MiB budget: fwd+bwd %.3f s (%.2fx full), "
+          "peak extra RSS %.1f MiB, loss %.6f\n",
+          static_cast<long long>(mib), chunked.seconds, chunked.seconds / full.seconds,
+          chunked.peak_extra_kib / 1024.0, chunked.loss);
     }
   }
   return 0;

@@ -94,17 +94,19 @@ namespace {
 
 /// Pairs of (key, query) tensors by name; both modules must have the same names and shapes.
 void paired(const torch::OrderedDict<std::string, at::Tensor>& keys,
-            const torch::OrderedDict<std::string, at::Tensor>& queries, const char* what,
-            std::vector<at::Tensor>& key_out, std::vector<at::Tensor>& query_out) {
-  TORCH_CHECK(keys.size() == queries.size(), "momentum update: key encoder has ", keys.size(),
-              " ", what, ", query encoder ", queries.size());
+            const torch::OrderedDict<std::string, at::Tensor>& queries,
+            const char* what,
+            std::vector<at::Tensor>& key_out,
+            std::vector<at::Tensor>& query_out) {
+  TORCH_CHECK(keys.size() == queries.size(), "momentum update: key encoder has ", keys.size(), " ",
+              what, ", query encoder ", queries.size());
   for (const auto& item : keys) {
     const at::Tensor* query = queries.find(item.key());
-    TORCH_CHECK(query != nullptr, "momentum update: query encoder has no ", what, " '",
-                item.key(), "'");
-    TORCH_CHECK(query->sizes() == item.value().sizes(), "momentum update: ", what, " '",
-                item.key(), "' is ", item.value().sizes(), " in the key encoder and ",
-                query->sizes(), " in the query encoder");
+    TORCH_CHECK(query != nullptr, "momentum update: query encoder has no ", what, " '", item.key(),
+                "'");
+    TORCH_CHECK(query->sizes() == item.value().sizes(), "momentum update: ", what, " '", item.key(),
+                "' is ", item.value().sizes(), " in the key encoder and ", query->sizes(),
+                " in the query encoder");
     key_out.push_back(item.value());
     query_out.push_back(*query);
   }
@@ -112,15 +114,16 @@ void paired(const torch::OrderedDict<std::string, at::Tensor>& keys,
 
 }  // namespace
 
-void momentum_update(torch::nn::Module& key_encoder, const torch::nn::Module& query_encoder,
+void momentum_update(torch::nn::Module& key_encoder,
+                     const torch::nn::Module& query_encoder,
                      double momentum) {
   require(momentum >= 0.0 && momentum <= 1.0,
           "moco: momentum must be in [0, 1], got " + std::to_string(momentum));
   const torch::NoGradGuard no_grad;
   std::vector<at::Tensor> key_params;
   std::vector<at::Tensor> query_params;
-  paired(key_encoder.named_parameters(), query_encoder.named_parameters(), "parameters",
-         key_params, query_params);
+  paired(key_encoder.named_parameters(), query_encoder.named_parameters(), "parameters", key_params,
+         query_params);
   if (!key_params.empty()) {
     // One multi-tensor kernel per op instead of two small kernels per parameter.
     at::_foreach_mul_(key_params, momentum);
@@ -134,12 +137,22 @@ void momentum_update(torch::nn::Module& key_encoder, const torch::nn::Module& qu
 }
 
 void init_key_encoder(torch::nn::Module& key_encoder, const torch::nn::Module& query_encoder) {
-  momentum_update(key_encoder, query_encoder, 0.0);
+  // A plain copy rather than momentum_update(..., 0): 0 * key would keep a NaN/inf of the key
+  // encoder's initial weights.
+  const torch::NoGradGuard no_grad;
+  std::vector<at::Tensor> key_tensors;
+  std::vector<at::Tensor> query_tensors;
+  paired(key_encoder.named_parameters(), query_encoder.named_parameters(), "parameters",
+         key_tensors, query_tensors);
+  paired(key_encoder.named_buffers(), query_encoder.named_buffers(), "buffers", key_tensors,
+         query_tensors);
+  for (std::size_t t = 0; t < key_tensors.size(); ++t) key_tensors[t].copy_(query_tensors[t]);
   for (auto& p : key_encoder.parameters()) p.set_requires_grad(false);
 }
 
 at::Tensor shuffled_split_forward(const std::function<at::Tensor(const at::Tensor&)>& encoder,
-                                  const at::Tensor& batch, std::int64_t splits,
+                                  const at::Tensor& batch,
+                                  std::int64_t splits,
                                   std::uint64_t seed) {
   TORCH_CHECK(batch.dim() >= 1, "split-batch forward: batch must have a batch dimension");
   const std::int64_t n = batch.size(0);

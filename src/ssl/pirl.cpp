@@ -45,12 +45,13 @@ JigsawGeometry jigsaw_geometry(std::int64_t image_size, std::int64_t slack) {
   return g;
 }
 
-JigsawPatches extract_jigsaw_patches(const at::Tensor& images, const JigsawGeometry& geometry,
+JigsawPatches extract_jigsaw_patches(const at::Tensor& images,
+                                     const JigsawGeometry& geometry,
                                      std::uint64_t seed) {
   TORCH_CHECK(images.defined() && images.dim() == 4, "jigsaw: images must be [B, C, S, S]");
   TORCH_CHECK(images.size(2) == geometry.image_size && images.size(3) == geometry.image_size,
-              "jigsaw: images are ", images.size(2), "x", images.size(3),
-              ", the geometry is for ", geometry.image_size);
+              "jigsaw: images are ", images.size(2), "x", images.size(3), ", the geometry is for ",
+              geometry.image_size);
   const std::int64_t b = images.size(0);
   JigsawPatches out;
   out.offsets = torch::empty({b, 9, 2}, torch::kLong);
@@ -79,7 +80,8 @@ JigsawPatches extract_jigsaw_patches(const at::Tensor& images, const JigsawGeome
 at::Tensor jigsaw_permutations(std::int64_t batch, std::uint64_t seed) {
   TORCH_CHECK(batch >= 0, "jigsaw: batch must be >= 0");
   // argsort of uniform noise: a uniformly random permutation per row from one generator call.
-  return torch::rand({batch, 9}, cpu_generator(seed), torch::kDouble).argsort(/*dim=*/std::int64_t{1});
+  return torch::rand({batch, 9}, cpu_generator(seed), torch::kDouble)
+      .argsort(/*dim=*/std::int64_t{1});
 }
 
 at::Tensor permute_patches(const at::Tensor& x, const at::Tensor& permutation) {
@@ -93,8 +95,8 @@ at::Tensor permute_patches(const at::Tensor& x, const at::Tensor& permutation) {
   return x.gather(1, index);
 }
 
-PirlMemoryBank::PirlMemoryBank(std::int64_t size, std::int64_t dim, std::uint64_t seed,
-                               double momentum, c10::Device device)
+PirlMemoryBank::PirlMemoryBank(
+    std::int64_t size, std::int64_t dim, std::uint64_t seed, double momentum, c10::Device device)
     : momentum_(momentum) {
   require(size >= 2, "pirl memory bank: needs at least 2 images, got " + std::to_string(size));
   require(dim > 0, "pirl memory bank: dim must be > 0, got " + std::to_string(dim));
@@ -110,13 +112,14 @@ at::Tensor PirlMemoryBank::entries(const at::Tensor& indices) const {
       .view({indices.numel(), bank_.size(1)});
 }
 
-at::Tensor PirlMemoryBank::sample_negatives(const at::Tensor& indices, std::int64_t k,
+at::Tensor PirlMemoryBank::sample_negatives(const at::Tensor& indices,
+                                            std::int64_t k,
                                             std::uint64_t seed) const {
   require(k > 0, "pirl: number of negatives must be > 0, got " + std::to_string(k));
   TORCH_CHECK(indices.dim() == 1, "pirl: indices must be [B]");
   const at::Tensor own = indices.to(torch::kCPU, torch::kLong);
-  TORCH_CHECK(own.numel() == 0 || (own.min().item<std::int64_t>() >= 0 &&
-                                   own.max().item<std::int64_t>() < size()),
+  TORCH_CHECK(own.numel() == 0 ||
+                  (own.min().item<std::int64_t>() >= 0 && own.max().item<std::int64_t>() < size()),
               "pirl: index outside the memory bank of ", size());
   // Uniform over the size - 1 other entries: draw from [0, size - 2] and skip the own index.
   at::Tensor draw = torch::randint(0, size() - 1, {own.size(0), k}, cpu_generator(seed),
@@ -146,8 +149,10 @@ void PirlMemoryBank::load_state(const at::Tensor& bank) {
   bank_.copy_(bank);
 }
 
-at::Tensor pirl_nce_loss(const at::Tensor& features, const at::Tensor& positives,
-                         const at::Tensor& negatives, double temperature) {
+at::Tensor pirl_nce_loss(const at::Tensor& features,
+                         const at::Tensor& positives,
+                         const at::Tensor& negatives,
+                         double temperature) {
   check_temperature(temperature);
   TORCH_CHECK(features.dim() == 2 && positives.sizes() == features.sizes(),
               "pirl: features and positives must both be [B, D]");
@@ -161,14 +166,19 @@ at::Tensor pirl_nce_loss(const at::Tensor& features, const at::Tensor& positives
   return F::cross_entropy(logits, torch::zeros({f.size(0)}, f.options().dtype(torch::kLong)));
 }
 
-at::Tensor pirl_loss(const at::Tensor& image_features, const at::Tensor& jigsaw_features,
-                     const PirlMemoryBank& bank, const at::Tensor& indices,
-                     std::int64_t num_negatives, double temperature, std::uint64_t seed) {
+at::Tensor pirl_loss(const at::Tensor& image_features,
+                     const at::Tensor& jigsaw_features,
+                     const PirlMemoryBank& bank,
+                     const at::Tensor& indices,
+                     std::int64_t num_negatives,
+                     double temperature,
+                     std::uint64_t seed) {
   check_temperature(temperature);
   const at::Tensor negative_idx = bank.sample_negatives(indices, num_negatives, seed);
   const at::Tensor positives = bank.entries(indices).to(image_features.device());
-  const at::Tensor negatives = bank.entries(negative_idx).view(
-      {negative_idx.size(0), num_negatives, bank.bank().size(1)}).to(image_features.device());
+  const at::Tensor negatives = bank.entries(negative_idx)
+                                   .view({negative_idx.size(0), num_negatives, bank.bank().size(1)})
+                                   .to(image_features.device());
   return 0.5 * pirl_nce_loss(image_features, positives, negatives, temperature) +
          0.5 * pirl_nce_loss(jigsaw_features, positives, negatives, temperature);
 }

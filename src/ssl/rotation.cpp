@@ -17,8 +17,8 @@ RotationBatch make_rotation_batch(const at::Tensor& images) {
   RotationBatch out;
   // torch::rot90 turns from the first listed dim towards the second: dims {2, 3} (H towards W)
   // is counter-clockwise as displayed.
-  out.images = torch::cat({images, torch::rot90(images, 1, {2, 3}),
-                           torch::rot90(images, 2, {2, 3}), torch::rot90(images, 3, {2, 3})},
+  out.images = torch::cat({images, torch::rot90(images, 1, {2, 3}), torch::rot90(images, 2, {2, 3}),
+                           torch::rot90(images, 3, {2, 3})},
                           0);
   out.labels = torch::arange(4, torch::TensorOptions().dtype(torch::kLong).device(images.device()))
                    .repeat_interleave(b);

@@ -64,8 +64,10 @@ struct ChunkedConfig {
 class ChunkedContrastive : public torch::autograd::Function<ChunkedContrastive> {
  public:
   // anchors/keys/own are unit rows in the accumulation dtype; own is [0] without own keys.
-  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& anchors,
-                            const at::Tensor& keys, const at::Tensor& own,
+  static at::Tensor forward(AutogradContext* ctx,
+                            const at::Tensor& anchors,
+                            const at::Tensor& keys,
+                            const at::Tensor& own,
                             const ChunkedConfig& config) {
     const at::Tensor& anchor_ids = config.anchor_ids;
     const at::Tensor& key_ids = config.key_ids;
@@ -98,8 +100,8 @@ class ChunkedContrastive : public torch::autograd::Function<ChunkedContrastive> 
     // A row without positives may also lack kept keys (lse = -inf); any finite value serves it,
     // since its weight is 0 in backward.
     lse = at::where(included, lse, at::zeros({}, lse.options()));
-    const at::Tensor inv_count = at::where(included, pos_count.reciprocal(),
-                                           at::zeros({}, pos_count.options()));
+    const at::Tensor inv_count =
+        at::where(included, pos_count.reciprocal(), at::zeros({}, pos_count.options()));
     const at::Tensor per_anchor = (lse - pos_sum * inv_count) * included;
     const at::Tensor num_included = included.sum().clamp_min(1).to(anchors.scalar_type());
     ctx->save_for_backward({anchors, keys, own});
@@ -110,8 +112,8 @@ class ChunkedContrastive : public torch::autograd::Function<ChunkedContrastive> 
     ctx->saved_data["inv_count"] = inv_count;
     // Per-row weight of dLoss/dlogits before the incoming gradient: scale / |included|, 0 for
     // rows left out of the mean; 1/tau folds the logits' scaling into the matmuls.
-    ctx->saved_data["row_weight"] = included.to(anchors.scalar_type()) *
-                                    (config.scale * inv_tau) / num_included;
+    ctx->saved_data["row_weight"] =
+        included.to(anchors.scalar_type()) * (config.scale * inv_tau) / num_included;
     ctx->saved_data["own_logit"] = own_logit;
     ctx->saved_data["temperature"] = config.temperature;
     ctx->saved_data["scale"] = config.scale;
@@ -186,9 +188,12 @@ class ChunkedContrastive : public torch::autograd::Function<ChunkedContrastive> 
     return value.isTensor() ? value.toTensor() : at::Tensor();
   }
 
-  static detail::ChunkMask chunk_mask(const ChunkedConfig& config, const at::Tensor& anchor_ids,
-                                      const at::Tensor& key_ids, const at::Tensor& key_valid,
-                                      std::int64_t r0, std::int64_t r1) {
+  static detail::ChunkMask chunk_mask(const ChunkedConfig& config,
+                                      const at::Tensor& anchor_ids,
+                                      const at::Tensor& key_ids,
+                                      const at::Tensor& key_valid,
+                                      std::int64_t r0,
+                                      std::int64_t r1) {
     detail::ChunkMask mask;
     mask.match_ids = config.match_ids;
     if (config.match_ids) {
@@ -203,7 +208,9 @@ class ChunkedContrastive : public torch::autograd::Function<ChunkedContrastive> 
 };
 
 /// Reference path: the whole [Nq, Nk] logit matrix with plain autograd ops.
-at::Tensor full_loss(const at::Tensor& anchors, const at::Tensor& keys, const at::Tensor& own,
+at::Tensor full_loss(const at::Tensor& anchors,
+                     const at::Tensor& keys,
+                     const at::Tensor& own,
                      const ChunkedConfig& config) {
   const at::Tensor& anchor_ids = config.anchor_ids;
   const at::Tensor& key_ids = config.key_ids;
@@ -229,8 +236,9 @@ at::Tensor full_loss(const at::Tensor& anchors, const at::Tensor& keys, const at
   }
   // Rows with no kept key get 0 instead of -inf so their LSE (and its gradient) stays finite;
   // they have no positive and are left out below.
-  const at::Tensor fill = at::where(keep.any(1, true), at::scalar_tensor(kMinusInf, logits.options()),
-                                    at::zeros({}, logits.options()));
+  const at::Tensor fill =
+      at::where(keep.any(1, true), at::scalar_tensor(kMinusInf, logits.options()),
+                at::zeros({}, logits.options()));
   const at::Tensor masked = at::where(keep, logits, fill);
   const at::Tensor lse = at::logsumexp(masked, {1});
   const at::Tensor count = positive.sum(1).to(logits.scalar_type());
@@ -260,19 +268,23 @@ void check_options(const SupConOptions& options) {
   if (!problems.empty()) throw common::InputError(std::move(problems));
 }
 
-at::Tensor ids_or_check(const at::Tensor& ids, std::int64_t n, const char* what,
+at::Tensor ids_or_check(const at::Tensor& ids,
+                        std::int64_t n,
+                        const char* what,
                         const at::Device& device) {
   TORCH_CHECK(ids.defined(), "contrastive loss: ", what, " are required when matching ids");
   TORCH_CHECK(ids.dim() == 1 && ids.size(0) == n, "contrastive loss: ", what, " must have shape [",
               n, "], got ", ids.sizes());
   TORCH_CHECK(!at::isFloatingType(ids.scalar_type()) && ids.scalar_type() != at::kBool,
-              "contrastive loss: ", what, " must be integer (patient ids), got ", ids.scalar_type());
+              "contrastive loss: ", what, " must be integer (patient ids), got ",
+              ids.scalar_type());
   return ids.to(device, at::kLong).contiguous();
 }
 
 }  // namespace
 
-std::int64_t chunk_rows_for_budget(std::int64_t num_keys, std::int64_t budget_bytes,
+std::int64_t chunk_rows_for_budget(std::int64_t num_keys,
+                                   std::int64_t budget_bytes,
                                    std::int64_t bytes_per_logit) {
   const std::int64_t row_bytes = std::max<std::int64_t>(1, num_keys) * bytes_per_logit;
   return std::max<std::int64_t>(1, budget_bytes / row_bytes);
@@ -340,7 +352,7 @@ at::Tensor contrastive_loss(const ContrastiveInputs& inputs, const SupConOptions
     // The full path keeps about six [Nq, Nk] temporaries alive for backward.
     const double full_bytes = 6.0 * static_cast<double>(nq) * static_cast<double>(nk) * elem;
     path = full_bytes <= static_cast<double>(options.memory_budget_bytes) ? LossPath::kFull
-                                                                           : LossPath::kChunked;
+                                                                          : LossPath::kChunked;
   }
   if (path == LossPath::kFull) {
     return full_loss(anchors, keys, own, config);
@@ -352,11 +364,11 @@ at::Tensor contrastive_loss(const ContrastiveInputs& inputs, const SupConOptions
   if (q.is_cuda()) rows = std::min<std::int64_t>(rows, 65535);  // grid.y of the CUDA kernel
   config.chunk_rows = std::max<std::int64_t>(1, std::min(rows, std::max<std::int64_t>(1, nq)));
   return ChunkedContrastive::apply(anchors, keys,
-                                   own.defined() ? own : at::empty({0}, anchors.options()),
-                                   config);
+                                   own.defined() ? own : at::empty({0}, anchors.options()), config);
 }
 
-at::Tensor supcon_loss(const at::Tensor& features, const at::Tensor& labels,
+at::Tensor supcon_loss(const at::Tensor& features,
+                       const at::Tensor& labels,
                        const SupConOptions& options) {
   TORCH_CHECK(features.defined() && features.dim() == 3,
               "supcon loss: features must be [N, V, D] (V views per image), got ",
@@ -385,10 +397,14 @@ at::Tensor supcon_loss(const at::Tensor& features, const at::Tensor& labels,
   return contrastive_loss(inputs, options);
 }
 
-at::Tensor moco_loss(const at::Tensor& queries, const at::Tensor& keys,
-                     const at::Tensor& query_ids, const at::Tensor& queue_keys,
-                     const at::Tensor& queue_ids, const at::Tensor& queue_valid,
-                     MoCoPositives positives, const SupConOptions& options) {
+at::Tensor moco_loss(const at::Tensor& queries,
+                     const at::Tensor& keys,
+                     const at::Tensor& query_ids,
+                     const at::Tensor& queue_keys,
+                     const at::Tensor& queue_ids,
+                     const at::Tensor& queue_valid,
+                     MoCoPositives positives,
+                     const SupConOptions& options) {
   ContrastiveInputs inputs;
   inputs.anchors = queries;
   inputs.keys = queue_keys.detach();

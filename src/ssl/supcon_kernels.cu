@@ -42,8 +42,10 @@ __device__ __forceinline__ void merge_lse(scalar_t& m, scalar_t& s, scalar_t m2,
 }
 
 template <typename scalar_t>
-__global__ void forward_stats_kernel(const scalar_t* __restrict__ logits, std::int64_t cols,
-                                     DeviceMask mask, scalar_t* __restrict__ lse,
+__global__ void forward_stats_kernel(const scalar_t* __restrict__ logits,
+                                     std::int64_t cols,
+                                     DeviceMask mask,
+                                     scalar_t* __restrict__ lse,
                                      scalar_t* __restrict__ pos_sum,
                                      scalar_t* __restrict__ pos_count) {
   const std::int64_t r = blockIdx.x;
@@ -93,8 +95,10 @@ __global__ void forward_stats_kernel(const scalar_t* __restrict__ logits, std::i
 }
 
 template <typename scalar_t>
-__global__ void backward_coefficients_kernel(scalar_t* __restrict__ logits, std::int64_t cols,
-                                             DeviceMask mask, const scalar_t* __restrict__ lse,
+__global__ void backward_coefficients_kernel(scalar_t* __restrict__ logits,
+                                             std::int64_t cols,
+                                             DeviceMask mask,
+                                             const scalar_t* __restrict__ lse,
                                              const scalar_t* __restrict__ inv_count,
                                              const scalar_t* __restrict__ weight) {
   const std::int64_t r = blockIdx.y;
@@ -152,8 +156,10 @@ ChunkStats chunk_forward_stats_cuda(const at::Tensor& logits, const ChunkMask& m
   return stats;
 }
 
-void chunk_backward_coefficients_cuda(at::Tensor& logits, const ChunkMask& mask,
-                                      const at::Tensor& lse, const at::Tensor& inv_count,
+void chunk_backward_coefficients_cuda(at::Tensor& logits,
+                                      const ChunkMask& mask,
+                                      const at::Tensor& lse,
+                                      const at::Tensor& inv_count,
                                       const at::Tensor& weight) {
   TORCH_CHECK(logits.dim() == 2 && logits.is_contiguous(), "chunk logits must be contiguous 2-D");
   const c10::cuda::CUDAGuard guard(logits.device());

@@ -38,13 +38,18 @@ ChunkStats chunk_forward_stats(at::Tensor& logits, const ChunkMask& mask);
 /// Turns the chunk's logits in place into dLoss/dlogits:
 ///   (exp(s_rj - lse_r) - [j positive] * inv_count_r) * weight_r  for kept keys, 0 otherwise.
 /// lse must be finite (any finite value for rows of weight 0).
-void chunk_backward_coefficients(at::Tensor& logits, const ChunkMask& mask, const at::Tensor& lse,
-                                 const at::Tensor& inv_count, const at::Tensor& weight);
+void chunk_backward_coefficients(at::Tensor& logits,
+                                 const ChunkMask& mask,
+                                 const at::Tensor& lse,
+                                 const at::Tensor& inv_count,
+                                 const at::Tensor& weight);
 
 #if CLTCI_WITH_CUDA
 ChunkStats chunk_forward_stats_cuda(const at::Tensor& logits, const ChunkMask& mask);
-void chunk_backward_coefficients_cuda(at::Tensor& logits, const ChunkMask& mask,
-                                      const at::Tensor& lse, const at::Tensor& inv_count,
+void chunk_backward_coefficients_cuda(at::Tensor& logits,
+                                      const ChunkMask& mask,
+                                      const at::Tensor& lse,
+                                      const at::Tensor& inv_count,
                                       const at::Tensor& weight);
 #endif
 

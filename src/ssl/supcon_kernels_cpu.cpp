@@ -115,10 +115,14 @@ ChunkStats chunk_forward_stats(at::Tensor& logits, const ChunkMask& mask) {
   return stats;
 }
 
-void chunk_backward_coefficients(at::Tensor& logits, const ChunkMask& mask, const at::Tensor& lse,
-                                 const at::Tensor& inv_count, const at::Tensor& weight) {
+void chunk_backward_coefficients(at::Tensor& logits,
+                                 const ChunkMask& mask,
+                                 const at::Tensor& lse,
+                                 const at::Tensor& inv_count,
+                                 const at::Tensor& weight) {
 #if CLTCI_WITH_CUDA
-  if (logits.is_cuda()) return chunk_backward_coefficients_cuda(logits, mask, lse, inv_count, weight);
+  if (logits.is_cuda())
+    return chunk_backward_coefficients_cuda(logits, mask, lse, inv_count, weight);
 #endif
   check_chunk(logits, mask);
   const std::int64_t rows = logits.size(0);

@@ -54,7 +54,8 @@ class MoCoQueue {
 /// key <- m * key + (1 - m) * query for every parameter, and key buffers (BatchNorm statistics,
 /// counters) copied from the query encoder. Both modules must have the same parameter and buffer
 /// names and shapes. momentum in [0, 1], else InputError.
-void momentum_update(torch::nn::Module& key_encoder, const torch::nn::Module& query_encoder,
+void momentum_update(torch::nn::Module& key_encoder,
+                     const torch::nn::Module& query_encoder,
                      double momentum);
 
 /// Makes the key encoder an exact copy of the query encoder with requires_grad off (MoCo's
@@ -67,7 +68,8 @@ void init_key_encoder(torch::nn::Module& key_encoder, const torch::nn::Module& q
 /// key of a sample sharing batch statistics), and the outputs are put back in input order.
 /// splits must be in [1, batch]; sub-batches differ in size by at most one.
 at::Tensor shuffled_split_forward(const std::function<at::Tensor(const at::Tensor&)>& encoder,
-                                  const at::Tensor& batch, std::int64_t splits,
+                                  const at::Tensor& batch,
+                                  std::int64_t splits,
                                   std::uint64_t seed);
 
 }  // namespace cltci::ssl

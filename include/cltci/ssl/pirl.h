@@ -31,7 +31,8 @@ struct JigsawPatches {
 
 /// Cuts the patches from square images [B, C, S, S]. Pixels are copied, never rescaled, so any
 /// dtype keeps its values (the authors' uint8 input wrapped round through a *255).
-JigsawPatches extract_jigsaw_patches(const at::Tensor& images, const JigsawGeometry& geometry,
+JigsawPatches extract_jigsaw_patches(const at::Tensor& images,
+                                     const JigsawGeometry& geometry,
                                      std::uint64_t seed);
 
 /// One random permutation of the 9 patch positions per image: [batch, 9] int64.
@@ -45,7 +46,10 @@ at::Tensor permute_patches(const at::Tensor& x, const at::Tensor& permutation);
 class PirlMemoryBank {
  public:
   /// size >= 2, dim > 0, momentum in [0, 1]; entries start as seeded random unit vectors.
-  PirlMemoryBank(std::int64_t size, std::int64_t dim, std::uint64_t seed, double momentum = 0.5,
+  PirlMemoryBank(std::int64_t size,
+                 std::int64_t dim,
+                 std::uint64_t seed,
+                 double momentum = 0.5,
                  c10::Device device = c10::Device(c10::kCPU));
 
   /// Entries of the given dataset indices [n] (no gradient): [n, dim].
@@ -72,14 +76,20 @@ class PirlMemoryBank {
 /// Softmax NCE of each feature [B, D] against its positive [B, D] and negatives [B, k, D]:
 /// cross-entropy with target 0 over cos / temperature. Features are normalised inside; the
 /// positives and negatives (bank entries) are used as given.
-at::Tensor pirl_nce_loss(const at::Tensor& features, const at::Tensor& positives,
-                         const at::Tensor& negatives, double temperature);
+at::Tensor pirl_nce_loss(const at::Tensor& features,
+                         const at::Tensor& positives,
+                         const at::Tensor& negatives,
+                         double temperature);
 
 /// The PIRL objective: 0.5 * NCE(image embedding vs bank) + 0.5 * NCE(jigsaw embedding vs bank),
 /// the positive being the bank entry of the same image, both terms sharing k sampled negatives.
 /// The caller updates the bank with the image embeddings afterwards.
-at::Tensor pirl_loss(const at::Tensor& image_features, const at::Tensor& jigsaw_features,
-                     const PirlMemoryBank& bank, const at::Tensor& indices,
-                     std::int64_t num_negatives, double temperature, std::uint64_t seed);
+at::Tensor pirl_loss(const at::Tensor& image_features,
+                     const at::Tensor& jigsaw_features,
+                     const PirlMemoryBank& bank,
+                     const at::Tensor& indices,
+                     std::int64_t num_negatives,
+                     double temperature,
+                     std::uint64_t seed);
 
 }  // namespace cltci::ssl

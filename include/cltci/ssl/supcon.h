@@ -45,8 +45,9 @@ struct SupConOptions {
   std::int64_t memory_budget_bytes = std::int64_t{256} << 20;
   /// Anchor rows per chunk; 0 derives it from memory_budget_bytes.
   std::int64_t chunk_rows = 0;
-  /// TF32 for the similarity matmul on CUDA. Off by default: logits are divided by a small tau
-  /// and the LSE amplifies TF32's 10-bit mantissa error.
+  /// TF32 for the similarity matmuls on CUDA. Off by default: logits are divided by a small tau
+  /// and the LSE amplifies TF32's 10-bit mantissa error. (LibTorch has no per-call switch: the
+  /// process-wide cuBLAS flag is set for the loss's matmuls and restored afterwards.)
   bool allow_tf32 = false;
 };
 
@@ -69,14 +70,16 @@ struct ContrastiveInputs {
   bool match_ids = true;
 };
 
-/// The loss of ContrastiveInputs (a 0-dim tensor in the anchors' dtype, with autograd).
+/// The loss of ContrastiveInputs: a 0-dim tensor with autograd, float64 for double features and
+/// float32 otherwise (bf16/fp16 features are upcast; their gradients come back in their dtype).
 at::Tensor contrastive_loss(const ContrastiveInputs& inputs, const SupConOptions& options = {});
 
 /// SupCon / CL-TCI-SimCLR: features [N, V, D] (V augmented views of N images, as in the authors'
 /// code), labels [N] int64 patient ids. All N*V views are anchors and keys; positives are the
 /// other views of the same image and every view of the same patient. An undefined `labels` gives
 /// each image its own label: NT-Xent (vanilla SimCLR).
-at::Tensor supcon_loss(const at::Tensor& features, const at::Tensor& labels,
+at::Tensor supcon_loss(const at::Tensor& features,
+                       const at::Tensor& labels,
                        const SupConOptions& options = {});
 
 /// Which queue entries are positives in the MoCo loss.
@@ -88,13 +91,18 @@ enum class MoCoPositives {
 /// MoCo: queries [B, D] (with grad) against [own key, queue]. keys [B, D] are the key encoder's
 /// outputs for the other view (used without gradient); queue_keys [Kq, D], queue_ids [Kq],
 /// queue_valid [Kq] bool come from a MoCoQueue. The queue entries are detached.
-at::Tensor moco_loss(const at::Tensor& queries, const at::Tensor& keys,
-                     const at::Tensor& query_ids, const at::Tensor& queue_keys,
-                     const at::Tensor& queue_ids, const at::Tensor& queue_valid,
-                     MoCoPositives positives, const SupConOptions& options = {});
+at::Tensor moco_loss(const at::Tensor& queries,
+                     const at::Tensor& keys,
+                     const at::Tensor& query_ids,
+                     const at::Tensor& queue_keys,
+                     const at::Tensor& queue_ids,
+                     const at::Tensor& queue_valid,
+                     MoCoPositives positives,
+                     const SupConOptions& options = {});
 
 /// Anchor rows per chunk that keep one chunk of logits within budget_bytes (at least 1).
-std::int64_t chunk_rows_for_budget(std::int64_t num_keys, std::int64_t budget_bytes,
+std::int64_t chunk_rows_for_budget(std::int64_t num_keys,
+                                   std::int64_t budget_bytes,
                                    std::int64_t bytes_per_logit);
 
 }  // namespace cltci::ssl

@@ -1,5 +1,6 @@
-#include "cltci/common/error.h"
 #include "cltci/ssl/moco.h"
+
+#include "cltci/common/error.h"
 #include "common_test_support.h"
 
 #include <torch/torch.h>
@@ -104,10 +105,10 @@ TEST(MoCoMomentum, UpdateIsExactBlendOfParametersAndCopiesBuffers) {
   const auto key_weight = key.linear->weight.detach().clone();
   const auto key_bias = key.linear->bias.detach().clone();
   momentum_update(key, query, 0.75);
-  EXPECT_TRUE(torch::allclose(key.linear->weight,
-                              0.75 * key_weight + 0.25 * query.linear->weight, 0, 1e-7));
-  EXPECT_TRUE(torch::allclose(key.linear->bias, 0.75 * key_bias + 0.25 * query.linear->bias, 0,
-                              1e-7));
+  EXPECT_TRUE(torch::allclose(key.linear->weight, 0.75 * key_weight + 0.25 * query.linear->weight,
+                              0, 1e-7));
+  EXPECT_TRUE(
+      torch::allclose(key.linear->bias, 0.75 * key_bias + 0.25 * query.linear->bias, 0, 1e-7));
   EXPECT_TRUE(torch::equal(key.bn->running_mean, query.bn->running_mean));
   EXPECT_TRUE(torch::equal(key.bn->running_var, query.bn->running_var));
   EXPECT_EQ(key.bn->num_batches_tracked.item<std::int64_t>(), 1);

@@ -66,8 +66,8 @@ TEST(PirlJigsaw, PatchesAreCopiesFromInsideTheirCells) {
       EXPECT_GE(col, cell_col);
       EXPECT_LE(row + g.patch, cell_row + g.cell);
       EXPECT_LE(col + g.patch, cell_col + g.cell);
-      EXPECT_TRUE(torch::equal(p.patches[b][c],
-                               images[b].narrow(1, row, g.patch).narrow(2, col, g.patch)));
+      EXPECT_TRUE(
+          torch::equal(p.patches[b][c], images[b].narrow(1, row, g.patch).narrow(2, col, g.patch)));
     }
   }
   // Seeded: the same seed cuts the same patches, another seed other offsets.
@@ -130,14 +130,17 @@ TEST(PirlLoss, NceIsCrossEntropyOverPositiveAndNegatives) {
   namespace F = torch::nn::functional;
   torch::manual_seed(3);
   const auto f = torch::randn({3, 4}, torch::kDouble);
-  const auto pos = F::normalize(torch::randn({3, 4}, torch::kDouble), F::NormalizeFuncOptions().dim(1));
-  const auto neg = F::normalize(torch::randn({3, 5, 4}, torch::kDouble), F::NormalizeFuncOptions().dim(2));
+  const auto pos =
+      F::normalize(torch::randn({3, 4}, torch::kDouble), F::NormalizeFuncOptions().dim(1));
+  const auto neg =
+      F::normalize(torch::randn({3, 5, 4}, torch::kDouble), F::NormalizeFuncOptions().dim(2));
   double expected = 0.0;
   for (std::int64_t b = 0; b < 3; ++b) {
     const auto u = f[b] / f[b].norm();
     const double p = (u * pos[b]).sum().item<double>() / 0.07;
     double denom = std::exp(p);
-    for (std::int64_t j = 0; j < 5; ++j) denom += std::exp((u * neg[b][j]).sum().item<double>() / 0.07);
+    for (std::int64_t j = 0; j < 5; ++j)
+      denom += std::exp((u * neg[b][j]).sum().item<double>() / 0.07);
     expected += -(p - std::log(denom)) / 3.0;
   }
   EXPECT_NEAR(pirl_nce_loss(f, pos, neg, 0.07).item<double>(), expected, 1e-10);

@@ -1,6 +1,7 @@
 // SupCon / MoCo loss against a naive per-anchor transcription of eq. 2 in double precision.
-#include "cltci/common/error.h"
 #include "cltci/ssl/supcon.h"
+
+#include "cltci/common/error.h"
 #include "common_test_support.h"
 
 #include <torch/torch.h>
@@ -20,10 +21,10 @@ torch::Tensor random_features(std::int64_t n, std::int64_t d, std::uint64_t seed
 /// Eq. 2 written out anchor by anchor: positives = kept keys with the anchor's id (plus its own
 /// key), denominator = all kept keys (plus the own key). Anchors without positives are skipped.
 struct NaiveSpec {
-  torch::Tensor anchors, keys, own;             // raw features; normalised here
+  torch::Tensor anchors, keys, own;  // raw features; normalised here
   std::vector<std::int64_t> anchor_ids, key_ids;
-  std::vector<bool> key_valid;                  // empty = all valid
-  std::int64_t self_offset = -1;                // -1: none
+  std::vector<bool> key_valid;    // empty = all valid
+  std::int64_t self_offset = -1;  // -1: none
   bool match_ids = true;
   double tau = 0.1;
   double scale = 1.0;
@@ -66,7 +67,9 @@ torch::Tensor ids_tensor(const std::vector<std::int64_t>& ids) {
   return torch::tensor(ids, torch::kLong);
 }
 
-ContrastiveInputs inputs_of(const NaiveSpec& s, const torch::Tensor& q, const torch::Tensor& k,
+ContrastiveInputs inputs_of(const NaiveSpec& s,
+                            const torch::Tensor& q,
+                            const torch::Tensor& k,
                             const torch::Tensor& own) {
   ContrastiveInputs in;
   in.anchors = q;
@@ -131,7 +134,9 @@ SupConOptions path_options(LossPath path, std::int64_t chunk_rows = 0) {
   return o;
 }
 
-NaiveSpec self_contrast_spec(std::int64_t n, std::int64_t d, std::int64_t patients,
+NaiveSpec self_contrast_spec(std::int64_t n,
+                             std::int64_t d,
+                             std::int64_t patients,
                              std::uint64_t seed) {
   NaiveSpec s;
   s.anchors = random_features(n, d, seed);
@@ -158,15 +163,14 @@ TEST(SupConLoss, SeparateKeysWithValidityMaskMatchNaiveLoop) {
   s.keys = random_features(17, 6, 4);
   s.anchor_ids = {0, 1, 2, 3, 0, 1, 2, 3, 9, 9};
   s.key_ids = {0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 9};
-  s.key_valid = {true, true, false, true, true, true, true, false, true,
-                 true, true, true, false, true, true, true, false};
+  s.key_valid = {true, true, false, true,  true, true, true, false, true,
+                 true, true, true,  false, true, true, true, false};
   s.self_offset = 2;  // anchor i is key i + 2, as for a rank's rows inside gathered keys
   const Evaluated reference = evaluate(s, {}, true, false);
   expect_same(evaluate(s, path_options(LossPath::kFull), false, false), reference, 1e-6);
   for (std::int64_t rows : {1, 3, 4, 10}) {
     SCOPED_TRACE(rows);
-    expect_same(evaluate(s, path_options(LossPath::kChunked, rows), false, false), reference,
-                1e-6);
+    expect_same(evaluate(s, path_options(LossPath::kChunked, rows), false, false), reference, 1e-6);
   }
 }
 
@@ -235,8 +239,8 @@ TEST(SupConLoss, NoLabelsEqualsNtXentCrossEntropy) {
   namespace F = torch::nn::functional;
   const auto u = F::normalize(z, F::NormalizeFuncOptions().dim(1));
   auto logits = torch::mm(u, u.t()) / 0.1;
-  logits = logits.masked_fill(torch::eye(2 * n, torch::kBool),
-                              -std::numeric_limits<double>::infinity());
+  logits =
+      logits.masked_fill(torch::eye(2 * n, torch::kBool), -std::numeric_limits<double>::infinity());
   const auto targets = torch::cat({torch::arange(n, 2 * n), torch::arange(0, n)});
   const double expected = F::cross_entropy(logits, targets).item<double>();
   for (const LossPath path : {LossPath::kFull, LossPath::kChunked}) {
@@ -322,19 +326,17 @@ TEST(SupConLoss, VanillaMoCoIsCrossEntropyWithTargetZero) {
   const auto kn = F::normalize(k, F::NormalizeFuncOptions().dim(1));
   const auto un = F::normalize(queue, F::NormalizeFuncOptions().dim(1));
   const auto logits = torch::cat({(qn * kn).sum(1, true), torch::mm(qn, un.t())}, 1) / 0.2;
-  const double expected =
-      F::cross_entropy(logits, torch::zeros({5}, torch::kLong)).item<double>();
+  const double expected = F::cross_entropy(logits, torch::zeros({5}, torch::kLong)).item<double>();
   SupConOptions options;
   options.temperature = 0.2;
   const auto ids = torch::zeros({5}, torch::kLong);
   const auto queue_ids = torch::zeros({12}, torch::kLong);  // all "same patient": ignored
   const auto valid = torch::ones({12}, torch::kBool);
-  EXPECT_NEAR(moco_loss(q, k, ids, queue, queue_ids, valid, MoCoPositives::kOwnKey, options)
-                  .item<double>(),
-              expected, 1e-10);
+  EXPECT_NEAR(
+      moco_loss(q, k, ids, queue, queue_ids, valid, MoCoPositives::kOwnKey, options).item<double>(),
+      expected, 1e-10);
   // CL-TCI counts those queue entries as positives: a different value.
-  EXPECT_GT(std::abs(moco_loss(q, k, ids, queue, queue_ids, valid, MoCoPositives::kPatient,
-                               options)
+  EXPECT_GT(std::abs(moco_loss(q, k, ids, queue, queue_ids, valid, MoCoPositives::kPatient, options)
                          .item<double>() -
                      expected),
             1e-3);
@@ -342,7 +344,8 @@ TEST(SupConLoss, VanillaMoCoIsCrossEntropyWithTargetZero) {
 
 TEST(SupConLoss, HalfPrecisionInputsGetFloatGradients) {
   const auto z = random_features(8, 4, 5).to(torch::kBFloat16).requires_grad_(true);
-  const auto loss = supcon_loss(z.view({4, 2, 4}), torch::Tensor(), path_options(LossPath::kChunked, 3));
+  const auto loss =
+      supcon_loss(z.view({4, 2, 4}), torch::Tensor(), path_options(LossPath::kChunked, 3));
   EXPECT_EQ(loss.scalar_type(), torch::kFloat);
   loss.backward();
   EXPECT_EQ(z.grad().scalar_type(), torch::kBFloat16);
@@ -416,9 +419,9 @@ TEST(SupConLoss, MoCoQueueMatchesCpu_CUDA) {
   const auto cpu = moco_loss(q, k, qid, queue, kid, valid, MoCoPositives::kPatient,
                              path_options(LossPath::kChunked, 5));
   const torch::Device gpu(torch::kCUDA);
-  const auto cuda = moco_loss(q.to(gpu), k.to(gpu), qid.to(gpu), queue.to(gpu), kid.to(gpu),
-                              valid.to(gpu), MoCoPositives::kPatient,
-                              path_options(LossPath::kChunked, 5));
+  const auto cuda =
+      moco_loss(q.to(gpu), k.to(gpu), qid.to(gpu), queue.to(gpu), kid.to(gpu), valid.to(gpu),
+                MoCoPositives::kPatient, path_options(LossPath::kChunked, 5));
   EXPECT_NEAR(cuda.item<double>(), cpu.item<double>(), 2e-5);
 }
 
