@@ -1,1 +1,4 @@
-# Unit tests of the ssl layer (added to cltci_tests).
+target_sources(cltci_tests PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/moco_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/pretext_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/supcon_test.cpp)

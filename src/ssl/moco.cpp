@@ -1,0 +1,183 @@
+// MoCo queue, momentum update and split-batch BatchNorm (MoCo, He et al. 2020, Alg. 1 and §3.3).
+#include "cltci/ssl/moco.h"
+
+#include "cltci/common/error.h"
+
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+namespace cltci::ssl {
+namespace {
+
+namespace F = torch::nn::functional;
+
+void require(bool ok, const std::string& problem) {
+  if (!ok) throw common::InputError(problem);
+}
+
+}  // namespace
+
+MoCoQueue::MoCoQueue(std::int64_t size, std::int64_t dim, c10::Device device) {
+  require(size > 0, "moco queue: size must be > 0, got " + std::to_string(size));
+  require(dim > 0, "moco queue: dim must be > 0, got " + std::to_string(dim));
+  const auto options = torch::TensorOptions().device(device);
+  keys_ = torch::zeros({size, dim}, options.dtype(torch::kFloat));
+  ids_ = torch::full({size}, -1, options.dtype(torch::kLong));
+  valid_ = torch::zeros({size}, options.dtype(torch::kBool));
+}
+
+void MoCoQueue::enqueue(const at::Tensor& keys, const at::Tensor& ids) {
+  TORCH_CHECK(keys.dim() == 2 && keys.size(1) == dim(), "moco queue: keys must be [B, ", dim(),
+              "], got ", keys.sizes());
+  TORCH_CHECK(ids.dim() == 1 && ids.size(0) == keys.size(0), "moco queue: ids must be [",
+              keys.size(0), "], got ", ids.sizes());
+  const torch::NoGradGuard no_grad;
+  std::int64_t batch = keys.size(0);
+  at::Tensor k = F::normalize(keys.detach().to(keys_.device(), torch::kFloat),
+                              F::NormalizeFuncOptions().dim(1));
+  at::Tensor i = ids.to(ids_.device(), torch::kLong);
+  if (batch > size()) {
+    // Only the newest `size` survive; the pointer advances as if all had been written.
+    pointer_ = (pointer_ + batch - size()) % size();
+    k = k.slice(0, batch - size());
+    i = i.slice(0, batch - size());
+    batch = size();
+  }
+  const std::int64_t first = std::min(batch, size() - pointer_);
+  keys_.slice(0, pointer_, pointer_ + first).copy_(k.slice(0, 0, first));
+  ids_.slice(0, pointer_, pointer_ + first).copy_(i.slice(0, 0, first));
+  valid_.slice(0, pointer_, pointer_ + first).fill_(true);
+  const std::int64_t rest = batch - first;
+  if (rest > 0) {
+    keys_.slice(0, 0, rest).copy_(k.slice(0, first));
+    ids_.slice(0, 0, rest).copy_(i.slice(0, first));
+    valid_.slice(0, 0, rest).fill_(true);
+  }
+  pointer_ = (pointer_ + batch) % size();
+}
+
+std::int64_t MoCoQueue::num_valid() const { return valid_.sum().item<std::int64_t>(); }
+
+MoCoQueueState MoCoQueue::state() const {
+  return {keys_.clone(), ids_.clone(), valid_.clone(), torch::tensor(pointer_, torch::kLong)};
+}
+
+void MoCoQueue::load_state(const MoCoQueueState& state) {
+  TORCH_CHECK(state.keys.defined() && state.keys.sizes() == keys_.sizes(),
+              "moco queue state: keys must be ", keys_.sizes(), ", got ",
+              state.keys.defined() ? state.keys.sizes() : at::IntArrayRef{});
+  TORCH_CHECK(state.ids.defined() && state.ids.sizes() == ids_.sizes(),
+              "moco queue state: ids must be ", ids_.sizes());
+  TORCH_CHECK(state.valid.defined() && state.valid.sizes() == valid_.sizes(),
+              "moco queue state: valid must be ", valid_.sizes());
+  TORCH_CHECK(state.pointer.defined() && state.pointer.numel() == 1,
+              "moco queue state: pointer must be a single integer");
+  const std::int64_t pointer = state.pointer.item<std::int64_t>();
+  TORCH_CHECK(pointer >= 0 && pointer < size(), "moco queue state: pointer ", pointer,
+              " outside [0, ", size(), ")");
+  const torch::NoGradGuard no_grad;
+  keys_.copy_(state.keys);
+  ids_.copy_(state.ids);
+  valid_.copy_(state.valid);
+  pointer_ = pointer;
+}
+
+void MoCoQueue::to(c10::Device device) {
+  keys_ = keys_.to(device);
+  ids_ = ids_.to(device);
+  valid_ = valid_.to(device);
+}
+
+namespace {
+
+/// Pairs of (key, query) tensors by name; both modules must have the same names and shapes.
+void paired(const torch::OrderedDict<std::string, at::Tensor>& keys,
+            const torch::OrderedDict<std::string, at::Tensor>& queries,
+            const char* what,
+            std::vector<at::Tensor>& key_out,
+            std::vector<at::Tensor>& query_out) {
+  TORCH_CHECK(keys.size() == queries.size(), "momentum update: key encoder has ", keys.size(), " ",
+              what, ", query encoder ", queries.size());
+  for (const auto& item : keys) {
+    const at::Tensor* query = queries.find(item.key());
+    TORCH_CHECK(query != nullptr, "momentum update: query encoder has no ", what, " '", item.key(),
+                "'");
+    TORCH_CHECK(query->sizes() == item.value().sizes(), "momentum update: ", what, " '", item.key(),
+                "' is ", item.value().sizes(), " in the key encoder and ", query->sizes(),
+                " in the query encoder");
+    key_out.push_back(item.value());
+    query_out.push_back(*query);
+  }
+}
+
+}  // namespace
+
+void momentum_update(torch::nn::Module& key_encoder,
+                     const torch::nn::Module& query_encoder,
+                     double momentum) {
+  require(momentum >= 0.0 && momentum <= 1.0,
+          "moco: momentum must be in [0, 1], got " + std::to_string(momentum));
+  const torch::NoGradGuard no_grad;
+  std::vector<at::Tensor> key_params;
+  std::vector<at::Tensor> query_params;
+  paired(key_encoder.named_parameters(), query_encoder.named_parameters(), "parameters", key_params,
+         query_params);
+  if (!key_params.empty()) {
+    // One multi-tensor kernel per op instead of two small kernels per parameter.
+    at::_foreach_mul_(key_params, momentum);
+    at::_foreach_add_(key_params, query_params, 1.0 - momentum);
+  }
+  std::vector<at::Tensor> key_buffers;
+  std::vector<at::Tensor> query_buffers;
+  paired(key_encoder.named_buffers(), query_encoder.named_buffers(), "buffers", key_buffers,
+         query_buffers);
+  for (std::size_t b = 0; b < key_buffers.size(); ++b) key_buffers[b].copy_(query_buffers[b]);
+}
+
+void init_key_encoder(torch::nn::Module& key_encoder, const torch::nn::Module& query_encoder) {
+  // A plain copy rather than momentum_update(..., 0): 0 * key would keep a NaN/inf of the key
+  // encoder's initial weights.
+  const torch::NoGradGuard no_grad;
+  std::vector<at::Tensor> key_tensors;
+  std::vector<at::Tensor> query_tensors;
+  paired(key_encoder.named_parameters(), query_encoder.named_parameters(), "parameters",
+         key_tensors, query_tensors);
+  paired(key_encoder.named_buffers(), query_encoder.named_buffers(), "buffers", key_tensors,
+         query_tensors);
+  for (std::size_t t = 0; t < key_tensors.size(); ++t) key_tensors[t].copy_(query_tensors[t]);
+  for (auto& p : key_encoder.parameters()) p.set_requires_grad(false);
+}
+
+at::Tensor shuffled_split_forward(const std::function<at::Tensor(const at::Tensor&)>& encoder,
+                                  const at::Tensor& batch,
+                                  std::int64_t splits,
+                                  std::uint64_t seed) {
+  TORCH_CHECK(batch.dim() >= 1, "split-batch forward: batch must have a batch dimension");
+  const std::int64_t n = batch.size(0);
+  require(splits >= 1 && splits <= std::max<std::int64_t>(1, n),
+          "split-batch BatchNorm: splits must be in [1, batch size " + std::to_string(n) +
+              "], got " + std::to_string(splits));
+  if (splits == 1) return encoder(batch);
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+  const at::Tensor permutation =
+      at::randperm(n, generator, torch::TensorOptions().dtype(torch::kLong)).to(batch.device());
+  const at::Tensor shuffled = batch.index_select(0, permutation);
+  std::vector<at::Tensor> outputs;
+  outputs.reserve(static_cast<std::size_t>(splits));
+  for (std::int64_t s = 0; s < splits; ++s) {
+    // Balanced cut: sizes differ by at most one, so no sub-batch is left with a single sample
+    // unless the caller asks for as many splits as samples.
+    const std::int64_t begin = n * s / splits;
+    const std::int64_t end = n * (s + 1) / splits;
+    outputs.push_back(encoder(shuffled.slice(0, begin, end)));
+  }
+  const at::Tensor joined = at::cat(outputs, 0);
+  TORCH_CHECK(joined.size(0) == n, "split-batch forward: encoder changed the batch size");
+  at::Tensor inverse = at::empty_like(permutation);
+  inverse.index_put_({permutation}, at::arange(n, permutation.options()));
+  return joined.index_select(0, inverse);
+}
+
+}  // namespace cltci::ssl
