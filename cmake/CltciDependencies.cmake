@@ -2,7 +2,15 @@
 
 # LibTorch 2.x: the pip wheel's share/cmake (scripts/setup.sh prints it), or any LibTorch 2.x
 # through CMAKE_PREFIX_PATH.
+# Torch's CMake turns TORCH_CUDA_ARCH_LIST (default: a long list starting at sm_50, which nvcc 13
+# rejects) into -gencode flags in CMAKE_CUDA_FLAGS; our CUDA sources choose their architectures
+# through CMAKE_CUDA_ARCHITECTURES, so ask torch for the same ones and strip its flags after.
+if(NOT DEFINED TORCH_CUDA_ARCH_LIST AND NOT DEFINED ENV{TORCH_CUDA_ARCH_LIST})
+  set(TORCH_CUDA_ARCH_LIST "8.0;9.0")
+endif()
 find_package(Torch 2.0 REQUIRED)
+string(REGEX REPLACE "-gencode[= ]arch=compute_[0-9a-z]+,code=[a-z_0-9]+" "" CMAKE_CUDA_FLAGS
+                     "${CMAKE_CUDA_FLAGS}")
 if(Torch_VERSION VERSION_LESS 2.0)
   message(FATAL_ERROR "LibTorch ${Torch_VERSION} found; the toolkit needs LibTorch 2.x")
 endif()
