@@ -33,11 +33,16 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     const std::string value = argv[i + 1];
-    if (flag == "--images") images = std::stoi(value);
-    else if (flag == "--size") size = std::stoi(value);
-    else if (flag == "--batch") batch = std::stoi(value);
-    else if (flag == "--views") views = std::stoi(value);
-    else if (flag == "--cache") cache_dir = value;
+    if (flag == "--images")
+      images = std::stoi(value);
+    else if (flag == "--size")
+      size = std::stoi(value);
+    else if (flag == "--batch")
+      batch = std::stoi(value);
+    else if (flag == "--views")
+      views = std::stoi(value);
+    else if (flag == "--cache")
+      cache_dir = value;
     else {
       std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
       return 2;
@@ -54,19 +59,22 @@ int main(int argc, char** argv) {
   records.resize(static_cast<std::size_t>(images));
   CacheOptions options;
   options.image_size = size;
-  const std::filesystem::path store = cache_dir / ("phantom_" + std::to_string(images) + "_" + std::to_string(size) + ".bin");
+  const std::filesystem::path store =
+      cache_dir / ("phantom_" + std::to_string(images) + "_" + std::to_string(size) + ".bin");
 
   auto start = std::chrono::steady_clock::now();
   CacheOutcome outcome{};
   load_or_build_cache(store, records, options, &outcome);
   if (outcome == CacheOutcome::built) {
     std::printf("cache build: %d phantom images %dx%d -> %d^2 in %.2f s (%u threads)\n", images,
-                phantom.width, phantom.height, size, seconds_since(start), std::thread::hardware_concurrency());
+                phantom.width, phantom.height, size, seconds_since(start),
+                std::thread::hardware_concurrency());
   }
   start = std::chrono::steady_clock::now();
   const CachedDataset data = read_cache(store);
   const double load = seconds_since(start);
-  std::printf("cache load:  %lld images %d^2 (%.0f MiB) in %.3f s\n", static_cast<long long>(data.size()), size,
+  std::printf("cache load:  %lld images %d^2 (%.0f MiB) in %.3f s\n",
+              static_cast<long long>(data.size()), size,
               std::filesystem::file_size(store) / 1048576.0, load);
 
   const CachedSource source(data);
@@ -90,8 +98,10 @@ int main(int argc, char** argv) {
       }
     }
     const double elapsed = seconds_since(start);
-    std::printf("contrastive loader, %d thread%s: %.0f augmented %d^2 views/s (%lld views in %.2f s)\n", workers,
-                workers == 1 ? "" : "s", produced / elapsed, size, static_cast<long long>(produced), elapsed);
+    std::printf(
+        "contrastive loader, %d thread%s: %.0f augmented %d^2 views/s (%lld views in %.2f s)\n",
+        workers, workers == 1 ? "" : "s", produced / elapsed, size,
+        static_cast<long long>(produced), elapsed);
   }
   return 0;
 }

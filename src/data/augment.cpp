@@ -51,7 +51,8 @@ void apply_intensity(const cv::Mat& image, const AugmentDraw& draw, cv::Mat& out
   const Intensity f{draw.contrast, draw.brightness, draw.gamma, mean};
   constexpr int kKnots = 4096;
   std::vector<float> table(kKnots + 1);
-  for (int k = 0; k <= kKnots; ++k) table[static_cast<std::size_t>(k)] = f(static_cast<double>(k) / kKnots);
+  for (int k = 0; k <= kKnots; ++k)
+    table[static_cast<std::size_t>(k)] = f(static_cast<double>(k) / kKnots);
   out.create(image.size(), CV_32FC1);
   for (int y = 0; y < image.rows; ++y) {
     auto* row = out.ptr<float>(y);
@@ -71,17 +72,20 @@ void apply_intensity(const cv::Mat& image, const AugmentDraw& draw, cv::Mat& out
 
 void AugmentOptions::validate() const {
   std::vector<std::string> problems;
-  auto range = [&](const char* name, double low, double high, double floor_value, bool inclusive_floor) {
+  auto range = [&](const char* name, double low, double high, double floor_value,
+                   bool inclusive_floor) {
     if (!(low <= high)) {
-      problems.push_back(std::string("augment.") + name + ": min " + std::to_string(low) + " > max " +
-                         std::to_string(high));
+      problems.push_back(std::string("augment.") + name + ": min " + std::to_string(low) +
+                         " > max " + std::to_string(high));
     }
     if (inclusive_floor ? low < floor_value : low <= floor_value) {
-      problems.push_back(std::string("augment.") + name + ": must be " + (inclusive_floor ? ">= " : "> ") +
-                         std::to_string(floor_value) + ", got " + std::to_string(low));
+      problems.push_back(std::string("augment.") + name + ": must be " +
+                         (inclusive_floor ? ">= " : "> ") + std::to_string(floor_value) + ", got " +
+                         std::to_string(low));
     }
   };
-  if (rotation_deg < 0 || rotation_deg > 180) problems.push_back("augment.rotation_deg must be in [0, 180]");
+  if (rotation_deg < 0 || rotation_deg > 180)
+    problems.push_back("augment.rotation_deg must be in [0, 180]");
   if (translate < 0 || translate >= 1) problems.push_back("augment.translate must be in [0, 1)");
   range("crop_area", crop_area_min, crop_area_max, 0.0, false);
   if (crop_area_max > 1) problems.push_back("augment.crop_area: max must be <= 1");
@@ -89,8 +93,10 @@ void AugmentOptions::validate() const {
   range("contrast", contrast_min, contrast_max, 0.0, true);
   range("brightness", brightness_min, brightness_max, 0.0, true);
   range("gamma", gamma_min, gamma_max, 0.0, false);
-  if (flip_probability < 0 || flip_probability > 1) problems.push_back("augment.flip_probability must be in [0, 1]");
-  if (label_fill != 0 && label_fill != 255) problems.push_back("augment.label_fill must be 0 or 255");
+  if (flip_probability < 0 || flip_probability > 1)
+    problems.push_back("augment.flip_probability must be in [0, 1]");
+  if (label_fill != 0 && label_fill != 255)
+    problems.push_back("augment.label_fill must be 0 or 255");
   if (output_size < 0) problems.push_back("augment.output_size must be >= 0");
   if (!problems.empty()) throw common::InputError(problems);
 }
@@ -137,8 +143,12 @@ AugmentDraw draw_augment(const AugmentOptions& options, int input_size, std::uin
   return d;
 }
 
-void augment(const cv::Mat& image, const cv::Mat& labels, const AugmentOptions& options,
-             std::uint64_t seed, cv::Mat& image_out, cv::Mat* labels_out) {
+void augment(const cv::Mat& image,
+             const cv::Mat& labels,
+             const AugmentOptions& options,
+             std::uint64_t seed,
+             cv::Mat& image_out,
+             cv::Mat* labels_out) {
   CV_Assert(image.channels() == 1 && image.rows == image.cols);
   const int size = image.rows;
   const int out_size = options.output_size > 0 ? options.output_size : size;
@@ -152,17 +162,20 @@ void augment(const cv::Mat& image, const cv::Mat& labels, const AugmentOptions& 
   const double a = d.angle_deg * CV_PI / 180.0;
   const double cos_a = std::cos(a), sin_a = std::sin(a);
   const Affine translate{1, 0, d.shift_x, 0, 1, d.shift_y, 0, 0, 1};
-  const Affine rotate{cos_a, -sin_a, c - cos_a * c + sin_a * c, sin_a, cos_a, c - sin_a * c - cos_a * c,
-                      0, 0, 1};
-  const Affine flip = d.flip ? Affine{-1, 0, size - 1.0, 0, 1, 0, 0, 0, 1} : Affine{1, 0, 0, 0, 1, 0, 0, 0, 1};
+  const Affine rotate{
+      cos_a, -sin_a, c - cos_a * c + sin_a * c, sin_a, cos_a, c - sin_a * c - cos_a * c, 0, 0, 1};
+  const Affine flip =
+      d.flip ? Affine{-1, 0, size - 1.0, 0, 1, 0, 0, 0, 1} : Affine{1, 0, 0, 0, 1, 0, 0, 0, 1};
   const double sx = out_size / d.crop.width, sy = out_size / d.crop.height;
-  const Affine crop{sx, 0, (0.5 - d.crop.x) * sx - 0.5, 0, sy, (0.5 - d.crop.y) * sy - 0.5, 0, 0, 1};
+  const Affine crop{sx, 0, (0.5 - d.crop.x) * sx - 0.5, 0, sy, (0.5 - d.crop.y) * sy - 0.5, 0,
+                    0,  1};
   const Affine m = multiply(crop, multiply(flip, multiply(rotate, translate)));
   const cv::Matx23d forward(m[0], m[1], m[2], m[3], m[4], m[5]);
 
   image_out.create(out_size, out_size, CV_32FC1);
   cv::warpAffine(toned, image_out, forward, cv::Size(out_size, out_size), cv::INTER_LINEAR,
-                 options.reflect_border ? cv::BORDER_REFLECT_101 : cv::BORDER_CONSTANT, cv::Scalar(0));
+                 options.reflect_border ? cv::BORDER_REFLECT_101 : cv::BORDER_CONSTANT,
+                 cv::Scalar(0));
   if (labels_out != nullptr && !labels.empty()) {
     CV_Assert(labels.type() == CV_8UC1 && labels.size() == image.size());
     labels_out->create(out_size, out_size, CV_8UC1);
@@ -171,7 +184,8 @@ void augment(const cv::Mat& image, const cv::Mat& labels, const AugmentOptions& 
     if (d.flip) {
       // The patient's left lung is now on the image left, where the right lung belongs.
       cv::Mat swap(1, 256, CV_8UC1);
-      for (int v = 0; v < 256; ++v) swap.at<std::uint8_t>(v) = static_cast<std::uint8_t>(v == 1 ? 2 : v == 2 ? 1 : v);
+      for (int v = 0; v < 256; ++v)
+        swap.at<std::uint8_t>(v) = static_cast<std::uint8_t>(v == 1 ? 2 : v == 2 ? 1 : v);
       cv::LUT(*labels_out, swap, *labels_out);
     }
   }

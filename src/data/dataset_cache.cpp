@@ -50,12 +50,17 @@ std::vector<int> nearest_map(int destination, int source) {
 cv::Mat to_unit_float(const cv::Mat& image) {
   cv::Mat out;
   switch (image.depth()) {
-    case CV_8U: image.convertTo(out, CV_32F, 1.0 / 255.0); break;
-    case CV_16U: image.convertTo(out, CV_32F, 1.0 / 65535.0); break;
+    case CV_8U:
+      image.convertTo(out, CV_32F, 1.0 / 255.0);
+      break;
+    case CV_16U:
+      image.convertTo(out, CV_32F, 1.0 / 65535.0);
+      break;
     case CV_32F:
       cv::min(cv::max(image, 0.0), 1.0, out);
       break;
-    default: throw common::Error("unsupported image depth " + std::to_string(image.depth()));
+    default:
+      throw common::Error("unsupported image depth " + std::to_string(image.depth()));
   }
   return out;
 }
@@ -146,7 +151,8 @@ cv::Mat labels_to_native(const cv::Mat& labels, const ImageGeometry& geometry) {
   };
   cv::Mat out(geometry.height, geometry.width, CV_8UC1);
   std::vector<int> columns(static_cast<std::size_t>(geometry.width));
-  for (int x = 0; x < geometry.width; ++x) columns[static_cast<std::size_t>(x)] = coordinate(x, geometry.pad_left);
+  for (int x = 0; x < geometry.width; ++x)
+    columns[static_cast<std::size_t>(x)] = coordinate(x, geometry.pad_left);
   for (int y = 0; y < geometry.height; ++y) {
     const auto* source = labels.ptr<std::uint8_t>(coordinate(y, geometry.pad_top));
     auto* row = out.ptr<std::uint8_t>(y);
@@ -162,8 +168,9 @@ cv::Mat CachedDataset::image(std::int64_t index) const {
   }
   const std::size_t plane = static_cast<std::size_t>(image_size_) * image_size_ * (bits_ / 8);
   // OpenCV headers over const storage: callers only read (the loader copies into tensors).
-  return cv::Mat(image_size_, image_size_, bits_ == 16 ? CV_16UC1 : CV_8UC1,
-                 const_cast<std::uint8_t*>(pixels_.data() + plane * static_cast<std::size_t>(index)));
+  return cv::Mat(
+      image_size_, image_size_, bits_ == 16 ? CV_16UC1 : CV_8UC1,
+      const_cast<std::uint8_t*>(pixels_.data() + plane * static_cast<std::size_t>(index)));
 }
 
 cv::Mat CachedDataset::labels(std::int64_t index) const {
@@ -183,16 +190,19 @@ void CachedDataset::index_patients() {
     patient_names_.push_back(id);
   }
   patient_index_.resize(patient_ids_.size());
-  for (std::size_t i = 0; i < patient_ids_.size(); ++i) patient_index_[i] = numbers.at(patient_ids_[i]);
+  for (std::size_t i = 0; i < patient_ids_.size(); ++i)
+    patient_index_[i] = numbers.at(patient_ids_[i]);
 }
 
 std::uint64_t cache_key(const std::vector<SourceRecord>& records, const CacheOptions& options) {
-  std::string text = "v" + std::to_string(kFormatVersion) + "|" + std::to_string(options.image_size) +
-                     "|" + std::to_string(options.bits) + "|" + std::to_string(records.size());
+  std::string text = "v" + std::to_string(kFormatVersion) + "|" +
+                     std::to_string(options.image_size) + "|" + std::to_string(options.bits) + "|" +
+                     std::to_string(records.size());
   std::uint64_t hash = detail::fnv1a(text.data(), text.size());
   for (const SourceRecord& r : records) {
     // Separators with a byte that cannot appear in ids keep "a|bc" and "ab|c" apart.
-    text = r.name + '\x1f' + r.patient_id + '\x1f' + std::to_string(r.order) + '\x1f' + r.identity + '\x1e';
+    text = r.name + '\x1f' + r.patient_id + '\x1f' + std::to_string(r.order) + '\x1f' + r.identity +
+           '\x1e';
     hash = detail::fnv1a(text.data(), text.size(), hash);
   }
   return hash;
@@ -200,7 +210,8 @@ std::uint64_t cache_key(const std::vector<SourceRecord>& records, const CacheOpt
 
 CachedDataset build_cache(const std::vector<SourceRecord>& records, const CacheOptions& options) {
   if (options.image_size < 8) {
-    throw common::InputError("cache: image_size must be >= 8, got " + std::to_string(options.image_size));
+    throw common::InputError("cache: image_size must be >= 8, got " +
+                             std::to_string(options.image_size));
   }
   if (options.bits != 8 && options.bits != 16) {
     throw common::InputError("cache: bits must be 8 or 16, got " + std::to_string(options.bits));
@@ -238,13 +249,15 @@ CachedDataset build_cache(const std::vector<SourceRecord>& records, const CacheO
                        data.pixels_.data() + i * plane * pixel_bytes);
         square.convertTo(stored, stored.type(), options.bits == 16 ? 65535.0 : 255.0);
         if (!source.labels.empty()) {
-          if (source.labels.type() != CV_8UC1) throw common::InputError("label map is not 8-bit single-channel");
+          if (source.labels.type() != CV_8UC1)
+            throw common::InputError("label map is not 8-bit single-channel");
           const double image_aspect = static_cast<double>(source.image.cols) / source.image.rows;
           const double label_aspect = static_cast<double>(source.labels.cols) / source.labels.rows;
           if (std::abs(image_aspect - label_aspect) > 0.01 * image_aspect) {
             throw common::InputError("label map " + std::to_string(source.labels.cols) + "x" +
                                      std::to_string(source.labels.rows) + " does not match image " +
-                                     std::to_string(source.image.cols) + "x" + std::to_string(source.image.rows));
+                                     std::to_string(source.image.cols) + "x" +
+                                     std::to_string(source.image.rows));
           }
           cv::Mat bad = (source.labels > 2) & (source.labels != 255);
           if (cv::countNonZero(bad) > 0) {
@@ -286,7 +299,8 @@ CachedDataset build_cache(const std::vector<SourceRecord>& records, const CacheO
   data.masks_.resize(labelled * plane);
   for (std::size_t i = 0; i < count; ++i) {
     if (data.mask_slot_[i] >= 0) {
-      std::memcpy(data.masks_.data() + static_cast<std::size_t>(data.mask_slot_[i]) * plane, labels[i].data, plane);
+      std::memcpy(data.masks_.data() + static_cast<std::size_t>(data.mask_slot_[i]) * plane,
+                  labels[i].data, plane);
     }
   }
   for (const SourceRecord& r : records) {
@@ -317,7 +331,8 @@ void write_cache(const CachedDataset& data, const std::filesystem::path& file) {
   header.image_size = static_cast<std::uint32_t>(data.image_size_);
   header.key = data.key_;
   header.count = data.names_.size();
-  header.labelled = data.masks_.size() / (static_cast<std::size_t>(data.image_size_) * data.image_size_);
+  header.labelled =
+      data.masks_.size() / (static_cast<std::size_t>(data.image_size_) * data.image_size_);
   header.string_bytes = strings.size();
   common::write_file_atomic(file, [&](const std::filesystem::path& temporary) {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
@@ -338,17 +353,23 @@ void write_cache(const CachedDataset& data, const std::filesystem::path& file) {
 CachedDataset read_cache(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw common::Error("cache: cannot open " + file.string());
-  auto fail = [&](const std::string& why) { return common::Error("cache: " + file.string() + ": " + why); };
+  auto fail = [&](const std::string& why) {
+    return common::Error("cache: " + file.string() + ": " + why);
+  };
   Header header{};
   in.read(reinterpret_cast<char*>(&header), sizeof header);
-  if (!in || std::memcmp(header.magic, kMagic, sizeof kMagic) != 0) throw fail("not a CL-TCI cache");
-  if (header.version != kFormatVersion) throw fail("format version " + std::to_string(header.version));
+  if (!in || std::memcmp(header.magic, kMagic, sizeof kMagic) != 0)
+    throw fail("not a CL-TCI cache");
+  if (header.version != kFormatVersion)
+    throw fail("format version " + std::to_string(header.version));
   if ((header.bits != 8 && header.bits != 16) || header.image_size == 0) throw fail("bad header");
   const std::uint64_t plane = static_cast<std::uint64_t>(header.image_size) * header.image_size;
-  const std::uint64_t expected = sizeof(Header) + header.count * (8 + 8 + 5 * 4 + 8) + header.string_bytes +
-                                 header.count * plane * (header.bits / 8) + header.labelled * plane + 8;
+  const std::uint64_t expected = sizeof(Header) + header.count * (8 + 8 + 5 * 4 + 8) +
+                                 header.string_bytes + header.count * plane * (header.bits / 8) +
+                                 header.labelled * plane + 8;
   std::error_code error;
-  if (std::filesystem::file_size(file, error) != expected || error) throw fail("truncated or corrupt");
+  if (std::filesystem::file_size(file, error) != expected || error)
+    throw fail("truncated or corrupt");
 
   CachedDataset data;
   data.image_size_ = static_cast<int>(header.image_size);
@@ -385,7 +406,8 @@ CachedDataset read_cache(const std::filesystem::path& file) {
     data.patient_ids_.push_back(take());
     const std::int32_t* g = geometry.data() + 5 * i;
     data.geometry_.push_back({g[0], g[1], g[2], g[3], g[4], scales[i]});
-    if (data.mask_slot_[i] >= static_cast<std::int64_t>(header.labelled)) throw fail("corrupt mask index");
+    if (data.mask_slot_[i] >= static_cast<std::int64_t>(header.labelled))
+      throw fail("corrupt mask index");
   }
   data.index_patients();
   return data;
@@ -393,7 +415,8 @@ CachedDataset read_cache(const std::filesystem::path& file) {
 
 CachedDataset load_or_build_cache(const std::filesystem::path& file,
                                   const std::vector<SourceRecord>& records,
-                                  const CacheOptions& options, CacheOutcome* outcome) {
+                                  const CacheOptions& options,
+                                  CacheOutcome* outcome) {
   const std::uint64_t key = cache_key(records, options);
   if (std::filesystem::exists(file)) {
     try {

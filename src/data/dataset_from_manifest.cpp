@@ -8,7 +8,9 @@
 namespace cltci::data {
 namespace {
 
-cv::Mat combine_sides(const cv::Mat& left, const cv::Mat& right, const std::filesystem::path& left_file) {
+cv::Mat combine_sides(const cv::Mat& left,
+                      const cv::Mat& right,
+                      const std::filesystem::path& left_file) {
   if (left.size() != right.size()) {
     throw common::InputError(left_file.string() + ": left and right masks differ in size");
   }
@@ -42,7 +44,8 @@ std::vector<SourceRecord> manifest_sources(const Manifest& manifest) {
       if (!row.mask.empty()) {
         source.labels = read_mask(row.mask);
       } else if (!row.left_mask.empty() && !row.right_mask.empty()) {
-        source.labels = combine_sides(read_mask(row.left_mask), read_mask(row.right_mask), row.left_mask);
+        source.labels =
+            combine_sides(read_mask(row.left_mask), read_mask(row.right_mask), row.left_mask);
       }
       return source;
     };

@@ -21,7 +21,8 @@ constexpr int kSplitsVersion = 1;
 
 std::string fingerprint(const std::vector<std::string>& patient_of_image) {
   std::uint64_t hash = detail::fnv1a("", 0);
-  for (const std::string& id : patient_of_image) hash = detail::fnv1a(id.data(), id.size() + 1, hash);
+  for (const std::string& id : patient_of_image)
+    hash = detail::fnv1a(id.data(), id.size() + 1, hash);
   char text[17];
   std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
   return text;
@@ -46,7 +47,9 @@ std::string json_string(const std::string& value) {
 
 }  // namespace
 
-const char* to_string(GroupBy group_by) { return group_by == GroupBy::patient ? "patient" : "image"; }
+const char* to_string(GroupBy group_by) {
+  return group_by == GroupBy::patient ? "patient" : "image";
+}
 
 std::vector<std::int64_t> Folds::test(int fold) const {
   std::vector<std::int64_t> out;
@@ -66,12 +69,14 @@ std::vector<std::int64_t> Folds::train(int fold) const {
 
 Folds make_folds(const std::vector<std::string>& patient_of_image, const FoldOptions& options) {
   const std::set<std::string> patients(patient_of_image.begin(), patient_of_image.end());
-  const std::size_t units = options.group_by == GroupBy::patient ? patients.size() : patient_of_image.size();
-  if (options.folds < 2) throw common::InputError("folds must be >= 2, got " + std::to_string(options.folds));
+  const std::size_t units =
+      options.group_by == GroupBy::patient ? patients.size() : patient_of_image.size();
+  if (options.folds < 2)
+    throw common::InputError("folds must be >= 2, got " + std::to_string(options.folds));
   if (static_cast<std::size_t>(options.folds) > units) {
-    throw common::InputError("folds (" + std::to_string(options.folds) + ") exceed the " + std::to_string(units) +
-                             (options.group_by == GroupBy::patient ? " patients" : " images") +
-                             " of the data set");
+    throw common::InputError(
+        "folds (" + std::to_string(options.folds) + ") exceed the " + std::to_string(units) +
+        (options.group_by == GroupBy::patient ? " patients" : " images") + " of the data set");
   }
   Folds folds;
   folds.count = options.folds;
@@ -92,12 +97,14 @@ Folds make_folds(const std::vector<std::string>& patient_of_image, const FoldOpt
     return folds;
   }
   std::map<std::string, std::vector<std::size_t>> images;
-  for (std::size_t i = 0; i < patient_of_image.size(); ++i) images[patient_of_image[i]].push_back(i);
+  for (std::size_t i = 0; i < patient_of_image.size(); ++i)
+    images[patient_of_image[i]].push_back(i);
   std::vector<std::string> order(patients.begin(), patients.end());
   rng.shuffle(order);
   std::vector<std::size_t> load(static_cast<std::size_t>(options.folds), 0);
   for (const std::string& patient : order) {
-    const auto fold = static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+    const auto fold =
+        static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
     for (const std::size_t i : images[patient]) folds.fold_of_image[i] = static_cast<int>(fold);
     load[fold] += images[patient].size();
   }
@@ -110,7 +117,8 @@ std::string folds_to_json(const Folds& folds, const std::vector<std::string>& pa
       << ",\n  \"group_by\": \"" << to_string(folds.group_by) << "\",\n  \"seed\": " << folds.seed
       << ",\n  \"images\": " << folds.fold_of_image.size() << ",\n  \"fingerprint\": \""
       << fingerprint(patient_of_image) << "\",\n  \"fold_of_image\": [";
-  for (std::size_t i = 0; i < folds.fold_of_image.size(); ++i) out << (i ? "," : "") << folds.fold_of_image[i];
+  for (std::size_t i = 0; i < folds.fold_of_image.size(); ++i)
+    out << (i ? "," : "") << folds.fold_of_image[i];
   // The test patients of each fold, for people reading the file (ignored when loading).
   out << "],\n  \"test_patients\": [";
   for (int f = 0; f < folds.count; ++f) {
@@ -132,7 +140,8 @@ std::string folds_to_json(const Folds& folds, const std::vector<std::string>& pa
 
 Folds load_or_create_folds(const std::filesystem::path& splits_file,
                            const std::vector<std::string>& patient_of_image,
-                           const FoldOptions& options, bool* created) {
+                           const FoldOptions& options,
+                           bool* created) {
   if (!std::filesystem::exists(splits_file)) {
     Folds folds = make_folds(patient_of_image, options);
     common::write_file_atomic(splits_file, folds_to_json(folds, patient_of_image));
@@ -149,7 +158,8 @@ Folds load_or_create_folds(const std::filesystem::path& splits_file,
   try {
     // JSON is YAML's flow syntax, so the YAML parser the toolkit already links reads it.
     const YAML::Node root = YAML::Load(text);
-    if (root["version"].as<int>() != kSplitsVersion) throw common::InputError(where + "unsupported version");
+    if (root["version"].as<int>() != kSplitsVersion)
+      throw common::InputError(where + "unsupported version");
     folds.count = root["folds"].as<int>();
     group_by = root["group_by"].as<std::string>();
     folds.seed = root["seed"].as<std::uint64_t>();
@@ -159,20 +169,23 @@ Folds load_or_create_folds(const std::filesystem::path& splits_file,
   } catch (const YAML::Exception& e) {
     throw common::InputError(where + "not a valid splits file (" + e.what() + ")");
   }
-  if (group_by != "patient" && group_by != "image") throw common::InputError(where + "bad group_by '" + group_by + "'");
+  if (group_by != "patient" && group_by != "image")
+    throw common::InputError(where + "bad group_by '" + group_by + "'");
   folds.group_by = group_by == "patient" ? GroupBy::patient : GroupBy::image;
 
   std::vector<std::string> problems;
-  if (folds.count != options.folds || folds.group_by != options.group_by || folds.seed != options.seed) {
-    problems.push_back(where + "made with folds=" + std::to_string(folds.count) + " group_by=" + group_by +
-                       " seed=" + std::to_string(folds.seed) + ", but the config asks for folds=" +
-                       std::to_string(options.folds) + " group_by=" + to_string(options.group_by) +
+  if (folds.count != options.folds || folds.group_by != options.group_by ||
+      folds.seed != options.seed) {
+    problems.push_back(where + "made with folds=" + std::to_string(folds.count) +
+                       " group_by=" + group_by + " seed=" + std::to_string(folds.seed) +
+                       ", but the config asks for folds=" + std::to_string(options.folds) +
+                       " group_by=" + to_string(options.group_by) +
                        " seed=" + std::to_string(options.seed) + " (delete the file to re-split)");
   }
   if (images != patient_of_image.size() || folds.fold_of_image.size() != images ||
       stored_fingerprint != fingerprint(patient_of_image)) {
-    problems.push_back(where + "made for another data set (" + std::to_string(images) + " images, now " +
-                       std::to_string(patient_of_image.size()) +
+    problems.push_back(where + "made for another data set (" + std::to_string(images) +
+                       " images, now " + std::to_string(patient_of_image.size()) +
                        ", or different patients); delete it to re-split");
   }
   if (problems.empty()) {

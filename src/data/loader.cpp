@@ -13,7 +13,9 @@ namespace cltci::data {
 std::int64_t CachedSource::size() const { return dataset_.size(); }
 cv::Mat CachedSource::image(std::int64_t index) const { return dataset_.image(index); }
 cv::Mat CachedSource::labels(std::int64_t index) const { return dataset_.labels(index); }
-std::int64_t CachedSource::patient_index(std::int64_t index) const { return dataset_.patient_index(index); }
+std::int64_t CachedSource::patient_index(std::int64_t index) const {
+  return dataset_.patient_index(index);
+}
 std::string CachedSource::name(std::int64_t index) const { return dataset_.name(index); }
 
 Loader::Loader(const SampleSource& source, LoaderOptions options)
@@ -24,7 +26,8 @@ Loader::Loader(const SampleSource& source, LoaderOptions options)
   if (!problems.empty()) throw common::InputError(problems);
   options_.augment.validate();
   if (source_.size() > 0) {
-    output_size_ = options_.augment.output_size > 0 ? options_.augment.output_size : source_.image(0).rows;
+    output_size_ =
+        options_.augment.output_size > 0 ? options_.augment.output_size : source_.image(0).rows;
   }
   for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { work(); });
 }
@@ -74,8 +77,9 @@ void Loader::work() {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     work_ready_.wait(lock, [&] {
-      return stop_ || (next_to_produce_ < batches_.size() &&
-                       next_to_produce_ < next_to_consume_ + static_cast<std::size_t>(options_.prefetch));
+      return stop_ ||
+             (next_to_produce_ < batches_.size() &&
+              next_to_produce_ < next_to_consume_ + static_cast<std::size_t>(options_.prefetch));
     });
     if (stop_) return;
     const std::size_t number = next_to_produce_++;
@@ -98,7 +102,9 @@ void Loader::work() {
   }
 }
 
-LoaderBatch Loader::produce(std::int64_t epoch, std::int64_t number, const Batch& batch,
+LoaderBatch Loader::produce(std::int64_t epoch,
+                            std::int64_t number,
+                            const Batch& batch,
                             std::int64_t first_position) const {
   const auto count = static_cast<std::int64_t>(batch.size());
   const int s = output_size_;
@@ -139,11 +145,13 @@ LoaderBatch Loader::produce(std::int64_t epoch, std::int64_t number, const Batch
         }
       } else {
         const cv::Mat source_labels = source_.labels(index);
-        if (source_labels.empty()) throw common::InputError("has no label map (segmentation needs one)");
+        if (source_labels.empty())
+          throw common::InputError("has no label map (segmentation needs one)");
         cv::Mat target(s, s, CV_32FC1, out.image.data_ptr<float>() + j * plane);
-        augment(image, source_labels, options_.augment,
-                common::derive_seed(options_.seed, {static_cast<std::uint64_t>(epoch), position, 0}), target,
-                &labels);
+        augment(
+            image, source_labels, options_.augment,
+            common::derive_seed(options_.seed, {static_cast<std::uint64_t>(epoch), position, 0}),
+            target, &labels);
         auto* mask = out.mask.data_ptr<std::int64_t>() + j * plane;
         for (int y = 0; y < s; ++y) {
           const auto* row = labels.ptr<std::uint8_t>(y);
@@ -157,8 +165,9 @@ LoaderBatch Loader::produce(std::int64_t epoch, std::int64_t number, const Batch
       } catch (const std::exception&) {
         // The name is only decoration for the real error below.
       }
-      const std::string message = "loader: epoch " + std::to_string(epoch) + ", batch " + std::to_string(number) +
-                                  ", sample " + std::to_string(index) + name + ": " + e.what();
+      const std::string message = "loader: epoch " + std::to_string(epoch) + ", batch " +
+                                  std::to_string(number) + ", sample " + std::to_string(index) +
+                                  name + ": " + e.what();
       if (dynamic_cast<const common::InputError*>(&e) != nullptr) throw common::InputError(message);
       throw common::Error(message);
     }

@@ -26,25 +26,25 @@ constexpr double kPi = 3.14159265358979323846;
 // The diaphragm points (indices 6..9) are lifted by the dome height; the medial points leave
 // room for the mediastinum.
 constexpr std::array<std::array<double, 2>, 14> kLungTemplate = {{{0.55, 0.00},
-                                                                 {0.30, 0.06},
-                                                                 {0.15, 0.20},
-                                                                 {0.06, 0.45},
-                                                                 {0.02, 0.75},
-                                                                 {0.00, 1.00},
-                                                                 {0.25, 0.94},
-                                                                 {0.50, 0.88},
-                                                                 {0.75, 0.90},
-                                                                 {1.00, 0.97},
-                                                                 {0.98, 0.60},
-                                                                 {0.92, 0.30},
-                                                                 {0.85, 0.10},
-                                                                 {0.72, 0.02}}};
+                                                                  {0.30, 0.06},
+                                                                  {0.15, 0.20},
+                                                                  {0.06, 0.45},
+                                                                  {0.02, 0.75},
+                                                                  {0.00, 1.00},
+                                                                  {0.25, 0.94},
+                                                                  {0.50, 0.88},
+                                                                  {0.75, 0.90},
+                                                                  {1.00, 0.97},
+                                                                  {0.98, 0.60},
+                                                                  {0.92, 0.30},
+                                                                  {0.85, 0.10},
+                                                                  {0.72, 0.02}}};
 
 struct LungShape {
-  double width = 0;   // fraction of image width
-  double apex = 0;    // apex y, fraction of height
-  double base = 0;    // costophrenic angle y, fraction of height
-  double dome = 0;    // diaphragm dome height, fraction of height
+  double width = 0;  // fraction of image width
+  double apex = 0;   // apex y, fraction of height
+  double base = 0;   // costophrenic angle y, fraction of height
+  double dome = 0;   // diaphragm dome height, fraction of height
   std::array<std::array<double, 2>, kLungTemplate.size()> jitter{};
 };
 
@@ -136,8 +136,8 @@ Polygon chaikin(const Polygon& points, int iterations) {
 }
 
 // Canonical (unposed) lung outline in pixels; `mirror` builds the image-right lung.
-Polygon lung_outline(const LungShape& lung, const Anatomy& a, double inspiration, bool mirror,
-                     cv::Size size) {
+Polygon lung_outline(
+    const LungShape& lung, const Anatomy& a, double inspiration, bool mirror, cv::Size size) {
   Polygon points;
   const double base = lung.base + inspiration;
   for (std::size_t i = 0; i < kLungTemplate.size(); ++i) {
@@ -189,8 +189,8 @@ void fill(cv::Mat& layer, const Pose& pose, const Polygon& polygon, double value
   cv::fillPoly(layer, polys, cv::Scalar(value), cv::LINE_8, 4);
 }
 
-void stroke(cv::Mat& layer, const Pose& pose, const Polygon& polyline, double value,
-            double thickness) {
+void stroke(
+    cv::Mat& layer, const Pose& pose, const Polygon& polyline, double value, double thickness) {
   const std::vector<std::vector<cv::Point>> lines{pose.raster(polyline)};
   cv::polylines(layer, lines, false, cv::Scalar(value),
                 std::max(1, static_cast<int>(std::lround(thickness * pose.scale()))), cv::LINE_8,
@@ -214,9 +214,9 @@ Polygon body_outline(const Anatomy& a, cv::Size size) {
   const double w = size.width, h = size.height;
   const double half = a.body_half_width;
   Polygon p{{(0.5 - half * 0.55) * w, -0.05 * h}, {(0.5 - half) * w, 0.10 * h},
-            {(0.5 - half * 1.02) * w, 0.45 * h}, {(0.5 - half * 0.95) * w, 1.05 * h},
-            {(0.5 + half * 0.95) * w, 1.05 * h}, {(0.5 + half * 1.02) * w, 0.45 * h},
-            {(0.5 + half) * w, 0.10 * h},        {(0.5 + half * 0.55) * w, -0.05 * h}};
+            {(0.5 - half * 1.02) * w, 0.45 * h},  {(0.5 - half * 0.95) * w, 1.05 * h},
+            {(0.5 + half * 0.95) * w, 1.05 * h},  {(0.5 + half * 1.02) * w, 0.45 * h},
+            {(0.5 + half) * w, 0.10 * h},         {(0.5 + half * 0.55) * w, -0.05 * h}};
   return chaikin(p, 2);
 }
 
@@ -249,10 +249,12 @@ std::string csv_field(const std::string& value) {
 
 void PhantomOptions::validate() const {
   std::vector<std::string> problems;
-  if (patients < 1) problems.push_back("phantom.patients must be >= 1, got " + std::to_string(patients));
+  if (patients < 1)
+    problems.push_back("phantom.patients must be >= 1, got " + std::to_string(patients));
   if (min_images < 1 || max_images < min_images) {
-    problems.push_back("phantom images per patient must satisfy 1 <= min_images <= max_images, got " +
-                       std::to_string(min_images) + ".." + std::to_string(max_images));
+    problems.push_back(
+        "phantom images per patient must satisfy 1 <= min_images <= max_images, got " +
+        std::to_string(min_images) + ".." + std::to_string(max_images));
   }
   if (width < 32 || height < 32) {
     problems.push_back("phantom size must be at least 32x32, got " + std::to_string(width) + "x" +
@@ -263,7 +265,8 @@ void PhantomOptions::validate() const {
     problems.push_back("phantom probabilities must lie in [0, 1]");
   }
   if (noise < 0) problems.push_back("phantom.noise must be >= 0");
-  if (bits != 8 && bits != 16) problems.push_back("phantom.bits must be 8 or 16, got " + std::to_string(bits));
+  if (bits != 8 && bits != 16)
+    problems.push_back("phantom.bits must be 8 or 16, got " + std::to_string(bits));
   if (!problems.empty()) throw common::InputError(problems);
 }
 
@@ -281,10 +284,10 @@ std::vector<PhantomEntry> phantom_plan(const PhantomOptions& options) {
   options.validate();
   std::vector<PhantomEntry> plan;
   for (int patient = 0; patient < options.patients; ++patient) {
-    Rng rng(common::derive_seed(options.seed, {0x706c616eULL, static_cast<std::uint64_t>(patient)}));
-    const int count =
-        options.min_images +
-        static_cast<int>(rng.below(static_cast<std::uint64_t>(options.max_images - options.min_images + 1)));
+    Rng rng(
+        common::derive_seed(options.seed, {0x706c616eULL, static_cast<std::uint64_t>(patient)}));
+    const int count = options.min_images + static_cast<int>(rng.below(static_cast<std::uint64_t>(
+                                               options.max_images - options.min_images + 1)));
     const std::string folder = patient_folder(patient);
     for (int order = 0; order < count; ++order) {
       char stem[32];
@@ -297,10 +300,12 @@ std::vector<PhantomEntry> phantom_plan(const PhantomOptions& options) {
 
 PhantomImage render_phantom(const PhantomOptions& options, int patient, int order) {
   const cv::Size size(options.width, options.height);
-  Rng anatomy_rng(common::derive_seed(options.seed, {0x616e6174ULL, static_cast<std::uint64_t>(patient)}));
+  Rng anatomy_rng(
+      common::derive_seed(options.seed, {0x616e6174ULL, static_cast<std::uint64_t>(patient)}));
   const Anatomy a = draw_anatomy(anatomy_rng);
   const std::uint64_t acquisition_seed = common::derive_seed(
-      options.seed, {0x61637175ULL, static_cast<std::uint64_t>(patient), static_cast<std::uint64_t>(order)});
+      options.seed,
+      {0x61637175ULL, static_cast<std::uint64_t>(patient), static_cast<std::uint64_t>(order)});
   Rng rng(acquisition_seed);
   const Acquisition q = draw_acquisition(rng, options);
   const Pose pose(q, size);
@@ -326,8 +331,10 @@ PhantomImage render_phantom(const PhantomOptions& options, int patient, int orde
   cv::Mat structures = cv::Mat::zeros(size, CV_32FC1);
   // Spine and mediastinum.
   fill(structures, pose,
-       {{(0.5 - a.spine_half_width) * w, 0.0}, {(0.5 + a.spine_half_width) * w, 0.0},
-        {(0.5 + a.spine_half_width) * w, h}, {(0.5 - a.spine_half_width) * w, h}},
+       {{(0.5 - a.spine_half_width) * w, 0.0},
+        {(0.5 + a.spine_half_width) * w, 0.0},
+        {(0.5 + a.spine_half_width) * w, h},
+        {(0.5 - a.spine_half_width) * w, h}},
        0.22);
   // Ribs: posterior arcs from the spine, falling laterally.
   const double rib_thickness = a.rib_thickness * h;
@@ -373,12 +380,13 @@ PhantomImage render_phantom(const PhantomOptions& options, int patient, int orde
     for (int i = 0; i < count; ++i) {
       const bool right = rng.chance(0.5);
       const LungShape& lung = right ? a.image_right : a.image_left;
-      const double x = 0.5 + (right ? 1 : -1) * (a.mediastinum + lung.width * rng.uniform(0.2, 0.8));
+      const double x =
+          0.5 + (right ? 1 : -1) * (a.mediastinum + lung.width * rng.uniform(0.2, 0.8));
       const double y = lung.apex + (lung.base - lung.apex) * rng.uniform(0.3, 0.85);
       const cv::Point2d c = pose({x * w, y * h});
       cv::circle(blobs, cv::Point(static_cast<int>(c.x), static_cast<int>(c.y)),
-                 static_cast<int>(rng.uniform(0.03, 0.08) * unit), cv::Scalar(rng.uniform(0.15, 0.3)),
-                 cv::FILLED);
+                 static_cast<int>(rng.uniform(0.03, 0.08) * unit),
+                 cv::Scalar(rng.uniform(0.15, 0.3)), cv::FILLED);
     }
     cv::GaussianBlur(blobs, blobs, cv::Size(), 0.025 * unit);
     lung_term += blobs;
@@ -466,14 +474,16 @@ std::filesystem::path write_phantom_dataset(const std::filesystem::path& dir,
     }
     const std::string image_name = entry.name + ".png";
     const std::string mask_name = entry.name + "_mask.png";
-    for (const auto& [name, mat] : {std::pair<std::string, const cv::Mat*>{image_name, &pixels},
-                                    std::pair<std::string, const cv::Mat*>{mask_name, &phantom.labels}}) {
+    for (const auto& [name, mat] :
+         {std::pair<std::string, const cv::Mat*>{image_name, &pixels},
+          std::pair<std::string, const cv::Mat*>{mask_name, &phantom.labels}}) {
       std::vector<uchar> encoded;
       if (!cv::imencode(".png", *mat, encoded)) {
         throw common::Error("phantom: cannot encode " + (dir / name).string());
       }
-      common::write_file_atomic(dir / name,
-                                std::string_view(reinterpret_cast<const char*>(encoded.data()), encoded.size()));
+      common::write_file_atomic(
+          dir / name,
+          std::string_view(reinterpret_cast<const char*>(encoded.data()), encoded.size()));
     }
     csv << csv_field(image_name) << ',' << csv_field(entry.patient_id) << ',' << entry.order
         << ",,PA," << csv_field(mask_name) << ",,,\n";

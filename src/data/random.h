@@ -49,7 +49,8 @@ class Rng {
 };
 
 /// FNV-1a, for identities and fingerprints written to disk (std::hash is not stable).
-inline std::uint64_t fnv1a(const void* data, std::size_t size,
+inline std::uint64_t fnv1a(const void* data,
+                           std::size_t size,
                            std::uint64_t hash = 0xCBF29CE484222325ULL) {
   const auto* bytes = static_cast<const unsigned char*>(data);
   for (std::size_t i = 0; i < size; ++i) {

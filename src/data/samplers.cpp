@@ -16,16 +16,19 @@ constexpr std::uint64_t kPatientTag = 0x70617469ULL;
 constexpr std::uint64_t kSubsetTag = 0x73756273ULL;
 }  // namespace
 
-std::vector<std::int64_t> shuffled_epoch(std::vector<std::int64_t> indices, std::uint64_t seed,
+std::vector<std::int64_t> shuffled_epoch(std::vector<std::int64_t> indices,
+                                         std::uint64_t seed,
                                          std::int64_t epoch) {
   detail::Rng rng(common::derive_seed(seed, {kShuffleTag, static_cast<std::uint64_t>(epoch)}));
   rng.shuffle(indices);
   return indices;
 }
 
-std::vector<Batch> make_batches(const std::vector<std::int64_t>& order, std::int64_t batch_size,
+std::vector<Batch> make_batches(const std::vector<std::int64_t>& order,
+                                std::int64_t batch_size,
                                 bool drop_last) {
-  if (batch_size < 1) throw common::InputError("batch size must be >= 1, got " + std::to_string(batch_size));
+  if (batch_size < 1)
+    throw common::InputError("batch size must be >= 1, got " + std::to_string(batch_size));
   std::vector<Batch> batches;
   for (std::size_t start = 0; start < order.size(); start += static_cast<std::size_t>(batch_size)) {
     const std::size_t end = std::min(order.size(), start + static_cast<std::size_t>(batch_size));
@@ -37,7 +40,8 @@ std::vector<Batch> make_batches(const std::vector<std::int64_t>& order, std::int
 }
 
 PatientBatchSampler::PatientBatchSampler(std::vector<std::int64_t> patient_of_image,
-                                         PatientBatchOptions options, std::uint64_t seed,
+                                         PatientBatchOptions options,
+                                         std::uint64_t seed,
                                          const std::vector<std::int64_t>& images)
     : options_(options), seed_(seed) {
   if (options.patients_per_batch < 1 || options.images_per_patient < 1) {
@@ -48,7 +52,8 @@ PatientBatchSampler::PatientBatchSampler(std::vector<std::int64_t> patient_of_im
   std::map<std::int64_t, std::vector<std::int64_t>> by_patient;
   auto add = [&](std::int64_t image) {
     if (image < 0 || image >= static_cast<std::int64_t>(patient_of_image.size())) {
-      throw common::Error("patient sampler: image index " + std::to_string(image) + " out of range");
+      throw common::Error("patient sampler: image index " + std::to_string(image) +
+                          " out of range");
     }
     by_patient[patient_of_image[static_cast<std::size_t>(image)]].push_back(image);
   };
@@ -105,35 +110,41 @@ std::vector<Batch> PatientBatchSampler::epoch(std::int64_t epoch) const {
 namespace {
 void check_rank(int rank, int world_size) {
   if (world_size < 1 || rank < 0 || rank >= world_size) {
-    throw common::InputError("sharding needs 0 <= rank < world_size, got rank " + std::to_string(rank) +
-                             " of " + std::to_string(world_size));
+    throw common::InputError("sharding needs 0 <= rank < world_size, got rank " +
+                             std::to_string(rank) + " of " + std::to_string(world_size));
   }
 }
 }  // namespace
 
 std::vector<Batch> shard_batches(const std::vector<Batch>& batches, int rank, int world_size) {
   check_rank(rank, world_size);
-  const std::size_t usable = batches.size() / static_cast<std::size_t>(world_size) * static_cast<std::size_t>(world_size);
+  const std::size_t usable =
+      batches.size() / static_cast<std::size_t>(world_size) * static_cast<std::size_t>(world_size);
   std::vector<Batch> mine;
-  for (std::size_t i = static_cast<std::size_t>(rank); i < usable; i += static_cast<std::size_t>(world_size)) {
+  for (std::size_t i = static_cast<std::size_t>(rank); i < usable;
+       i += static_cast<std::size_t>(world_size)) {
     mine.push_back(batches[i]);
   }
   return mine;
 }
 
-std::vector<std::int64_t> shard_indices(const std::vector<std::int64_t>& indices, int rank,
+std::vector<std::int64_t> shard_indices(const std::vector<std::int64_t>& indices,
+                                        int rank,
                                         int world_size) {
   check_rank(rank, world_size);
   std::vector<std::int64_t> mine;
   if (indices.empty()) return mine;
   const std::size_t w = static_cast<std::size_t>(world_size);
   const std::size_t padded = (indices.size() + w - 1) / w * w;
-  for (std::size_t i = static_cast<std::size_t>(rank); i < padded; i += w) mine.push_back(indices[i % indices.size()]);
+  for (std::size_t i = static_cast<std::size_t>(rank); i < padded; i += w)
+    mine.push_back(indices[i % indices.size()]);
   return mine;
 }
 
-std::vector<std::int64_t> labelled_subset(std::vector<std::int64_t> train_indices, std::int64_t m,
-                                          std::uint64_t seed, int fold) {
+std::vector<std::int64_t> labelled_subset(std::vector<std::int64_t> train_indices,
+                                          std::int64_t m,
+                                          std::uint64_t seed,
+                                          int fold) {
   if (m < 1) throw common::InputError("labelled images M must be >= 1, got " + std::to_string(m));
   if (m > static_cast<std::int64_t>(train_indices.size())) {
     throw common::InputError("labelled images M=" + std::to_string(m) + " exceeds the " +

@@ -45,9 +45,9 @@ struct CacheOptions {
 
 /// Where a cached image came from, so that predictions map back to native resolution.
 struct ImageGeometry {
-  int height = 0;    ///< native size of the source image
+  int height = 0;  ///< native size of the source image
   int width = 0;
-  int pad_top = 0;   ///< zero rows / columns added before it to centre it in the square
+  int pad_top = 0;  ///< zero rows / columns added before it to centre it in the square
   int pad_left = 0;
   int side = 0;      ///< side of the padded square: max(height, width)
   double scale = 1;  ///< image_size / side
@@ -129,6 +129,7 @@ enum class CacheOutcome { reused, built };
 /// `file` (a missing, stale, truncated or foreign file is rebuilt).
 CachedDataset load_or_build_cache(const std::filesystem::path& file,
                                   const std::vector<SourceRecord>& records,
-                                  const CacheOptions& options, CacheOutcome* outcome = nullptr);
+                                  const CacheOptions& options,
+                                  CacheOutcome* outcome = nullptr);
 
 }  // namespace cltci::data

@@ -40,7 +40,8 @@ Folds make_folds(const std::vector<std::string>& patient_of_image, const FoldOpt
 /// any mismatch is a common::InputError naming the file), else made and written atomically.
 Folds load_or_create_folds(const std::filesystem::path& splits_file,
                            const std::vector<std::string>& patient_of_image,
-                           const FoldOptions& options, bool* created = nullptr);
+                           const FoldOptions& options,
+                           bool* created = nullptr);
 
 std::string folds_to_json(const Folds& folds, const std::vector<std::string>& patient_of_image);
 

@@ -59,10 +59,10 @@ enum class LoaderMode {
 
 struct LoaderOptions {
   LoaderMode mode = LoaderMode::contrastive;
-  int workers = 2;            ///< threads producing batches (>= 1)
-  int prefetch = 4;           ///< batches produced ahead of the consumer (>= 1)
-  std::uint64_t seed = 0;     ///< the run's seed
-  AugmentOptions augment;     ///< output_size 0 keeps the cached size
+  int workers = 2;         ///< threads producing batches (>= 1)
+  int prefetch = 4;        ///< batches produced ahead of the consumer (>= 1)
+  std::uint64_t seed = 0;  ///< the run's seed
+  AugmentOptions augment;  ///< output_size 0 keeps the cached size
 };
 
 /// One batch. Images are float32 in [0, 1], [B, 1, S, S]; in contrastive mode `view1` and
@@ -99,7 +99,9 @@ class Loader {
     std::exception_ptr error;
   };
   void work();
-  LoaderBatch produce(std::int64_t epoch, std::int64_t number, const Batch& batch,
+  LoaderBatch produce(std::int64_t epoch,
+                      std::int64_t number,
+                      const Batch& batch,
                       std::int64_t first_position) const;
 
   const SampleSource& source_;

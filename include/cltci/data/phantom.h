@@ -21,15 +21,15 @@
 namespace cltci::data {
 
 struct PhantomOptions {
-  std::uint64_t seed = 12345;    ///< every image is a pure function of (seed, patient, order)
-  int patients = 60;             ///< number of patients
-  int min_images = 1;            ///< images per patient are drawn uniformly in [min, max]
+  std::uint64_t seed = 12345;  ///< every image is a pure function of (seed, patient, order)
+  int patients = 60;           ///< number of patients
+  int min_images = 1;          ///< images per patient are drawn uniformly in [min, max]
   int max_images = 6;
-  int width = 320;               ///< native size; non-square exercises the cache's padding
+  int width = 320;  ///< native size; non-square exercises the cache's padding
   int height = 288;
-  double opacity_probability = 0.3;  ///< chance that an acquisition shows lung opacities
-  double device_probability = 0.4;   ///< chance of tubes / wires / ECG electrodes
-  double noise = 0.02;               ///< quantum noise standard deviation (image units)
+  double opacity_probability = 0.3;   ///< chance that an acquisition shows lung opacities
+  double device_probability = 0.4;    ///< chance of tubes / wires / ECG electrodes
+  double noise = 0.02;                ///< quantum noise standard deviation (image units)
   std::string id_prefix = "phantom";  ///< patient ids are "<prefix>:p0001", ...
   int bits = 8;                       ///< PNG depth of write_phantom_dataset (8 or 16)
 
@@ -41,10 +41,10 @@ struct PhantomOptions {
 
 /// One acquisition of the phantom's plan.
 struct PhantomEntry {
-  int patient = 0;          ///< 0-based patient number
-  int order = 0;            ///< 0-based acquisition order within the patient
-  std::string patient_id;   ///< e.g. "phantom:p0003"
-  std::string name;         ///< relative file stem, e.g. "p0003/000"
+  int patient = 0;         ///< 0-based patient number
+  int order = 0;           ///< 0-based acquisition order within the patient
+  std::string patient_id;  ///< e.g. "phantom:p0003"
+  std::string name;        ///< relative file stem, e.g. "p0003/000"
 };
 
 struct PhantomImage {

@@ -10,11 +10,13 @@ namespace cltci::data {
 using Batch = std::vector<std::int64_t>;  ///< data set indices, in batch order
 
 /// A permutation of `indices` for one epoch.
-std::vector<std::int64_t> shuffled_epoch(std::vector<std::int64_t> indices, std::uint64_t seed,
+std::vector<std::int64_t> shuffled_epoch(std::vector<std::int64_t> indices,
+                                         std::uint64_t seed,
                                          std::int64_t epoch);
 
 /// Consecutive batches of `batch_size`; the last, shorter one is dropped when `drop_last`.
-std::vector<Batch> make_batches(const std::vector<std::int64_t>& order, std::int64_t batch_size,
+std::vector<Batch> make_batches(const std::vector<std::int64_t>& order,
+                                std::int64_t batch_size,
                                 bool drop_last);
 
 struct PatientBatchOptions {
@@ -38,8 +40,10 @@ class PatientBatchSampler {
  public:
   /// `patient_of_image[i]` is the patient number of data set image i; `images` restricts the
   /// sampler to those data set indices (empty: all images).
-  PatientBatchSampler(std::vector<std::int64_t> patient_of_image, PatientBatchOptions options,
-                      std::uint64_t seed, const std::vector<std::int64_t>& images = {});
+  PatientBatchSampler(std::vector<std::int64_t> patient_of_image,
+                      PatientBatchOptions options,
+                      std::uint64_t seed,
+                      const std::vector<std::int64_t>& images = {});
 
   std::vector<Batch> epoch(std::int64_t epoch) const;
   std::int64_t patients() const { return static_cast<std::int64_t>(groups_.size()); }
@@ -48,7 +52,7 @@ class PatientBatchSampler {
  private:
   PatientBatchOptions options_;
   std::uint64_t seed_;
-  std::vector<std::int64_t> patient_numbers_;    // patient of each group
+  std::vector<std::int64_t> patient_numbers_;      // patient of each group
   std::vector<std::vector<std::int64_t>> groups_;  // image indices per patient, ascending
 };
 
@@ -58,14 +62,17 @@ std::vector<Batch> shard_batches(const std::vector<Batch>& batches, int rank, in
 
 /// Rank r of w takes indices r, r + w, ...; the list is first padded by wrapping around to a
 /// multiple of w (as torch's DistributedSampler), so ranks get equal counts.
-std::vector<std::int64_t> shard_indices(const std::vector<std::int64_t>& indices, int rank,
+std::vector<std::int64_t> shard_indices(const std::vector<std::int64_t>& indices,
+                                        int rank,
                                         int world_size);
 
 /// The labelled subset of M images of one fold: the first M of a permutation of that fold's
 /// training indices seeded by (seed, fold), so the subsets of every M are nested (the 10 are
 /// inside the 20). Returned in ascending order. Throws common::InputError when M exceeds the
 /// training part or is not positive.
-std::vector<std::int64_t> labelled_subset(std::vector<std::int64_t> train_indices, std::int64_t m,
-                                          std::uint64_t seed, int fold);
+std::vector<std::int64_t> labelled_subset(std::vector<std::int64_t> train_indices,
+                                          std::int64_t m,
+                                          std::uint64_t seed,
+                                          int fold);
 
 }  // namespace cltci::data

@@ -1,5 +1,6 @@
-#include "cltci/common/error.h"
 #include "cltci/data/augment.h"
+
+#include "cltci/common/error.h"
 #include "cltci/data/dataset_cache.h"
 #include "cltci/data/phantom.h"
 

@@ -68,7 +68,8 @@ struct FileSet {
       cv::randu(image, 0, 256);
       images.push_back(dir / ("img" + std::to_string(i) + ".png"));
       cv::imwrite(images.back().string(), image);
-      cv::imwrite((dir / ("img" + std::to_string(i) + "_mask.png")).string(), blocky_labels(30, 50));
+      cv::imwrite((dir / ("img" + std::to_string(i) + "_mask.png")).string(),
+                  blocky_labels(30, 50));
     }
   }
   std::vector<SourceRecord> records() {
@@ -77,7 +78,8 @@ struct FileSet {
       const std::filesystem::path image = images[i];
       std::filesystem::path mask = image;
       mask.replace_filename(image.stem().string() + "_mask.png");
-      out.push_back({image.string(), "patient" + std::to_string(i / 2), static_cast<std::int64_t>(i % 2),
+      out.push_back({image.string(), "patient" + std::to_string(i / 2),
+                     static_cast<std::int64_t>(i % 2),
                      file_identity(image) + "+" + file_identity(mask), [this, image, mask] {
                        ++loads;
                        return SourceImage{cv::imread(image.string(), cv::IMREAD_UNCHANGED),
@@ -113,8 +115,8 @@ TEST(CacheTest, ReusedWhenUnchangedRebuiltWhenSourcesOrOptionsChange) {
   }
 
   // A touched file (same bytes, new mtime) rebuilds.
-  std::filesystem::last_write_time(files.images[2],
-                                   std::filesystem::last_write_time(files.images[2]) + std::chrono::seconds(5));
+  std::filesystem::last_write_time(
+      files.images[2], std::filesystem::last_write_time(files.images[2]) + std::chrono::seconds(5));
   load_or_build_cache(store, files.records(), options, &outcome);
   EXPECT_EQ(outcome, CacheOutcome::built);
   EXPECT_EQ(files.loads.load(), 8);

@@ -1,6 +1,7 @@
+#include "cltci/data/folds.h"
+
 #include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
-#include "cltci/data/folds.h"
 #include "cltci/data/samplers.h"
 #include "common_test_support.h"
 
@@ -121,7 +122,8 @@ TEST(FoldsTest, BudgetLargerThanTheTrainingPartIsAnInputError) {
   const Folds folds = make_folds(ids, {});
   const auto train = folds.train(0);
   EXPECT_EQ(labelled_subset(train, 10, 1, 0).size(), 10U);
-  EXPECT_THROW(labelled_subset(train, static_cast<std::int64_t>(train.size()) + 1, 1, 0), common::InputError);
+  EXPECT_THROW(labelled_subset(train, static_cast<std::int64_t>(train.size()) + 1, 1, 0),
+               common::InputError);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
+#include "cltci/data/loader.h"
+
 #include "cltci/common/error.h"
 #include "cltci/data/dataset_cache.h"
-#include "cltci/data/loader.h"
 #include "cltci/data/phantom.h"
 
 #include <gtest/gtest.h>
@@ -25,7 +26,9 @@ const CachedDataset& tiny_phantom() {
   return dataset;
 }
 
-std::vector<LoaderBatch> run_epoch(const SampleSource& source, LoaderOptions options, std::int64_t epoch,
+std::vector<LoaderBatch> run_epoch(const SampleSource& source,
+                                   LoaderOptions options,
+                                   std::int64_t epoch,
                                    const std::vector<Batch>& batches) {
   Loader loader(source, options);
   loader.start_epoch(epoch, batches);
@@ -104,7 +107,8 @@ TEST(LoaderTest, SegmentationBatchesPairImagesWithMasks) {
         torch::from_blob(labels.data, {32, 32}, torch::kUInt8).to(torch::kInt64);
     EXPECT_TRUE(torch::equal(batch.mask[j], expected_mask));
     const cv::Mat image = data.image(index);
-    const auto expected_image = torch::from_blob(image.data, {1, 32, 32}, torch::kUInt8).to(torch::kFloat32) / 255;
+    const auto expected_image =
+        torch::from_blob(image.data, {1, 32, 32}, torch::kUInt8).to(torch::kFloat32) / 255;
     EXPECT_TRUE(torch::allclose(batch.image[j], expected_image, 0, 1e-6));
   }
 }
@@ -119,8 +123,12 @@ class BrokenSource : public SampleSource {
     return inner_.image(index);
   }
   cv::Mat labels(std::int64_t index) const override { return inner_.labels(index); }
-  std::int64_t patient_index(std::int64_t index) const override { return inner_.patient_index(index); }
-  std::string name(std::int64_t index) const override { return "scans/" + std::to_string(index) + ".png"; }
+  std::int64_t patient_index(std::int64_t index) const override {
+    return inner_.patient_index(index);
+  }
+  std::string name(std::int64_t index) const override {
+    return "scans/" + std::to_string(index) + ".png";
+  }
 
  private:
   CachedSource inner_;

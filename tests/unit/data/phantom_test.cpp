@@ -1,5 +1,6 @@
-#include "cltci/common/error.h"
 #include "cltci/data/phantom.h"
+
+#include "cltci/common/error.h"
 #include "common_test_support.h"
 
 #include <gtest/gtest.h>

@@ -1,5 +1,6 @@
-#include "cltci/common/error.h"
 #include "cltci/data/samplers.h"
+
+#include "cltci/common/error.h"
 
 #include <gtest/gtest.h>
 
@@ -48,12 +49,14 @@ TEST(PatientSamplerTest, ExactBatchComposition) {
         const std::int64_t p = patient[static_cast<std::size_t>(batch[start])];
         std::multiset<std::int64_t> images;
         for (std::size_t j = start; j < start + 3; ++j) {
-          EXPECT_EQ(patient[static_cast<std::size_t>(batch[j])], p) << "K images of one patient are adjacent";
+          EXPECT_EQ(patient[static_cast<std::size_t>(batch[j])], p)
+              << "K images of one patient are adjacent";
           images.insert(batch[j]);
         }
         visited.insert(p);
         const std::set<std::int64_t> distinct(images.begin(), images.end());
-        const std::size_t owned = static_cast<std::size_t>(std::count(patient.begin(), patient.end(), p));
+        const std::size_t owned =
+            static_cast<std::size_t>(std::count(patient.begin(), patient.end(), p));
         // K distinct images when the patient has K, else all of theirs plus repeats.
         EXPECT_EQ(distinct.size(), std::min<std::size_t>(owned, 3)) << "patient " << p;
       }
