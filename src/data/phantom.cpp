@@ -286,8 +286,9 @@ std::vector<PhantomEntry> phantom_plan(const PhantomOptions& options) {
   for (int patient = 0; patient < options.patients; ++patient) {
     Rng rng(
         common::derive_seed(options.seed, {0x706c616eULL, static_cast<std::uint64_t>(patient)}));
-    const int count = options.min_images + static_cast<int>(rng.below(static_cast<std::uint64_t>(
-                                               options.max_images - options.min_images + 1)));
+    const std::uint64_t choices = static_cast<std::uint64_t>(options.max_images) -
+                                  static_cast<std::uint64_t>(options.min_images) + 1;
+    const int count = options.min_images + static_cast<int>(rng.below(choices));
     const std::string folder = patient_folder(patient);
     for (int order = 0; order < count; ++order) {
       char stem[32];
@@ -488,7 +489,7 @@ std::filesystem::path write_phantom_dataset(const std::filesystem::path& dir,
     csv << csv_field(image_name) << ',' << csv_field(entry.patient_id) << ',' << entry.order
         << ",,PA," << csv_field(mask_name) << ",,,\n";
   }
-  const std::filesystem::path manifest = dir / "manifest.csv";
+  std::filesystem::path manifest = dir / "manifest.csv";
   common::write_file_atomic(manifest, csv.str());
   return manifest;
 }
