@@ -1,2 +1,11 @@
-# Sources of the data layer (explicit list).
+# Sources of the data layer (explicit list): file formats, manifest and importers live in
+# sources_io.cmake; the pipeline from source records to batches here.
 include(${CMAKE_CURRENT_LIST_DIR}/sources_io.cmake)
+target_sources(cltci PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/augment.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/dataset_cache.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/dataset_from_manifest.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/folds.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/loader.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/phantom.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/samplers.cpp)

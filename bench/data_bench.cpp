@@ -1,0 +1,107 @@
+// Prints what the data pipeline delivers on this machine: the time to load a cached data set of
+// phantom images and the augmented views per second of the contrastive loader per thread count.
+//
+//   cltci_data_bench [--images 3000] [--size 256] [--batch 32] [--views 4096] [--cache DIR]
+//
+// The first run builds the cache (rendering the phantom); later runs with the same --cache reuse
+// it. OpenCV's own thread pool is switched off so that the loader's workers are the only
+// parallelism, as in training (which owns the other cores).
+#include "cltci/data/dataset_cache.h"
+#include "cltci/data/loader.h"
+#include "cltci/data/phantom.h"
+
+#include <opencv2/core/utility.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace cltci::data;
+  int images = 3000, size = 256, batch = 32, views = 4096;
+  std::filesystem::path cache_dir = std::filesystem::temp_directory_path() / "cltci_data_bench";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    const std::string value = argv[i + 1];
+    if (flag == "--images")
+      images = std::stoi(value);
+    else if (flag == "--size")
+      size = std::stoi(value);
+    else if (flag == "--batch")
+      batch = std::stoi(value);
+    else if (flag == "--views")
+      views = std::stoi(value);
+    else if (flag == "--cache")
+      cache_dir = value;
+    else {
+      std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
+      return 2;
+    }
+  }
+  cv::setNumThreads(0);
+
+  // Five images per patient on average: as many patients as needed for `images`.
+  PhantomOptions phantom;
+  phantom.min_images = 5;
+  phantom.max_images = 5;
+  phantom.patients = (images + 4) / 5;
+  std::vector<SourceRecord> records = phantom_sources(phantom);
+  records.resize(static_cast<std::size_t>(images));
+  CacheOptions options;
+  options.image_size = size;
+  const std::filesystem::path store =
+      cache_dir / ("phantom_" + std::to_string(images) + "_" + std::to_string(size) + ".bin");
+
+  auto start = std::chrono::steady_clock::now();
+  CacheOutcome outcome{};
+  load_or_build_cache(store, records, options, &outcome);
+  if (outcome == CacheOutcome::built) {
+    std::printf("cache build: %d phantom images %dx%d -> %d^2 in %.2f s (%u threads)\n", images,
+                phantom.width, phantom.height, size, seconds_since(start),
+                std::thread::hardware_concurrency());
+  }
+  start = std::chrono::steady_clock::now();
+  const CachedDataset data = read_cache(store);
+  const double load = seconds_since(start);
+  std::printf("cache load:  %lld images %d^2 (%.0f MiB) in %.3f s\n",
+              static_cast<long long>(data.size()), size,
+              std::filesystem::file_size(store) / 1048576.0, load);
+
+  const CachedSource source(data);
+  PatientBatchSampler sampler(data.patient_indices(), {std::max(1, batch / 2), 2, true}, 1);
+  for (const int workers : {1, 2}) {
+    LoaderOptions loader_options;
+    loader_options.workers = workers;
+    loader_options.prefetch = 2 * workers;
+    loader_options.seed = 1;
+    Loader loader(source, loader_options);
+    std::int64_t produced = 0;
+    std::int64_t epoch = 0;
+    start = std::chrono::steady_clock::now();
+    while (produced < views) {
+      loader.start_epoch(epoch, sampler.epoch(epoch));
+      ++epoch;
+      while (produced < views) {
+        const auto next = loader.next();
+        if (!next) break;
+        produced += 2 * next->view1.size(0);
+      }
+    }
+    const double elapsed = seconds_since(start);
+    std::printf(
+        "contrastive loader, %d thread%s: %.0f augmented %d^2 views/s (%lld views in %.2f s)\n",
+        workers, workers == 1 ? "" : "s", produced / elapsed, size,
+        static_cast<long long>(produced), elapsed);
+  }
+  return 0;
+}

@@ -1,0 +1,135 @@
+// Decode once, train from memory. Every source image is decoded, padded to a centred square with
+// zeros and resized to `image_size` exactly once; the result lives in one binary file per data
+// set, keyed by the sources' identities and the preprocessing options, and is read back in one
+// sequential pass (3,000 images of 256^2 in well under a second).
+//
+// The cache does not know about manifests or file formats: its input is a list of SourceRecords,
+// each with an identity string and a callback that decodes it. The phantom, the manifest glue
+// and the tests all produce such records.
+#pragma once
+
+#include <opencv2/core/mat.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace cltci::data {
+
+/// What a source record decodes to.
+struct SourceImage {
+  cv::Mat image;   ///< CV_32FC1 in [0, 1], or CV_8UC1 / CV_16UC1 (full range)
+  cv::Mat labels;  ///< CV_8UC1 with values in {0, 1, 2, 255}, or empty (unlabelled); it may
+                   ///< have another size than the image (same aspect ratio)
+};
+
+struct SourceRecord {
+  std::string name;        ///< shown in errors and kept in the cache (e.g. the file path)
+  std::string patient_id;  ///< groups images for CL-TCI positives and for folds
+  std::int64_t order = 0;  ///< acquisition order within the patient
+  std::string identity;    ///< changes whenever the decoded pixels may change (see file_identity)
+  std::function<SourceImage()> load;  ///< decodes; called from worker threads
+};
+
+/// "path|size|mtime-ns" of a file: the part of a record's identity that a file contributes.
+/// Throws common::InputError naming the file when it does not exist.
+std::string file_identity(const std::filesystem::path& file);
+
+struct CacheOptions {
+  int image_size = 256;  ///< side of the stored square images
+  int bits = 8;          ///< stored image depth: 8 or 16
+  int threads = 0;       ///< decoding threads when building (0: all cores)
+};
+
+/// Where a cached image came from, so that predictions map back to native resolution.
+struct ImageGeometry {
+  int height = 0;  ///< native size of the source image
+  int width = 0;
+  int pad_top = 0;  ///< zero rows / columns added before it to centre it in the square
+  int pad_left = 0;
+  int side = 0;      ///< side of the padded square: max(height, width)
+  double scale = 1;  ///< image_size / side
+};
+
+/// Geometry of placing a height x width image in a centred square resized to `image_size`.
+ImageGeometry square_geometry(int height, int width, int image_size);
+
+/// Pads to the centred square with zeros and resizes to image_size: area averaging when
+/// shrinking, bilinear when enlarging; returns CV_32FC1 in the source's value range.
+cv::Mat square_resize_image(const cv::Mat& image, int image_size);
+/// The same for a label map: nearest neighbour (centre-exact), padding with 0.
+cv::Mat square_resize_labels(const cv::Mat& labels, int image_size);
+/// Inverse of square_resize_labels: a label map at cache size back to the native height x width
+/// of `geometry` (nearest neighbour, sampling at native pixel centres).
+cv::Mat labels_to_native(const cv::Mat& labels, const ImageGeometry& geometry);
+
+/// A cached data set, held in memory.
+class CachedDataset {
+ public:
+  std::int64_t size() const { return static_cast<std::int64_t>(names_.size()); }
+  int image_size() const { return image_size_; }
+  int bits() const { return bits_; }
+  std::uint64_t key() const { return key_; }
+
+  /// image_size^2 view of the stored pixels (CV_8UC1 or CV_16UC1); no copy.
+  cv::Mat image(std::int64_t index) const;
+  /// The label map (CV_8UC1), or an empty Mat when the image has none.
+  cv::Mat labels(std::int64_t index) const;
+  bool has_labels(std::int64_t index) const { return mask_slot_.at(index) >= 0; }
+
+  const std::string& name(std::int64_t index) const { return names_.at(index); }
+  const std::string& patient_id(std::int64_t index) const { return patient_ids_.at(index); }
+  std::int64_t order(std::int64_t index) const { return orders_.at(index); }
+  const ImageGeometry& geometry(std::int64_t index) const { return geometry_.at(index); }
+
+  /// Dense patient number 0..patients()-1 (patients sorted by id).
+  std::int64_t patient_index(std::int64_t index) const { return patient_index_.at(index); }
+  std::int64_t patients() const { return static_cast<std::int64_t>(patient_names_.size()); }
+  const std::vector<std::int64_t>& patient_indices() const { return patient_index_; }
+  const std::vector<std::string>& patient_ids() const { return patient_ids_; }
+
+ private:
+  friend CachedDataset build_cache(const std::vector<SourceRecord>&, const CacheOptions&);
+  friend CachedDataset read_cache(const std::filesystem::path&);
+  friend void write_cache(const CachedDataset&, const std::filesystem::path&);
+  void index_patients();
+
+  int image_size_ = 0;
+  int bits_ = 8;
+  std::uint64_t key_ = 0;
+  std::vector<std::uint8_t> pixels_;  // size() * image_size^2 * (bits / 8)
+  std::vector<std::uint8_t> masks_;   // one image_size^2 plane per labelled image
+  std::vector<std::int64_t> mask_slot_;
+  std::vector<std::string> names_;
+  std::vector<std::string> patient_ids_;
+  std::vector<std::int64_t> orders_;
+  std::vector<ImageGeometry> geometry_;
+  std::vector<std::int64_t> patient_index_;
+  std::vector<std::string> patient_names_;
+};
+
+/// The key of a cache: records (in order) and options, hashed.
+std::uint64_t cache_key(const std::vector<SourceRecord>& records, const CacheOptions& options);
+
+/// Decodes and preprocesses every record (in parallel). A failing record throws
+/// common::InputError naming it (other errors are wrapped the same way).
+CachedDataset build_cache(const std::vector<SourceRecord>& records, const CacheOptions& options);
+
+/// Reads a cache file in one pass; throws common::Error when it is truncated or not a cache.
+CachedDataset read_cache(const std::filesystem::path& file);
+
+/// Writes a cache file atomically.
+void write_cache(const CachedDataset& dataset, const std::filesystem::path& file);
+
+enum class CacheOutcome { reused, built };
+
+/// The data set of `records` from `file` when its key matches, otherwise built and written to
+/// `file` (a missing, stale, truncated or foreign file is rebuilt).
+CachedDataset load_or_build_cache(const std::filesystem::path& file,
+                                  const std::vector<SourceRecord>& records,
+                                  const CacheOptions& options,
+                                  CacheOutcome* outcome = nullptr);
+
+}  // namespace cltci::data

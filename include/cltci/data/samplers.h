@@ -1,0 +1,78 @@
+// Which samples go into which batch. Everything here is a pure function of (seed, epoch), so a
+// resumed run replays the same batches, and the loader's worker count never changes them.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace cltci::data {
+
+using Batch = std::vector<std::int64_t>;  ///< data set indices, in batch order
+
+/// A permutation of `indices` for one epoch.
+std::vector<std::int64_t> shuffled_epoch(std::vector<std::int64_t> indices,
+                                         std::uint64_t seed,
+                                         std::int64_t epoch);
+
+/// Consecutive batches of `batch_size`; the last, shorter one is dropped when `drop_last`.
+std::vector<Batch> make_batches(const std::vector<std::int64_t>& order,
+                                std::int64_t batch_size,
+                                bool drop_last);
+
+struct PatientBatchOptions {
+  std::int64_t patients_per_batch = 8;  ///< P
+  std::int64_t images_per_patient = 2;  ///< K
+  bool drop_last = false;               ///< drop the final batch with fewer than P patients
+};
+
+/// CL-TCI-SimCLR batches: P patients x K images, so that every anchor has K-1 same-patient
+/// positives besides its own second view (the reference code only gets them by chance).
+///
+/// Rules per epoch e:
+/// - every patient that has images is visited exactly once, in an order shuffled with
+///   derive_seed(seed, {e}); consecutive groups of P patients form the batches;
+/// - a patient with n >= K images contributes K of them drawn without replacement;
+/// - a patient with n < K images contributes all n, then K - n more drawn uniformly with
+///   replacement from those n (so a one-image patient repeats that image K times; the loader
+///   seeds augmentations by batch position, so the repeats are different views);
+/// - within a batch, the K images of a patient are adjacent (patient-major order).
+class PatientBatchSampler {
+ public:
+  /// `patient_of_image[i]` is the patient number of data set image i; `images` restricts the
+  /// sampler to those data set indices (empty: all images).
+  PatientBatchSampler(std::vector<std::int64_t> patient_of_image,
+                      PatientBatchOptions options,
+                      std::uint64_t seed,
+                      const std::vector<std::int64_t>& images = {});
+
+  std::vector<Batch> epoch(std::int64_t epoch) const;
+  std::int64_t patients() const { return static_cast<std::int64_t>(groups_.size()); }
+  std::int64_t batches_per_epoch() const;
+
+ private:
+  PatientBatchOptions options_;
+  std::uint64_t seed_;
+  std::vector<std::int64_t> patient_numbers_;      // patient of each group
+  std::vector<std::vector<std::int64_t>> groups_;  // image indices per patient, ascending
+};
+
+/// Sharding hook for data-parallel training: rank r of w takes batches r, r + w, r + 2w, ...
+/// of the first floor(n / w) * w batches, so every rank runs the same number of steps.
+std::vector<Batch> shard_batches(const std::vector<Batch>& batches, int rank, int world_size);
+
+/// Rank r of w takes indices r, r + w, ...; the list is first padded by wrapping around to a
+/// multiple of w (as torch's DistributedSampler), so ranks get equal counts.
+std::vector<std::int64_t> shard_indices(const std::vector<std::int64_t>& indices,
+                                        int rank,
+                                        int world_size);
+
+/// The labelled subset of M images of one fold: the first M of a permutation of that fold's
+/// training indices seeded by (seed, fold), so the subsets of every M are nested (the 10 are
+/// inside the 20). Returned in ascending order. Throws common::InputError when M exceeds the
+/// training part or is not positive.
+std::vector<std::int64_t> labelled_subset(std::vector<std::int64_t> train_indices,
+                                          std::int64_t m,
+                                          std::uint64_t seed,
+                                          int fold);
+
+}  // namespace cltci::data

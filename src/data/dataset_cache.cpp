@@ -1,0 +1,442 @@
+#include "cltci/data/dataset_cache.h"
+
+#include "cltci/common/atomic_file.h"
+#include "cltci/common/error.h"
+#include "data/random.h"
+
+#include <opencv2/imgproc.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <thread>
+
+namespace cltci::data {
+namespace {
+
+constexpr char kMagic[8] = {'C', 'L', 'T', 'C', 'I', 'D', 'S', '1'};
+constexpr std::uint64_t kTrailer = 0x454E44434C544349ULL;  // "ICLTCDNE" marks a complete file
+// Part of the key: bump when preprocessing changes so that old caches are rebuilt.
+constexpr std::uint64_t kFormatVersion = 1;
+
+struct Header {
+  char magic[8];
+  std::uint32_t version;
+  std::uint32_t bits;
+  std::uint32_t image_size;
+  std::uint32_t reserved;
+  std::uint64_t key;
+  std::uint64_t count;
+  std::uint64_t labelled;
+  std::uint64_t string_bytes;
+};
+static_assert(sizeof(Header) == 56, "cache header layout");
+
+// Source index for destination pixel `d` under centre-exact nearest neighbour.
+std::vector<int> nearest_map(int destination, int source) {
+  std::vector<int> map(static_cast<std::size_t>(destination));
+  for (int d = 0; d < destination; ++d) {
+    const auto s = static_cast<int>(std::floor((d + 0.5) * source / destination));
+    map[static_cast<std::size_t>(d)] = std::clamp(s, 0, source - 1);
+  }
+  return map;
+}
+
+cv::Mat to_unit_float(const cv::Mat& image) {
+  cv::Mat out;
+  switch (image.depth()) {
+    case CV_8U:
+      image.convertTo(out, CV_32F, 1.0 / 255.0);
+      break;
+    case CV_16U:
+      image.convertTo(out, CV_32F, 1.0 / 65535.0);
+      break;
+    case CV_32F:
+      cv::min(cv::max(image, 0.0), 1.0, out);
+      break;
+    default:
+      throw common::Error("unsupported image depth " + std::to_string(image.depth()));
+  }
+  return out;
+}
+
+void append_string(std::string& block, const std::string& value) {
+  const auto length = static_cast<std::uint32_t>(value.size());
+  block.append(reinterpret_cast<const char*>(&length), sizeof length);
+  block.append(value);
+}
+
+template <typename T>
+void write_vector(std::ofstream& out, const std::vector<T>& values) {
+  out.write(reinterpret_cast<const char*>(values.data()),
+            static_cast<std::streamsize>(values.size() * sizeof(T)));
+}
+
+template <typename T>
+void read_vector(std::ifstream& in, std::vector<T>& values, std::size_t count) {
+  values.resize(count);
+  in.read(reinterpret_cast<char*>(values.data()), static_cast<std::streamsize>(count * sizeof(T)));
+}
+
+}  // namespace
+
+std::string file_identity(const std::filesystem::path& file) {
+  std::error_code error;
+  const auto size = std::filesystem::file_size(file, error);
+  if (error) throw common::InputError(file.string() + ": cannot read (" + error.message() + ")");
+  const auto mtime = std::filesystem::last_write_time(file, error);
+  if (error) throw common::InputError(file.string() + ": cannot stat (" + error.message() + ")");
+  return file.string() + "|" + std::to_string(size) + "|" +
+         std::to_string(mtime.time_since_epoch().count());
+}
+
+ImageGeometry square_geometry(int height, int width, int image_size) {
+  ImageGeometry g;
+  g.height = height;
+  g.width = width;
+  g.side = std::max(height, width);
+  g.pad_top = (g.side - height) / 2;
+  g.pad_left = (g.side - width) / 2;
+  g.scale = static_cast<double>(image_size) / g.side;
+  return g;
+}
+
+cv::Mat square_resize_image(const cv::Mat& image, int image_size) {
+  const ImageGeometry g = square_geometry(image.rows, image.cols, image_size);
+  cv::Mat source;
+  image.convertTo(source, CV_32F);
+  cv::Mat square;
+  cv::copyMakeBorder(source, square, g.pad_top, g.side - image.rows - g.pad_top, g.pad_left,
+                     g.side - image.cols - g.pad_left, cv::BORDER_CONSTANT, cv::Scalar(0));
+  if (g.side == image_size) return square;
+  cv::Mat out;
+  cv::resize(square, out, cv::Size(image_size, image_size), 0, 0,
+             g.side > image_size ? cv::INTER_AREA : cv::INTER_LINEAR);
+  return out;
+}
+
+cv::Mat square_resize_labels(const cv::Mat& labels, int image_size) {
+  CV_Assert(labels.type() == CV_8UC1);
+  const ImageGeometry g = square_geometry(labels.rows, labels.cols, image_size);
+  // Written out rather than cv::resize so that labels_to_native is its exact inverse.
+  const std::vector<int> map = nearest_map(image_size, g.side);
+  cv::Mat out(image_size, image_size, CV_8UC1);
+  for (int y = 0; y < image_size; ++y) {
+    const int sy = map[static_cast<std::size_t>(y)] - g.pad_top;
+    auto* row = out.ptr<std::uint8_t>(y);
+    if (sy < 0 || sy >= labels.rows) {
+      std::fill(row, row + image_size, 0);
+      continue;
+    }
+    const auto* source = labels.ptr<std::uint8_t>(sy);
+    for (int x = 0; x < image_size; ++x) {
+      const int sx = map[static_cast<std::size_t>(x)] - g.pad_left;
+      row[x] = (sx < 0 || sx >= labels.cols) ? 0 : source[sx];
+    }
+  }
+  return out;
+}
+
+cv::Mat labels_to_native(const cv::Mat& labels, const ImageGeometry& geometry) {
+  CV_Assert(labels.type() == CV_8UC1 && labels.rows == labels.cols);
+  const int size = labels.rows;
+  auto coordinate = [&](int native, int pad) {
+    const auto c = static_cast<int>(std::floor((native + pad + 0.5) * size / geometry.side));
+    return std::clamp(c, 0, size - 1);
+  };
+  cv::Mat out(geometry.height, geometry.width, CV_8UC1);
+  std::vector<int> columns(static_cast<std::size_t>(geometry.width));
+  for (int x = 0; x < geometry.width; ++x)
+    columns[static_cast<std::size_t>(x)] = coordinate(x, geometry.pad_left);
+  for (int y = 0; y < geometry.height; ++y) {
+    const auto* source = labels.ptr<std::uint8_t>(coordinate(y, geometry.pad_top));
+    auto* row = out.ptr<std::uint8_t>(y);
+    for (int x = 0; x < geometry.width; ++x) row[x] = source[columns[static_cast<std::size_t>(x)]];
+  }
+  return out;
+}
+
+cv::Mat CachedDataset::image(std::int64_t index) const {
+  if (index < 0 || index >= size()) {
+    throw common::Error("cache: image index " + std::to_string(index) + " out of range [0, " +
+                        std::to_string(size()) + ")");
+  }
+  const std::size_t plane = static_cast<std::size_t>(image_size_) * image_size_ * (bits_ / 8);
+  // OpenCV headers over const storage: callers only read (the loader copies into tensors).
+  return cv::Mat(
+      image_size_, image_size_, bits_ == 16 ? CV_16UC1 : CV_8UC1,
+      const_cast<std::uint8_t*>(pixels_.data() + plane * static_cast<std::size_t>(index)));
+}
+
+cv::Mat CachedDataset::labels(std::int64_t index) const {
+  const std::int64_t slot = mask_slot_.at(static_cast<std::size_t>(index));
+  if (slot < 0) return {};
+  const std::size_t plane = static_cast<std::size_t>(image_size_) * image_size_;
+  return cv::Mat(image_size_, image_size_, CV_8UC1,
+                 const_cast<std::uint8_t*>(masks_.data() + plane * static_cast<std::size_t>(slot)));
+}
+
+void CachedDataset::index_patients() {
+  std::map<std::string, std::int64_t> numbers;
+  for (const std::string& id : patient_ids_) numbers.emplace(id, 0);
+  patient_names_.clear();
+  for (auto& [id, number] : numbers) {
+    number = static_cast<std::int64_t>(patient_names_.size());
+    patient_names_.push_back(id);
+  }
+  patient_index_.resize(patient_ids_.size());
+  for (std::size_t i = 0; i < patient_ids_.size(); ++i)
+    patient_index_[i] = numbers.at(patient_ids_[i]);
+}
+
+std::uint64_t cache_key(const std::vector<SourceRecord>& records, const CacheOptions& options) {
+  std::string text = "v" + std::to_string(kFormatVersion) + "|" +
+                     std::to_string(options.image_size) + "|" + std::to_string(options.bits) + "|" +
+                     std::to_string(records.size());
+  std::uint64_t hash = detail::fnv1a(text.data(), text.size());
+  for (const SourceRecord& r : records) {
+    // Separators with a byte that cannot appear in ids keep "a|bc" and "ab|c" apart.
+    text = r.name + '\x1f' + r.patient_id + '\x1f' + std::to_string(r.order) + '\x1f' + r.identity +
+           '\x1e';
+    hash = detail::fnv1a(text.data(), text.size(), hash);
+  }
+  return hash;
+}
+
+CachedDataset build_cache(const std::vector<SourceRecord>& records, const CacheOptions& options) {
+  if (options.image_size < 8) {
+    throw common::InputError("cache: image_size must be >= 8, got " +
+                             std::to_string(options.image_size));
+  }
+  if (options.bits != 8 && options.bits != 16) {
+    throw common::InputError("cache: bits must be 8 or 16, got " + std::to_string(options.bits));
+  }
+  const std::size_t count = records.size();
+  const int size = options.image_size;
+  const std::size_t plane = static_cast<std::size_t>(size) * size;
+  const std::size_t pixel_bytes = static_cast<std::size_t>(options.bits / 8);
+
+  CachedDataset data;
+  data.image_size_ = size;
+  data.bits_ = options.bits;
+  data.key_ = cache_key(records, options);
+  data.pixels_.resize(count * plane * pixel_bytes);
+  data.geometry_.resize(count);
+  std::vector<cv::Mat> labels(count);
+
+  std::atomic<std::size_t> next{0};
+  std::mutex error_mutex;
+  std::size_t error_index = count;
+  std::string error_message;
+  bool error_is_input = false;
+  auto work = [&] {
+    for (std::size_t i = next++; i < count; i = next++) {
+      const SourceRecord& record = records[i];
+      try {
+        if (!record.load) throw common::Error("no loader");
+        SourceImage source = record.load();
+        if (source.image.empty() || source.image.channels() != 1) {
+          throw common::InputError("decoded image is empty or not single-channel");
+        }
+        data.geometry_[i] = square_geometry(source.image.rows, source.image.cols, size);
+        const cv::Mat square = square_resize_image(to_unit_float(source.image), size);
+        cv::Mat stored(size, size, options.bits == 16 ? CV_16UC1 : CV_8UC1,
+                       data.pixels_.data() + i * plane * pixel_bytes);
+        square.convertTo(stored, stored.type(), options.bits == 16 ? 65535.0 : 255.0);
+        if (!source.labels.empty()) {
+          if (source.labels.type() != CV_8UC1)
+            throw common::InputError("label map is not 8-bit single-channel");
+          const double image_aspect = static_cast<double>(source.image.cols) / source.image.rows;
+          const double label_aspect = static_cast<double>(source.labels.cols) / source.labels.rows;
+          if (std::abs(image_aspect - label_aspect) > 0.01 * image_aspect) {
+            throw common::InputError("label map " + std::to_string(source.labels.cols) + "x" +
+                                     std::to_string(source.labels.rows) + " does not match image " +
+                                     std::to_string(source.image.cols) + "x" +
+                                     std::to_string(source.image.rows));
+          }
+          cv::Mat bad = (source.labels > 2) & (source.labels != 255);
+          if (cv::countNonZero(bad) > 0) {
+            cv::Point where;
+            cv::minMaxLoc(bad, nullptr, nullptr, nullptr, &where);
+            throw common::InputError("label map has value " +
+                                     std::to_string(source.labels.at<std::uint8_t>(where)) +
+                                     " (allowed: 0, 1, 2, 255)");
+          }
+          labels[i] = square_resize_labels(source.labels, size);
+        }
+      } catch (const std::exception& e) {
+        const std::lock_guard<std::mutex> lock(error_mutex);
+        if (i < error_index) {
+          error_index = i;
+          error_message = record.name + ": " + e.what();
+          error_is_input = dynamic_cast<const common::InputError*>(&e) != nullptr;
+        }
+      }
+    }
+  };
+  unsigned threads = options.threads > 0 ? static_cast<unsigned>(options.threads)
+                                         : std::max(1U, std::thread::hardware_concurrency());
+  threads = static_cast<unsigned>(std::min<std::size_t>(threads, std::max<std::size_t>(count, 1)));
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (std::thread& t : pool) t.join();
+  if (error_index < count) {
+    if (error_is_input) throw common::InputError(error_message);
+    throw common::Error(error_message);
+  }
+
+  data.mask_slot_.assign(count, -1);
+  std::size_t labelled = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (!labels[i].empty()) data.mask_slot_[i] = static_cast<std::int64_t>(labelled++);
+  }
+  data.masks_.resize(labelled * plane);
+  for (std::size_t i = 0; i < count; ++i) {
+    if (data.mask_slot_[i] >= 0) {
+      std::memcpy(data.masks_.data() + static_cast<std::size_t>(data.mask_slot_[i]) * plane,
+                  labels[i].data, plane);
+    }
+  }
+  for (const SourceRecord& r : records) {
+    data.names_.push_back(r.name);
+    data.patient_ids_.push_back(r.patient_id);
+    data.orders_.push_back(r.order);
+  }
+  data.index_patients();
+  return data;
+}
+
+void write_cache(const CachedDataset& data, const std::filesystem::path& file) {
+  std::string strings;
+  for (std::size_t i = 0; i < data.names_.size(); ++i) {
+    append_string(strings, data.names_[i]);
+    append_string(strings, data.patient_ids_[i]);
+  }
+  std::vector<std::int32_t> geometry;
+  std::vector<double> scales;
+  for (const ImageGeometry& g : data.geometry_) {
+    geometry.insert(geometry.end(), {g.height, g.width, g.pad_top, g.pad_left, g.side});
+    scales.push_back(g.scale);
+  }
+  Header header{};
+  std::memcpy(header.magic, kMagic, sizeof kMagic);
+  header.version = static_cast<std::uint32_t>(kFormatVersion);
+  header.bits = static_cast<std::uint32_t>(data.bits_);
+  header.image_size = static_cast<std::uint32_t>(data.image_size_);
+  header.key = data.key_;
+  header.count = data.names_.size();
+  header.labelled =
+      data.masks_.size() / (static_cast<std::size_t>(data.image_size_) * data.image_size_);
+  header.string_bytes = strings.size();
+  common::write_file_atomic(file, [&](const std::filesystem::path& temporary) {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(&header), sizeof header);
+    write_vector(out, data.mask_slot_);
+    write_vector(out, data.orders_);
+    write_vector(out, geometry);
+    write_vector(out, scales);
+    out.write(strings.data(), static_cast<std::streamsize>(strings.size()));
+    write_vector(out, data.pixels_);
+    write_vector(out, data.masks_);
+    out.write(reinterpret_cast<const char*>(&kTrailer), sizeof kTrailer);
+    out.flush();
+    if (!out) throw common::Error("cache: cannot write " + temporary.string());
+  });
+}
+
+CachedDataset read_cache(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw common::Error("cache: cannot open " + file.string());
+  auto fail = [&](const std::string& why) {
+    return common::Error("cache: " + file.string() + ": " + why);
+  };
+  Header header{};
+  in.read(reinterpret_cast<char*>(&header), sizeof header);
+  if (!in || std::memcmp(header.magic, kMagic, sizeof kMagic) != 0)
+    throw fail("not a CL-TCI cache");
+  if (header.version != kFormatVersion)
+    throw fail("format version " + std::to_string(header.version));
+  if ((header.bits != 8 && header.bits != 16) || header.image_size == 0) throw fail("bad header");
+  const std::uint64_t plane = static_cast<std::uint64_t>(header.image_size) * header.image_size;
+  const std::uint64_t expected = sizeof(Header) + header.count * (8 + 8 + 5 * 4 + 8) +
+                                 header.string_bytes + header.count * plane * (header.bits / 8) +
+                                 header.labelled * plane + 8;
+  std::error_code error;
+  if (std::filesystem::file_size(file, error) != expected || error)
+    throw fail("truncated or corrupt");
+
+  CachedDataset data;
+  data.image_size_ = static_cast<int>(header.image_size);
+  data.bits_ = static_cast<int>(header.bits);
+  data.key_ = header.key;
+  const auto count = static_cast<std::size_t>(header.count);
+  read_vector(in, data.mask_slot_, count);
+  read_vector(in, data.orders_, count);
+  std::vector<std::int32_t> geometry;
+  std::vector<double> scales;
+  read_vector(in, geometry, count * 5);
+  read_vector(in, scales, count);
+  std::string strings(static_cast<std::size_t>(header.string_bytes), '\0');
+  in.read(strings.data(), static_cast<std::streamsize>(strings.size()));
+  read_vector(in, data.pixels_, static_cast<std::size_t>(header.count * plane * (header.bits / 8)));
+  read_vector(in, data.masks_, static_cast<std::size_t>(header.labelled * plane));
+  std::uint64_t trailer = 0;
+  in.read(reinterpret_cast<char*>(&trailer), sizeof trailer);
+  if (!in || trailer != kTrailer) throw fail("truncated or corrupt");
+
+  std::size_t at = 0;
+  auto take = [&]() {
+    std::uint32_t length = 0;
+    if (at + sizeof length > strings.size()) throw fail("corrupt string table");
+    std::memcpy(&length, strings.data() + at, sizeof length);
+    at += sizeof length;
+    if (at + length > strings.size()) throw fail("corrupt string table");
+    std::string value = strings.substr(at, length);
+    at += length;
+    return value;
+  };
+  for (std::size_t i = 0; i < count; ++i) {
+    data.names_.push_back(take());
+    data.patient_ids_.push_back(take());
+    const std::int32_t* g = geometry.data() + 5 * i;
+    data.geometry_.push_back({g[0], g[1], g[2], g[3], g[4], scales[i]});
+    if (data.mask_slot_[i] >= static_cast<std::int64_t>(header.labelled))
+      throw fail("corrupt mask index");
+  }
+  data.index_patients();
+  return data;
+}
+
+CachedDataset load_or_build_cache(const std::filesystem::path& file,
+                                  const std::vector<SourceRecord>& records,
+                                  const CacheOptions& options,
+                                  CacheOutcome* outcome) {
+  const std::uint64_t key = cache_key(records, options);
+  if (std::filesystem::exists(file)) {
+    try {
+      // Compare the key from the header first, so that a stale store is not read in full.
+      Header header{};
+      std::ifstream(file, std::ios::binary).read(reinterpret_cast<char*>(&header), sizeof header);
+      if (header.key != key) throw common::Error("cache " + file.string() + " is stale");
+      CachedDataset cached = read_cache(file);
+      if (cached.key() == key) {
+        if (outcome != nullptr) *outcome = CacheOutcome::reused;
+        return cached;
+      }
+    } catch (const common::Error& e) {
+      spdlog::info("{}: rebuilding", e.what());
+    }
+  }
+  CachedDataset built = build_cache(records, options);
+  write_cache(built, file);
+  if (outcome != nullptr) *outcome = CacheOutcome::built;
+  return built;
+}
+
+}  // namespace cltci::data

@@ -1,0 +1,190 @@
+#include "cltci/common/error.h"
+#include "cltci/data/dataset_cache.h"
+#include "cltci/data/phantom.h"
+#include "common_test_support.h"
+
+#include <gtest/gtest.h>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <atomic>
+#include <fstream>
+
+namespace cltci::data {
+namespace {
+
+TEST(CacheTest, GeometryOfANonSquareImage) {
+  const ImageGeometry g = square_geometry(288, 320, 256);
+  EXPECT_EQ(g.side, 320);
+  EXPECT_EQ(g.pad_top, 16);
+  EXPECT_EQ(g.pad_left, 0);
+  EXPECT_DOUBLE_EQ(g.scale, 0.8);
+  const ImageGeometry tall = square_geometry(301, 257, 64);
+  EXPECT_EQ(tall.pad_left, 22);
+  EXPECT_EQ(tall.pad_top, 0);
+}
+
+TEST(CacheTest, PadsToACentredSquareWithZeros) {
+  const cv::Mat image(20, 40, CV_32FC1, cv::Scalar(1.0));
+  const cv::Mat square = square_resize_image(image, 40);
+  ASSERT_EQ(square.size(), cv::Size(40, 40));
+  EXPECT_EQ(cv::countNonZero(square.rowRange(0, 10)), 0);
+  EXPECT_EQ(cv::countNonZero(square.rowRange(30, 40)), 0);
+  EXPECT_EQ(cv::countNonZero(square.rowRange(10, 30) != 1.0f), 0);
+}
+
+cv::Mat blocky_labels(int height, int width) {
+  cv::Mat labels = cv::Mat::zeros(height, width, CV_8UC1);
+  labels(cv::Rect(width / 8, height / 6, width / 3, height * 2 / 3)).setTo(2);
+  labels(cv::Rect(width / 2 + 2, height / 5, width / 3, height / 2)).setTo(1);
+  labels(cv::Rect(1, 1, 3, 2)).setTo(255);
+  return labels;
+}
+
+TEST(CacheTest, LabelsMapBackToAnOddNonSquareNativeSize) {
+  // Enlarging (37x23 -> 64): nearest neighbour there and back is exact.
+  const cv::Mat small = blocky_labels(23, 37);
+  const cv::Mat up = square_resize_labels(small, 64);
+  const cv::Mat back = labels_to_native(up, square_geometry(23, 37, 64));
+  ASSERT_EQ(back.size(), small.size());
+  EXPECT_EQ(cv::countNonZero(back != small), 0);
+  // Shrinking (301x257 -> 64) loses detail only along the edges.
+  const cv::Mat large = blocky_labels(301, 257);
+  const cv::Mat down = square_resize_labels(large, 64);
+  EXPECT_EQ(cv::countNonZero(down.colRange(0, 5)), 0);  // 22 padded columns / 4.7 per pixel
+  const cv::Mat restored = labels_to_native(down, square_geometry(301, 257, 64));
+  ASSERT_EQ(restored.size(), large.size());
+  EXPECT_GT(1.0 - cv::countNonZero(restored != large) / (301.0 * 257.0), 0.97);
+}
+
+struct FileSet {
+  testing::TempDir dir;
+  std::vector<std::filesystem::path> images;
+  std::atomic<int> loads{0};
+
+  explicit FileSet(int count) {
+    for (int i = 0; i < count; ++i) {
+      cv::Mat image(30, 50, CV_8UC1);
+      cv::randu(image, 0, 256);
+      images.push_back(dir / ("img" + std::to_string(i) + ".png"));
+      cv::imwrite(images.back().string(), image);
+      cv::imwrite((dir / ("img" + std::to_string(i) + "_mask.png")).string(),
+                  blocky_labels(30, 50));
+    }
+  }
+  std::vector<SourceRecord> records() {
+    std::vector<SourceRecord> out;
+    for (std::size_t i = 0; i < images.size(); ++i) {
+      const std::filesystem::path image = images[i];
+      std::filesystem::path mask = image;
+      mask.replace_filename(image.stem().string() + "_mask.png");
+      out.push_back({image.string(), "patient" + std::to_string(i / 2),
+                     static_cast<std::int64_t>(i % 2),
+                     file_identity(image) + "+" + file_identity(mask), [this, image, mask] {
+                       ++loads;
+                       return SourceImage{cv::imread(image.string(), cv::IMREAD_UNCHANGED),
+                                          cv::imread(mask.string(), cv::IMREAD_UNCHANGED)};
+                     }});
+    }
+    return out;
+  }
+};
+
+TEST(CacheTest, ReusedWhenUnchangedRebuiltWhenSourcesOrOptionsChange) {
+  FileSet files(4);
+  const std::filesystem::path store = files.dir / "cache" / "set.bin";
+  CacheOptions options;
+  options.image_size = 32;
+  options.threads = 2;
+  CacheOutcome outcome{};
+  const CachedDataset first = load_or_build_cache(store, files.records(), options, &outcome);
+  EXPECT_EQ(outcome, CacheOutcome::built);
+  EXPECT_EQ(files.loads.load(), 4);
+
+  const CachedDataset again = load_or_build_cache(store, files.records(), options, &outcome);
+  EXPECT_EQ(outcome, CacheOutcome::reused);
+  EXPECT_EQ(files.loads.load(), 4);
+  ASSERT_EQ(again.size(), 4);
+  for (std::int64_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(cv::norm(first.image(i), again.image(i), cv::NORM_INF), 0.0);
+    EXPECT_EQ(cv::norm(first.labels(i), again.labels(i), cv::NORM_INF), 0.0);
+    EXPECT_EQ(again.patient_id(i), "patient" + std::to_string(i / 2));
+    EXPECT_EQ(again.order(i), i % 2);
+    EXPECT_EQ(again.geometry(i).pad_top, 10);
+    EXPECT_EQ(again.patient_index(i), i / 2);
+  }
+
+  // A touched file (same bytes, new mtime) rebuilds.
+  std::filesystem::last_write_time(
+      files.images[2], std::filesystem::last_write_time(files.images[2]) + std::chrono::seconds(5));
+  load_or_build_cache(store, files.records(), options, &outcome);
+  EXPECT_EQ(outcome, CacheOutcome::built);
+  EXPECT_EQ(files.loads.load(), 8);
+  load_or_build_cache(store, files.records(), options, &outcome);
+  EXPECT_EQ(outcome, CacheOutcome::reused);
+
+  // So does another preprocessing option.
+  options.bits = 16;
+  const CachedDataset deep = load_or_build_cache(store, files.records(), options, &outcome);
+  EXPECT_EQ(outcome, CacheOutcome::built);
+  EXPECT_EQ(deep.image(0).type(), CV_16UC1);
+}
+
+TEST(CacheTest, TruncatedStoreIsRebuilt) {
+  FileSet files(2);
+  const std::filesystem::path store = files.dir / "set.bin";
+  CacheOptions options;
+  options.image_size = 16;
+  load_or_build_cache(store, files.records(), options);
+  std::filesystem::resize_file(store, std::filesystem::file_size(store) - 100);
+  EXPECT_THROW(read_cache(store), common::Error);
+  CacheOutcome outcome{};
+  load_or_build_cache(store, files.records(), options, &outcome);
+  EXPECT_EQ(outcome, CacheOutcome::built);
+}
+
+TEST(CacheTest, PhantomRoundTripsThroughTheStore) {
+  testing::TempDir dir;
+  PhantomOptions phantom;
+  phantom.patients = 3;
+  phantom.width = 72;
+  phantom.height = 64;
+  const auto records = phantom_sources(phantom);
+  CacheOptions options;
+  options.image_size = 48;
+  const CachedDataset built = build_cache(records, options);
+  write_cache(built, dir / "p.bin");
+  const CachedDataset read = read_cache(dir / "p.bin");
+  ASSERT_EQ(read.size(), static_cast<std::int64_t>(records.size()));
+  EXPECT_EQ(read.key(), cache_key(records, options));
+  for (std::int64_t i = 0; i < read.size(); ++i) {
+    EXPECT_EQ(cv::norm(built.image(i), read.image(i), cv::NORM_INF), 0.0);
+    ASSERT_TRUE(read.has_labels(i));
+    EXPECT_EQ(cv::norm(built.labels(i), read.labels(i), cv::NORM_INF), 0.0);
+    EXPECT_EQ(read.name(i), records[static_cast<std::size_t>(i)].name);
+    EXPECT_EQ(read.geometry(i).pad_top, 4);
+  }
+  // The stored labels are the native ones, padded and resized.
+  const PhantomImage first = render_phantom(phantom, 0, 0);
+  const cv::Mat expected = square_resize_labels(first.labels, 48);
+  EXPECT_EQ(cv::norm(read.labels(0), expected, cv::NORM_INF), 0.0);
+  EXPECT_EQ(read.patients(), 3);
+}
+
+TEST(CacheTest, BadLabelValueNamesTheRecord) {
+  SourceRecord record{"scans/bad.png", "p", 0, "bad", [] {
+                        cv::Mat labels = cv::Mat::zeros(8, 8, CV_8UC1);
+                        labels.at<std::uint8_t>(3, 4) = 7;
+                        return SourceImage{cv::Mat::zeros(8, 8, CV_8UC1), labels};
+                      }};
+  try {
+    build_cache({record}, CacheOptions{});
+    FAIL() << "expected InputError";
+  } catch (const common::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("scans/bad.png"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("value 7"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace cltci::data
