@@ -27,12 +27,15 @@ torch::Tensor resize_bilinear(const torch::Tensor& x, torch::IntArrayRef size) {
 // BatchNorm weight 1 and bias 0.
 void init_head(torch::nn::Module& module) {
   torch::NoGradGuard no_grad;
-  for (auto& child : module.modules(/*include_self=*/true)) {
-    if (auto* c = child->as<torch::nn::Conv2d>()) {
+  auto init = [](torch::nn::Module& m) {
+    if (auto* c = dynamic_cast<torch::nn::Conv2dImpl*>(&m)) {
       torch::nn::init::kaiming_normal_(c->weight);
       if (c->bias.defined()) c->bias.zero_();
     }
-  }
+  };
+  // include_self would need shared_from_this, unavailable inside a constructor.
+  init(module);
+  for (auto& child : module.modules(/*include_self=*/false)) init(*child);
 }
 
 }  // namespace

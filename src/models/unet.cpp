@@ -22,20 +22,23 @@ torch::nn::Sequential double_block(int64_t in, int64_t out, Norm norm, int64_t g
 // transposed-conv weights, zero bias. Norm layers keep their defaults (weight 1, bias 0).
 void init_like_paper(torch::nn::Module& module) {
   torch::NoGradGuard no_grad;
-  for (auto& child : module.modules(/*include_self=*/true)) {
+  auto init = [](torch::nn::Module& m) {
     torch::Tensor weight, bias;
-    if (auto* conv = child->as<torch::nn::Conv2d>()) {
+    if (auto* conv = dynamic_cast<torch::nn::Conv2dImpl*>(&m)) {
       weight = conv->weight;
       bias = conv->bias;
-    } else if (auto* up = child->as<torch::nn::ConvTranspose2d>()) {
+    } else if (auto* up = dynamic_cast<torch::nn::ConvTranspose2dImpl*>(&m)) {
       weight = up->weight;
       bias = up->bias;
     } else {
-      continue;
+      return;
     }
     torch::nn::init::kaiming_normal_(weight, 0.01, torch::kFanIn, torch::kLeakyReLU);
     if (bias.defined()) bias.zero_();
-  }
+  };
+  // include_self would need shared_from_this, unavailable inside a constructor.
+  init(module);
+  for (auto& child : module.modules(/*include_self=*/false)) init(*child);
 }
 
 }  // namespace
