@@ -1,7 +1,24 @@
 # Python cross-checks against the libraries our users know (MONAI, torchvision, smp), run with
 # the project's environment (CLTCI_PYTHON). Nothing is downloaded: no pretrained weights.
+
+# Dice: per-image and pooled scores equal MONAI's DiceMetric on the same predictions.
 add_executable(cltci_dice_tool ${CMAKE_CURRENT_LIST_DIR}/dice_tool.cpp)
 target_link_libraries(cltci_dice_tool PRIVATE cltci::cltci)
+cltci_enable_warnings(cltci_dice_tool)
 cltci_reuse_pch(cltci_dice_tool)
 add_test(NAME python.dice_vs_monai
-         COMMAND ${CLTCI_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/dice_vs_monai.py $<TARGET_FILE:cltci_dice_tool>)
+         COMMAND ${CLTCI_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/dice_vs_monai.py
+                 $<TARGET_FILE:cltci_dice_tool>)
+
+# Weight interchange: a small C++ helper exports/imports ResNet-50 weights as safetensors, and
+# check_interchange.py loads them into torchvision and smp (and writes the reverse direction).
+add_executable(cltci_interchange_helper ${CMAKE_CURRENT_LIST_DIR}/interchange_helper.cpp)
+target_link_libraries(cltci_interchange_helper PRIVATE cltci::cltci)
+cltci_enable_warnings(cltci_interchange_helper)
+cltci_reuse_pch(cltci_interchange_helper)
+add_test(NAME python.models_interchange
+         COMMAND ${CLTCI_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/check_interchange.py
+                 $<TARGET_FILE:cltci_interchange_helper>
+                 ${CMAKE_CURRENT_BINARY_DIR}/models_python_interchange)
+set_tests_properties(python.models_interchange python.dice_vs_monai PROPERTIES TIMEOUT 600
+                     LABELS python)

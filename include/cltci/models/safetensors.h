@@ -1,0 +1,31 @@
+// A small reader/writer of the safetensors format (huggingface/safetensors), which Python reads
+// with `safetensors.torch.load_file` and no pickle: an 8-byte little-endian header length, a
+// JSON header {"name": {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {...}},
+// then the raw little-endian tensor bytes.
+#pragma once
+
+#include "cltci/models/state_dict.h"
+
+#include <filesystem>
+#include <map>
+#include <string>
+
+namespace cltci::models {
+
+struct SafetensorsFile {
+  StateDict tensors;                            ///< in the file's header order
+  std::map<std::string, std::string> metadata;  ///< the "__metadata__" entry, if any
+};
+
+/// Writes the tensors (moved to CPU, contiguous) atomically. Supported dtypes: F64, F32, F16,
+/// BF16, I64, I32, I16, I8, U8, BOOL. Throws common::Error on an unsupported dtype.
+void write_safetensors(const std::filesystem::path& file,
+                       const StateDict& tensors,
+                       const std::map<std::string, std::string>& metadata = {});
+
+/// Reads a safetensors file into CPU tensors. A truncated file, a malformed header, offsets out
+/// of range, overlapping or leaving holes, or an unknown dtype throws common::InputError naming
+/// the file.
+SafetensorsFile read_safetensors(const std::filesystem::path& file);
+
+}  // namespace cltci::models
