@@ -1,0 +1,33 @@
+// Where the typed config meets the library: each function turns one config section into the
+// options struct of the layer that needs it (layers below run/ never read configs).
+#pragma once
+
+#include "cltci/config/sections.h"
+#include "cltci/data/augment.h"
+#include "cltci/data/dataset_cache.h"
+#include "cltci/data/phantom.h"
+#include "cltci/engine/trainer.h"
+#include "cltci/models/model_factory.h"
+
+#include <filesystem>
+#include <string>
+
+namespace cltci::run {
+
+models::ModelSpec model_spec(const config::ModelConfig& model);
+
+data::AugmentOptions augment_options(const config::AugmentConfig& augment);
+
+data::PhantomOptions phantom_options(const config::SourceConfig& source);
+
+/// Optimizer, schedule, precision and checkpointing of the trainer (run_dir and device are the
+/// caller's).
+engine::TrainerOptions trainer_options(const config::RunConfig& run,
+                                       const config::OptimConfig& optim);
+
+/// The data set the config names, decoded once into `data.cache_dir` and reused while its
+/// sources and preprocessing are unchanged. Importer sources (folder, jsrt, ...) are imported
+/// into `<cache_dir>/<type>-<name>/manifest.csv` first. Bad input throws common::InputError.
+data::CachedDataset open_dataset(const config::DataConfig& data);
+
+}  // namespace cltci::run

@@ -1,0 +1,117 @@
+#include "cltci/run/bridges.h"
+
+#include "cltci/common/error.h"
+#include "cltci/data/dataset_from_manifest.h"
+#include "cltci/data/importer.h"
+#include "cltci/data/manifest.h"
+
+#include <spdlog/spdlog.h>
+
+namespace cltci::run {
+namespace fs = std::filesystem;
+
+models::ModelSpec model_spec(const config::ModelConfig& model) {
+  models::ModelSpec spec;
+  spec.arch = model.arch;
+  spec.in_channels = model.in_channels;
+  spec.classes = model.classes;
+  spec.base_channels = model.base_channels;
+  spec.depth = model.depth;
+  spec.norm = model.norm;
+  spec.output_stride = model.output_stride;
+  spec.aspp_rates = model.aspp_rates;
+  spec.aspp_separable = model.aspp_separable;
+  return spec;
+}
+
+data::AugmentOptions augment_options(const config::AugmentConfig& augment) {
+  data::AugmentOptions options;
+  options.rotation_deg = augment.rotation_deg;
+  options.translate = augment.translate;
+  options.crop_area_min = augment.crop_area[0];
+  options.crop_area_max = augment.crop_area[1];
+  options.crop_aspect_min = augment.crop_aspect[0];
+  options.crop_aspect_max = augment.crop_aspect[1];
+  options.contrast_min = augment.contrast[0];
+  options.contrast_max = augment.contrast[1];
+  options.brightness_min = augment.brightness[0];
+  options.brightness_max = augment.brightness[1];
+  options.gamma_min = augment.gamma[0];
+  options.gamma_max = augment.gamma[1];
+  options.flip_probability = augment.hflip ? 0.5 : 0.0;
+  return options;
+}
+
+data::PhantomOptions phantom_options(const config::SourceConfig& source) {
+  data::PhantomOptions options;
+  options.seed = static_cast<std::uint64_t>(source.phantom_seed);
+  options.patients = static_cast<int>(source.patients);
+  options.min_images = static_cast<int>(source.images_per_patient[0]);
+  options.max_images = static_cast<int>(source.images_per_patient[1]);
+  options.height = static_cast<int>(source.native_size[0]);
+  options.width = static_cast<int>(source.native_size[1]);
+  return options;
+}
+
+engine::TrainerOptions trainer_options(const config::RunConfig& run,
+                                       const config::OptimConfig& optim) {
+  engine::TrainerOptions options;
+  options.epochs = optim.epochs;
+  options.checkpoint_every = run.checkpoint_every;
+  options.log_every = run.log_every;
+  options.warmup_epochs = optim.warmup_epochs;
+  options.min_lr = optim.min_lr;
+  options.cosine = optim.schedule == "cosine";
+  options.grad_clip = optim.grad_clip;
+  options.precision = run.precision;
+  options.optimizer.name = optim.name;
+  options.optimizer.lr = optim.lr;
+  options.optimizer.momentum = optim.momentum;
+  options.optimizer.weight_decay = optim.weight_decay;
+  options.optimizer.beta1 = optim.betas[0];
+  options.optimizer.beta2 = optim.betas[1];
+  return options;
+}
+
+data::CachedDataset open_dataset(const config::DataConfig& data) {
+  const fs::path cache_dir(data.cache_dir);
+  data::CacheOptions cache;
+  cache.image_size = static_cast<int>(data.image_size);
+  std::vector<data::SourceRecord> records;
+  std::string store;
+  const auto& source = data.source;
+  if (source.type == "phantom") {
+    const auto options = phantom_options(source);
+    options.validate();
+    records = data::phantom_sources(options);
+    store = "phantom-" + std::to_string(options.fingerprint());
+  } else if (source.type == "manifest") {
+    const auto manifest = data::load_manifest(source.path);
+    records = data::manifest_sources(manifest);
+    store = "manifest-" + fs::path(source.path).stem().string();
+  } else {
+    data::ImportOptions import;
+    import.kind = source.type;
+    import.root = source.path;
+    import.allow_skips = source.allow_skips;
+    import.frontal_only = source.frontal_only;
+    const std::string name = source.type + "-" + fs::path(source.path).filename().string();
+    import.output_dir = cache_dir / name;
+    auto result = data::import_dataset(import);
+    spdlog::info("[data] imported {}:\n{}", source.path, result.report.to_text());
+    result.manifest.file = import.output_dir / "manifest.csv";
+    data::save_manifest(result.manifest, result.manifest.file);
+    records = data::manifest_sources(result.manifest);
+    store = name;
+  }
+  if (records.empty()) throw common::InputError("data.source: the data set has no images");
+  const fs::path file = cache_dir / (store + "-" + std::to_string(data.image_size) + ".cache");
+  data::CacheOutcome outcome{};
+  auto dataset = data::load_or_build_cache(file, records, cache, &outcome);
+  spdlog::info("[data] {} images of {} patients, {}x{} ({} {})", dataset.size(), dataset.patients(),
+               data.image_size, data.image_size,
+               outcome == data::CacheOutcome::reused ? "reused" : "built", file.string());
+  return dataset;
+}
+
+}  // namespace cltci::run
