@@ -9,9 +9,16 @@ int main(int argc, char** argv) {
   CLI::App app{"Score a fine-tuning run on its held-out folds, or segment new images", "evaluate"};
   cltci::apps::CommonFlags flags;
   cltci::apps::add_common_flags(app, flags);
+  std::string finetune_run, checkpoint, images;
+  app.add_option("--finetune-run", finetune_run, "fine-tuning run to score (finetune_run)");
+  app.add_option("--checkpoint", checkpoint, "model to segment new images with (checkpoint)");
+  app.add_option("--images", images, "image file or folder to segment (images)");
   return cltci::apps::run_main(app, argc, argv, flags, [&] {
-    const auto config =
-        cltci::config::load_evaluate_config(flags.config, cltci::apps::overrides(flags));
+    auto overrides = cltci::apps::overrides(flags);
+    if (!finetune_run.empty()) overrides.push_back("finetune_run=" + finetune_run);
+    if (!checkpoint.empty()) overrides.push_back("checkpoint=" + checkpoint);
+    if (!images.empty()) overrides.push_back("images=" + images);
+    const auto config = cltci::config::load_evaluate_config(flags.config, overrides);
     if (flags.dump_config) {
       std::cout << cltci::config::dump(config);
       return 0;

@@ -254,8 +254,8 @@ class YamlReader final : public Schema {
     }
     const YAML::Mark mark = node.Mark();
     if (!mark.is_null() && mark.line >= 0) {
-      locations_[path] = file_ + ":" + std::to_string(mark.line + 1) + ":" +
-                         std::to_string(mark.column + 1);
+      locations_[path] =
+          file_ + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
     }
   }
 

@@ -34,6 +34,13 @@ EvaluateConfig load_evaluate_config(const std::filesystem::path& file,
   load_config(
       file, overrides, [&](Schema& s) { describe(s, config); },
       [&](Problems& p) { validate(config, p); });
+  // One evaluation directory per scored run (or "segment"), so evaluating several fine-tuning
+  // runs with the same config file never collides.
+  if (config.run.name.empty() && !config.finetune_run.empty()) {
+    config.run.name =
+        std::filesystem::path(config.finetune_run).lexically_normal().filename().string() + "_eval";
+  }
+  if (config.run.name.empty() && !config.checkpoint.empty()) config.run.name = "segment";
   if (config.run.name.empty() && !file.empty()) config.run.name = file.stem().string();
   if (config.run.name.empty()) config.run.name = "evaluate";
   return config;

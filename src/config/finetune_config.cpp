@@ -51,9 +51,6 @@ void describe(Schema& s, FinetuneConfig& c) {
   s.section("folds", "cross-validation split", [&] { describe(s, c.folds); });
   s.field("budgets", c.budgets, "label budgets M per fold (nested subsets)", Rule::at_least(1));
   s.field("loss", c.loss, "ce | dice_ce", {"ce", "dice_ce"});
-  s.field("validation_fraction", c.validation_fraction,
-          "share of the M images held out to pick the epoch; 0 = evaluate the last epoch",
-          Rule::from_below(0.0, 0.5));
 }
 
 void validate(const FinetuneConfig& c, Problems& problems) {

@@ -1,14 +1,262 @@
 #include "cltci/run/evaluate.h"
 
+#include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
+#include "cltci/data/image_io.h"
+#include "cltci/engine/cv_summary.h"
+#include "cltci/engine/dice.h"
+#include "cltci/engine/overlay.h"
+#include "cltci/run/bridges.h"
+#include "cltci/run/finetune_cells.h"
+#include "cltci/run/segmentation_model.h"
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <iostream>
+#include <set>
+#include <sstream>
 
 namespace cltci::run {
+namespace fs = std::filesystem;
+namespace {
 
-int evaluate(const config::EvaluateConfig& /*config*/, const RunOptions& /*options*/) {
-  // The config is valid (loading checked it); the pipeline behind it is issue #6.
-  throw common::Error(
-      "evaluate: the config is valid, but this build has no evaluate pipeline yet "
-      "(issue #6); nothing was written");
+/// Square single-channel images (any depth) as a [B, 1, S, S] float batch in [0, 1], the
+/// scaling the loader uses in training.
+torch::Tensor to_batch(const std::vector<cv::Mat>& images) {
+  std::vector<torch::Tensor> planes;
+  for (const auto& image : images) {
+    cv::Mat scaled;
+    const double scale = image.depth() == CV_8U    ? 1.0 / 255.0
+                         : image.depth() == CV_16U ? 1.0 / 65535.0
+                                                   : 1.0;
+    image.convertTo(scaled, CV_32F, scale);
+    planes.push_back(
+        torch::from_blob(scaled.data, {1, scaled.rows, scaled.cols}, torch::kFloat32).clone());
+  }
+  return torch::stack(planes);
+}
+
+/// Arg-max label maps [B, S, S] (uint8) of a batch.
+torch::Tensor predict(models::SegmentationNet& net,
+                      const torch::Tensor& batch,
+                      c10::Device device) {
+  torch::NoGradGuard no_grad;
+  return net.forward(batch.to(device)).argmax(1).to(torch::kCPU, torch::kUInt8);
+}
+
+cv::Mat label_mat(const torch::Tensor& labels) {
+  auto contiguous = labels.contiguous();
+  return cv::Mat(static_cast<int>(labels.size(0)), static_cast<int>(labels.size(1)), CV_8UC1,
+                 contiguous.data_ptr<std::uint8_t>())
+      .clone();
+}
+
+void write_png(const fs::path& file, const cv::Mat& picture) {
+  std::vector<std::uint8_t> bytes;
+  if (!cv::imencode(".png", picture, bytes)) throw common::Error("cannot encode " + file.string());
+  common::write_file_atomic(
+      file, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+}
+
+std::string json_number(double value) {
+  std::ostringstream out;
+  out.precision(6);
+  out << std::fixed << value;
+  return out.str();
+}
+
+/// Scores every cell of a fine-tuning run on its held-out fold.
+int score_finetune_run(const config::EvaluateConfig& config, const RunOptions& options) {
+  const fs::path finetune_dir(config.finetune_run);
+  const fs::path finetune_config = finetune_dir / common::kRunConfigFile;
+  if (!fs::exists(finetune_config)) {
+    throw common::InputError("finetune_run: " + finetune_dir.string() +
+                             " is not a finetune run (it has no config.yaml)");
+  }
+  const auto finetune = config::load_finetune_config(finetune_config, {});
+  const auto context = open_run(config.run, config::dump(config), options);
+  const auto dataset = open_dataset(finetune.data);
+  const auto plan = plan_cells(dataset, finetune, finetune_dir);
+  const std::string initialisation = initialisation_name(finetune);
+  const std::int64_t largest_budget = finetune.budgets.back();
+  const fs::path overlay_dir = context.directory / "overlays";
+
+  std::ostringstream results;
+  results << "fold,budget,image,patient,class,dice,tp,fp,fn\n";
+  std::vector<engine::CellScore> scores;
+  for (const auto& cell : plan.cells) {
+    const fs::path model_file = finetune_dir / cell.directory / kModelFile;
+    if (!fs::exists(model_file)) {
+      throw common::InputError("finetune_run: " + model_file.string() +
+                               " is missing; run finetune to the end first");
+    }
+    auto model = load_segmentation_model(model_file);
+    if (model.image_size != dataset.image_size()) {
+      throw common::InputError(
+          model_file.string() + ": trained at " + std::to_string(model.image_size) +
+          " px, the data set is cached at " + std::to_string(dataset.image_size()));
+    }
+    model.net->to(context.device);
+    const auto test = plan.test(cell.fold);
+    engine::CellScore score;
+    score.fold = cell.fold;
+    score.budget = cell.budget;
+    score.images = static_cast<std::int64_t>(test.size());
+    const auto classes = model.spec.classes;
+    score.pooled.assign(static_cast<std::size_t>(classes - 1), {});
+    score.per_image_mean.assign(static_cast<std::size_t>(classes - 1), 0.0);
+    std::int64_t overlays = 0;
+    for (std::size_t start = 0; start < test.size();
+         start += static_cast<std::size_t>(config.batch_size)) {
+      const std::size_t end =
+          std::min(test.size(), start + static_cast<std::size_t>(config.batch_size));
+      std::vector<cv::Mat> images;
+      for (std::size_t i = start; i < end; ++i) images.push_back(dataset.image(test[i]));
+      const auto predictions = predict(*model.net, to_batch(images), context.device);
+      for (std::size_t i = start; i < end; ++i) {
+        const auto index = test[i];
+        const cv::Mat truth = dataset.labels(index);
+        const cv::Mat predicted = label_mat(predictions[static_cast<std::int64_t>(i - start)]);
+        const auto truth_tensor =
+            torch::from_blob(truth.clone().data, {truth.rows, truth.cols}, torch::kUInt8).clone();
+        const auto counts = engine::count_classes(predictions[static_cast<std::int64_t>(i - start)],
+                                                  truth_tensor, classes);
+        for (std::size_t c = 0; c < counts.size(); ++c) {
+          score.pooled[c] += counts[c];
+          const double dice = engine::dice(counts[c]);
+          score.per_image_mean[c] += dice / static_cast<double>(test.size());
+          results << cell.fold << ',' << cell.budget << ",\"" << dataset.name(index) << "\",\""
+                  << dataset.patient_id(index) << "\"," << c + 1 << ',' << json_number(dice) << ','
+                  << counts[c].tp << ',' << counts[c].fp << ',' << counts[c].fn << '\n';
+        }
+        if (cell.budget == largest_budget && overlays < config.overlays_per_fold) {
+          const cv::Mat picture = engine::draw_overlay(dataset.image(index), predicted, truth);
+          write_png(
+              overlay_dir / ("fold" + std::to_string(cell.fold) + "_m" +
+                             std::to_string(cell.budget) + "_" + std::to_string(overlays) + ".png"),
+              picture);
+          ++overlays;
+        }
+      }
+    }
+    spdlog::info(
+        "[evaluate] fold {} M={}: pooled Dice {:.4f} (left {:.4f}, right {:.4f}), "
+        "per-image {:.4f} over {} images",
+        cell.fold, cell.budget, score.pooled_dice(), engine::dice(score.pooled[0]),
+        engine::dice(score.pooled[1]), score.per_image_dice(), score.images);
+    scores.push_back(std::move(score));
+  }
+  common::write_file_atomic(context.directory / "results.csv", std::string_view(results.str()));
+
+  const auto by_budget = engine::summarise_by_budget(scores);
+  std::ostringstream summary;
+  summary
+      << "{\n  \"finetune_run\": \"" << finetune_dir.string() << "\",\n  \"initialisation\": \""
+      << initialisation << "\",\n  \"arch\": \"" << finetune.model.arch
+      << "\",\n  \"dice\": \"per lung class (1 = left, 2 = right), background excluded; pooled = "
+         "TP/FP/FN summed over a fold's test images (the paper's number), per_image = mean "
+         "of per-image Dice; both at the cached resolution\",\n  \"empty_mask_rule\": \""
+      << engine::kEmptyMaskRule << "\",\n  \"cells\": [\n";
+  for (std::size_t i = 0; i < scores.size(); ++i) {
+    const auto& s = scores[i];
+    summary << "    {\"fold\": " << s.fold << ", \"budget\": " << s.budget
+            << ", \"images\": " << s.images
+            << ", \"pooled\": {\"left\": " << json_number(engine::dice(s.pooled[0]))
+            << ", \"right\": " << json_number(engine::dice(s.pooled[1]))
+            << ", \"mean\": " << json_number(s.pooled_dice())
+            << "}, \"per_image\": {\"left\": " << json_number(s.per_image_mean[0])
+            << ", \"right\": " << json_number(s.per_image_mean[1])
+            << ", \"mean\": " << json_number(s.per_image_dice()) << "}}"
+            << (i + 1 < scores.size() ? "," : "") << "\n";
+  }
+  summary << "  ],\n  \"by_budget\": {";
+  std::size_t written = 0;
+  for (const auto& [budget, stats] : by_budget) {
+    summary << (written++ ? ", " : "") << "\"" << budget
+            << "\": {\"mean\": " << json_number(stats.mean)
+            << ", \"std\": " << json_number(stats.std) << ", \"folds\": " << stats.n << "}";
+  }
+  summary << "}\n}\n";
+  const std::string table = engine::format_table({{initialisation, by_budget}});
+  common::write_file_atomic(context.directory / "table.txt", std::string_view(table));
+  common::write_file_atomic(context.directory / common::kRunSummaryFile,
+                            std::string_view(summary.str()));
+  std::cout << "Dice (%) pooled over each test fold, mean(std) over " << finetune.folds.k
+            << " folds; " << engine::kEmptyMaskRule << "\n"
+            << table << std::flush;
+  spdlog::info("[evaluate] results.csv, summary.json, table.txt and overlays/ in {}",
+               context.directory.string());
+  return 0;
+}
+
+bool is_image_file(const fs::path& file) {
+  static const std::set<std::string> extensions{".png", ".jpg", ".jpeg",  ".tif", ".tiff",
+                                                ".bmp", ".dcm", ".dicom", ".img", ".gif"};
+  std::string extension = file.extension().string();
+  std::transform(extension.begin(), extension.end(), extension.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return extensions.count(extension) != 0;
+}
+
+/// Segments new images with a fine-tuned model: masks at native resolution plus overlays.
+int segment_images(const config::EvaluateConfig& config, const RunOptions& options) {
+  auto model = load_segmentation_model(config.checkpoint);
+  const fs::path input(config.images);
+  std::vector<fs::path> files;
+  if (fs::is_directory(input)) {
+    for (const auto& entry : fs::directory_iterator(input)) {
+      if (entry.is_regular_file() && is_image_file(entry.path())) files.push_back(entry.path());
+    }
+    std::sort(files.begin(), files.end());
+    if (files.empty())
+      throw common::InputError("images: " + input.string() + " holds no image file");
+  } else if (fs::is_regular_file(input)) {
+    files.push_back(input);
+  } else {
+    throw common::InputError("images: " + input.string() + " not found");
+  }
+  // Decode everything first: a corrupt file stops the run before anything is written.
+  std::vector<data::DecodedImage> decoded;
+  for (const auto& file : files) decoded.push_back(data::read_image(file));
+
+  const auto context = open_run(config.run, config::dump(config), options);
+  model.net->to(context.device);
+  const fs::path out = context.directory / "segmentations";
+  std::ostringstream listing;
+  listing << "image,height,width,left_lung_pixels,right_lung_pixels,mask,overlay\n";
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const cv::Mat& pixels = decoded[i].pixels;
+    const auto geometry = data::square_geometry(pixels.rows, pixels.cols, model.image_size);
+    const cv::Mat square = data::square_resize_image(pixels, model.image_size);
+    const auto prediction = predict(*model.net, to_batch({square}), context.device);
+    const cv::Mat native = data::labels_to_native(label_mat(prediction[0]), geometry);
+    const std::string stem = files[i].stem().string();
+    write_png(out / (stem + "_mask.png"), native);
+    write_png(out / (stem + "_overlay.png"), engine::draw_overlay(pixels, native));
+    listing << '"' << files[i].string() << "\"," << native.rows << ',' << native.cols << ','
+            << cv::countNonZero(native == 1) << ',' << cv::countNonZero(native == 2) << ',' << stem
+            << "_mask.png," << stem << "_overlay.png\n";
+  }
+  common::write_file_atomic(out / "segmentations.csv", std::string_view(listing.str()));
+  common::write_file_atomic(context.directory / common::kRunSummaryFile,
+                            std::string_view("{\n  \"checkpoint\": \"" + config.checkpoint +
+                                             "\",\n  \"images\": " + std::to_string(files.size()) +
+                                             ",\n  \"masks\": \"segmentations/\"\n}\n"));
+  spdlog::info(
+      "[evaluate] {} label masks (0 background, 1 left lung, 2 right lung) at native "
+      "resolution and overlays in {}",
+      files.size(), out.string());
+  return 0;
+}
+
+}  // namespace
+
+int evaluate(const config::EvaluateConfig& config, const RunOptions& options) {
+  if (!config.checkpoint.empty()) return segment_images(config, options);
+  return score_finetune_run(config, options);
 }
 
 }  // namespace cltci::run

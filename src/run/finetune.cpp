@@ -1,14 +1,202 @@
 #include "cltci/run/finetune.h"
 
+#include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
+#include "cltci/data/folds.h"
+#include "cltci/data/loader.h"
+#include "cltci/data/samplers.h"
+#include "cltci/models/resnet.h"
+#include "cltci/models/weights_io.h"
+#include "cltci/run/bridges.h"
+#include "cltci/run/finetune_cells.h"
+#include "cltci/run/segmentation_model.h"
+
+#include <opencv2/core/utility.hpp>
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <sstream>
 
 namespace cltci::run {
+namespace fs = std::filesystem;
+namespace {
 
-int finetune(const config::FinetuneConfig& /*config*/, const RunOptions& /*options*/) {
-  // The config is valid (loading checked it); the pipeline behind it is issue #6.
-  throw common::Error(
-      "finetune: the config is valid, but this build has no finetune pipeline yet "
-      "(issue #6); nothing was written");
+/// Soft Dice over the lung classes (1 .. C-1), ignoring pixels labelled 255.
+torch::Tensor soft_dice_loss(const torch::Tensor& logits, const torch::Tensor& target) {
+  const auto classes = logits.size(1);
+  const auto valid = (target != 255).unsqueeze(1).to(logits.scalar_type());
+  const auto probabilities = torch::softmax(logits.to(torch::kFloat32), 1) * valid;
+  const auto one_hot = torch::one_hot(target.clamp(0, classes - 1), classes)
+                           .permute({0, 3, 1, 2})
+                           .to(torch::kFloat32) *
+                       valid;
+  const auto dims = std::vector<int64_t>{0, 2, 3};
+  const auto intersection = (probabilities * one_hot).sum(dims);
+  const auto denominator = probabilities.sum(dims) + one_hot.sum(dims);
+  const auto dice = (2 * intersection + 1.0) / (denominator + 1.0);
+  return 1.0 - dice.slice(0, 1).mean();
+}
+
+/// One (fold, M) cell's training: the M labelled images, jointly augmented.
+class SegmentationTask : public engine::TrainingTask {
+ public:
+  SegmentationTask(const data::CachedDataset& dataset,
+                   std::vector<std::int64_t> train,
+                   SegmentationModel& model,
+                   const config::FinetuneConfig& config,
+                   c10::Device device,
+                   std::uint64_t seed)
+      : source_(dataset),
+        train_(std::move(train)),
+        model_(model),
+        config_(config),
+        device_(device),
+        seed_(seed),
+        batch_size_(std::min<std::int64_t>(config.optim.batch_size,
+                                           static_cast<std::int64_t>(train_.size()))) {
+    data::LoaderOptions options;
+    options.mode = data::LoaderMode::segmentation;
+    options.workers = static_cast<int>(config.data.workers);
+    options.prefetch = static_cast<int>(config.data.prefetch_batches);
+    options.seed = seed;
+    options.augment = augment_options(config.augment);
+    loader_ = std::make_unique<data::Loader>(source_, options);
+    model_.net->to(device_);
+    if (config.run.channels_last) {
+      for (auto& parameter : model_.net->parameters()) {
+        if (parameter.dim() == 4)
+          parameter.set_data(parameter.contiguous(at::MemoryFormat::ChannelsLast));
+      }
+    }
+  }
+
+  std::vector<torch::Tensor> trainable_parameters() override { return model_.net->parameters(); }
+  // The last batch may be short rather than dropped: with M below the batch size the authors'
+  // drop_last loader trained nothing at all (cl-tci-reference.md sec. 6).
+  std::int64_t steps_per_epoch() const override {
+    return (static_cast<std::int64_t>(train_.size()) + batch_size_ - 1) / batch_size_;
+  }
+  std::int64_t samples_per_step() const override { return batch_size_; }
+  void begin_epoch(std::int64_t epoch, std::int64_t first_step) override {
+    const auto order = data::shuffled_epoch(train_, seed_, epoch);
+    loader_->start_epoch(epoch, data::make_batches(order, batch_size_, false));
+    for (std::int64_t skipped = 0; skipped < first_step; ++skipped) loader_->next();
+  }
+  torch::Tensor forward_step(std::int64_t epoch, std::int64_t step) override {
+    auto batch = loader_->next();
+    TORCH_CHECK(batch.has_value(), "finetune: the loader ran out of batches at epoch ", epoch,
+                " step ", step);
+    auto image = batch->image.to(device_);
+    if (config_.run.channels_last) image = image.contiguous(at::MemoryFormat::ChannelsLast);
+    const auto mask = batch->mask.to(device_);
+    const auto logits = model_.net->forward(image);
+    auto loss = torch::nn::functional::cross_entropy(
+        logits.to(torch::kFloat32), mask,
+        torch::nn::functional::CrossEntropyFuncOptions().ignore_index(255));
+    if (config_.loss == "dice_ce") loss = loss + soft_dice_loss(logits, mask);
+    return loss;
+  }
+  void save_state(torch::serialize::OutputArchive& archive) override { model_.net->save(archive); }
+  void load_state(torch::serialize::InputArchive& archive) override { model_.net->load(archive); }
+  void set_training(bool training) override { model_.net->train(training); }
+
+ private:
+  data::CachedSource source_;
+  std::vector<std::int64_t> train_;
+  SegmentationModel& model_;
+  const config::FinetuneConfig& config_;
+  c10::Device device_;
+  std::uint64_t seed_;
+  std::int64_t batch_size_;
+  std::unique_ptr<data::Loader> loader_;
+};
+
+/// A fresh network with the encoder initialised as init.type says.
+SegmentationModel initial_model(const config::FinetuneConfig& config) {
+  SegmentationModel model;
+  model.spec = model_spec(config.model);
+  model.image_size = static_cast<int>(config.data.image_size);
+  model.net = models::make_segmentation_net(model.spec);
+  if (config.init.type == "pretrained") {
+    const fs::path weights = fs::path(config.init.pretrain_run) / kEncoderWeightsFile;
+    if (!fs::exists(weights)) {
+      throw common::InputError("init.pretrain_run: " + weights.string() + " not found (is '" +
+                               config.init.pretrain_run + "' a finished pretrain run?)");
+    }
+    const auto report = models::import_weights(*model.net->encoder(), weights);
+    spdlog::debug("[finetune] encoder from {}: {}", weights.string(), report.summary());
+  } else if (config.init.type == "imagenet") {
+    auto resnet = std::dynamic_pointer_cast<models::ResNetImpl>(model.net->encoder());
+    if (!resnet) throw common::InputError("init.type: imagenet weights need the ResNet-50 encoder");
+    models::import_torchvision_resnet(*resnet, config.init.weights);
+  }
+  return model;
+}
+
+}  // namespace
+
+int finetune(const config::FinetuneConfig& config, const RunOptions& options) {
+  cv::setNumThreads(0);  // OpenCV's own pool would compete with the loader's workers
+  const auto context = open_run(config.run, config::dump(config), options);
+  if (context.state == common::RunState::kFinished) {
+    spdlog::info("[finetune] {} is finished; nothing to do (--overwrite to start over)",
+                 context.directory.string());
+    return 0;
+  }
+  const auto dataset = open_dataset(config.data);
+  const auto plan = plan_cells(dataset, config, context.directory);
+
+  std::vector<std::string> finished;
+  for (const auto& cell : plan.cells) {
+    const fs::path cell_dir = context.directory / cell.directory;
+    if (fs::exists(cell_dir / kCellSummaryFile)) {
+      spdlog::info("[finetune] {} done already; skipped", cell.directory);
+      finished.push_back(cell.directory);
+      continue;
+    }
+    spdlog::info("[finetune] fold {} M={}: {} training images, {} test images", cell.fold,
+                 cell.budget, cell.train.size(),
+                 plan.folds.test(static_cast<int>(cell.fold)).size());
+    const std::uint64_t seed = context.seed + 1000003ULL * static_cast<std::uint64_t>(cell.fold) +
+                               static_cast<std::uint64_t>(cell.budget);
+    torch::manual_seed(seed);  // same initial head for a cell whatever ran before it
+    auto model = initial_model(config);
+    SegmentationTask task(dataset, cell.train, model, config, context.device, seed);
+    auto trainer = trainer_options(config.run, config.optim);
+    trainer.run_dir = cell_dir;
+    trainer.device = context.device;
+    const auto result = engine::train(task, trainer);
+    model.net->to(torch::kCPU);
+    save_segmentation_model(model, cell_dir / kModelFile);
+    std::ostringstream summary;
+    summary << "{\n  \"fold\": " << cell.fold << ",\n  \"budget\": " << cell.budget
+            << ",\n  \"train_images\": [";
+    for (std::size_t i = 0; i < cell.train.size(); ++i) {
+      summary << (i ? ", " : "") << '"' << dataset.name(cell.train[i]) << '"';
+    }
+    summary << "],\n  \"epochs\": " << result.epochs_done
+            << ",\n  \"final_loss\": " << result.last_loss
+            << ",\n  \"images_per_second\": " << result.samples_per_second << ",\n  \"model\": \""
+            << kModelFile << "\"\n}\n";
+    common::write_file_atomic(cell_dir / kCellSummaryFile, std::string_view(summary.str()));
+    spdlog::info("[finetune] fold {} M={}: loss {:.4f}, {:.1f} img/s", cell.fold, cell.budget,
+                 result.last_loss, result.samples_per_second);
+    finished.push_back(cell.directory);
+  }
+
+  std::ostringstream summary;
+  summary << "{\n  \"initialisation\": \"" << initialisation_name(config) << "\",\n  \"arch\": \""
+          << config.model.arch << "\",\n  \"folds\": " << config.folds.k << ",\n  \"budgets\": [";
+  for (std::size_t i = 0; i < config.budgets.size(); ++i)
+    summary << (i ? ", " : "") << config.budgets[i];
+  summary << "],\n  \"cells\": [";
+  for (std::size_t i = 0; i < finished.size(); ++i)
+    summary << (i ? ", " : "") << '"' << finished[i] << '"';
+  summary << "]\n}\n";
+  common::write_file_atomic(context.directory / common::kRunSummaryFile,
+                            std::string_view(summary.str()));
+  spdlog::info("[finetune] {} cells written under {}", finished.size(), context.directory.string());
+  return 0;
 }
 
 }  // namespace cltci::run

@@ -32,7 +32,6 @@ struct FinetuneConfig {
   FoldsConfig folds;
   std::vector<std::int64_t> budgets{10, 20};
   std::string loss = "ce";
-  double validation_fraction = 0.0;
 
   /// The authors' fine-tuning augmentation: rotation +-30 deg, no gamma (reference sec. 6).
   static AugmentConfig finetune_augment_defaults();

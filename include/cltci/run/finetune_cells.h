@@ -1,0 +1,49 @@
+// The cells of the paper's protocol, shared by `finetune` (which trains them) and `evaluate`
+// (which scores them): every fold of the split times every label budget M, each in its own
+// directory `fold<k>/m<M>` of the fine-tuning run.
+#pragma once
+
+#include "cltci/config/finetune_config.h"
+#include "cltci/data/dataset_cache.h"
+#include "cltci/data/folds.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace cltci::run {
+
+inline constexpr const char* kEncoderWeightsFile = "encoder.safetensors";
+inline constexpr const char* kModelFile = "model.safetensors";
+inline constexpr const char* kCellSummaryFile = "summary.json";
+inline constexpr const char* kSplitsFile = "splits.json";
+
+struct Cell {
+  std::int64_t fold = 0;
+  std::int64_t budget = 0;          ///< M
+  std::string directory;            ///< relative to the run, e.g. "fold0/m10"
+  std::vector<std::int64_t> train;  ///< data set indices of the M labelled images
+};
+
+struct CellPlan {
+  std::vector<std::int64_t> labelled;  ///< data set indices of the images with label maps
+  data::Folds folds;                   ///< over `labelled` (fold_of_image[i] is labelled[i]'s)
+  std::vector<Cell> cells;
+
+  /// Data set indices of fold `fold`'s held-out images.
+  std::vector<std::int64_t> test(std::int64_t fold) const;
+};
+
+/// Splits the labelled images into folds (written once to `<run_dir>/splits.json`, reused and
+/// checked after) and draws the nested M subsets. Problems (no labels, more folds than
+/// patients, M larger than a fold's training part) are common::InputError naming the key.
+CellPlan plan_cells(const data::CachedDataset& dataset,
+                    const config::FinetuneConfig& config,
+                    const std::filesystem::path& run_dir);
+
+/// The row name of a fine-tuning run in the paper's table: "random", "imagenet", or the
+/// pre-training run's name.
+std::string initialisation_name(const config::FinetuneConfig& config);
+
+}  // namespace cltci::run

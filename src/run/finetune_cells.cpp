@@ -1,0 +1,70 @@
+#include "cltci/run/finetune_cells.h"
+
+#include "cltci/common/error.h"
+#include "cltci/data/samplers.h"
+
+namespace cltci::run {
+namespace fs = std::filesystem;
+
+std::vector<std::int64_t> CellPlan::test(std::int64_t fold) const {
+  std::vector<std::int64_t> out;
+  for (const auto position : folds.test(static_cast<int>(fold))) out.push_back(labelled[position]);
+  return out;
+}
+
+CellPlan plan_cells(const data::CachedDataset& dataset,
+                    const config::FinetuneConfig& config,
+                    const fs::path& run_dir) {
+  CellPlan plan;
+  std::vector<std::string> patients;
+  for (std::int64_t i = 0; i < dataset.size(); ++i) {
+    if (!dataset.has_labels(i)) continue;
+    plan.labelled.push_back(i);
+    patients.push_back(dataset.patient_id(i));
+  }
+  if (plan.labelled.empty()) {
+    throw common::InputError(
+        "data.source: no image of the data set has a label map; fine-tuning needs masks");
+  }
+  data::FoldOptions options;
+  options.folds = static_cast<int>(config.folds.k);
+  options.group_by =
+      config.folds.group_by == "image" ? data::GroupBy::image : data::GroupBy::patient;
+  options.seed = static_cast<std::uint64_t>(config.folds.seed);
+  try {
+    plan.folds = data::load_or_create_folds(run_dir / kSplitsFile, patients, options);
+  } catch (const common::InputError& error) {
+    throw common::InputError("folds: " + std::string(error.what()));
+  }
+  for (std::int64_t fold = 0; fold < config.folds.k; ++fold) {
+    std::vector<std::int64_t> train_positions;
+    for (const auto position : plan.folds.train(static_cast<int>(fold))) {
+      train_positions.push_back(position);
+    }
+    for (const auto budget : config.budgets) {
+      Cell cell;
+      cell.fold = fold;
+      cell.budget = budget;
+      cell.directory = "fold" + std::to_string(fold) + "/m" + std::to_string(budget);
+      try {
+        for (const auto position :
+             data::labelled_subset(train_positions, budget, options.seed, static_cast<int>(fold))) {
+          cell.train.push_back(plan.labelled[position]);
+        }
+      } catch (const common::InputError& error) {
+        throw common::InputError("budgets: " + std::string(error.what()));
+      }
+      plan.cells.push_back(std::move(cell));
+    }
+  }
+  return plan;
+}
+
+std::string initialisation_name(const config::FinetuneConfig& config) {
+  if (config.init.type == "pretrained") {
+    return fs::path(config.init.pretrain_run).lexically_normal().filename().string();
+  }
+  return config.init.type;
+}
+
+}  // namespace cltci::run
