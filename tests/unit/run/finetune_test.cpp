@@ -1,0 +1,202 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <fstream>
+#include <opencv2/imgcodecs.hpp>
+#include <set>
+
+#include "cltci/common/error.h"
+#include "cltci/common/interrupt.h"
+#include "cltci/config/evaluate_config.h"
+#include "cltci/config/finetune_config.h"
+#include "cltci/data/image_writers.h"
+#include "cltci/data/phantom.h"
+#include "cltci/models/weights_io.h"
+#include "cltci/run/bridges.h"
+#include "cltci/run/evaluate.h"
+#include "cltci/run/finetune.h"
+#include "cltci/run/finetune_cells.h"
+#include "cltci/run/segmentation_model.h"
+#include "common_test_support.h"
+
+namespace cltci::run {
+namespace {
+
+/// A small phantom fine-tuning config writing under `dir` (12 patients, 32 px, tiny U-Net).
+config::FinetuneConfig small_config(const testing::TempDir& dir,
+                                    std::vector<std::string> extra = {}) {
+  std::vector<std::string> overrides{
+      "run.output_dir=" + dir.path().string(), "run.name=ft", "run.threads=2", "run.log_every=100",
+      "data.cache_dir=" + (dir / "cache").string(), "data.image_size=32",
+      "data.source.patients=12", "data.source.images_per_patient=[1, 3]", "data.workers=1",
+      "model.base_channels=4", "model.depth=2", "optim.epochs=2", "optim.batch_size=4",
+      "optim.lr=0.003", "folds.k=3", "budgets=[2, 4]"};
+  overrides.insert(overrides.end(), extra.begin(), extra.end());
+  return config::load_finetune_config({}, overrides);
+}
+
+TEST(FinetuneCells, NestedBudgetsAndNoPatientAcrossFolds) {
+  testing::TempDir dir;
+  const auto config = small_config(dir, {"budgets=[2, 4, 6]"});
+  const auto dataset = open_dataset(config.data);
+  const auto plan = plan_cells(dataset, config, dir.path());
+  ASSERT_EQ(plan.cells.size(), 9U);
+  for (std::size_t fold = 0; fold < 3; ++fold) {
+    const auto& m2 = plan.cells[fold * 3].train;
+    const auto& m4 = plan.cells[fold * 3 + 1].train;
+    const auto& m6 = plan.cells[fold * 3 + 2].train;
+    EXPECT_EQ(m2.size(), 2U);
+    EXPECT_EQ(m6.size(), 6U);
+    const std::set<std::int64_t> s4(m4.begin(), m4.end()), s6(m6.begin(), m6.end());
+    for (auto i : m2) EXPECT_TRUE(s4.count(i)) << "M=2 not inside M=4";
+    for (auto i : m4) EXPECT_TRUE(s6.count(i)) << "M=4 not inside M=6";
+    std::set<std::string> test_patients;
+    for (auto i : plan.test(static_cast<std::int64_t>(fold))) test_patients.insert(dataset.patient_id(i));
+    for (auto i : m6) EXPECT_EQ(test_patients.count(dataset.patient_id(i)), 0U);
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir / kSplitsFile));
+}
+
+TEST(FinetuneCells, BudgetLargerThanTheFoldIsAnInputErrorNamingBudgets) {
+  testing::TempDir dir;
+  const auto config = small_config(dir, {"budgets=[500]"});
+  const auto dataset = open_dataset(config.data);
+  try {
+    plan_cells(dataset, config, dir.path());
+    FAIL();
+  } catch (const common::InputError& error) {
+    EXPECT_EQ(std::string(error.what()).rfind("budgets: labelled images M=500 exceeds", 0), 0U)
+        << error.what();
+  }
+}
+
+TEST(Finetune, MissingPretrainRunIsAnInputError) {
+  testing::TempDir dir;
+  const auto config =
+      small_config(dir, {"init.type=pretrained", "init.pretrain_run=" + (dir / "nope").string()});
+  try {
+    finetune(config, {});
+    FAIL();
+  } catch (const common::InputError& error) {
+    EXPECT_NE(std::string(error.what()).find("init.pretrain_run: " + (dir / "nope").string() +
+                                             "/encoder.safetensors not found"),
+              std::string::npos)
+        << error.what();
+  }
+}
+
+TEST(Finetune, CellsAreSkippedWhenFinishedAndResumedWhenInterrupted) {
+  testing::TempDir dir;
+  const auto config = small_config(dir);
+  const auto model = dir / "ft" / "fold0" / "m2" / kModelFile;
+  // Interrupt during the second cell: the first cell is finished, the second has a checkpoint.
+  common::request_interrupt(false);
+  {
+    auto interrupted = config;
+    interrupted.optim.epochs = 3;
+    // Raising the flag before the run makes the first step of the first cell save and stop.
+    common::request_interrupt(true);
+    EXPECT_THROW(finetune(interrupted, {}), common::Interrupted);
+    common::request_interrupt(false);
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir / "ft" / "fold0" / "m2" / "checkpoint.pt"));
+  EXPECT_FALSE(std::filesystem::exists(model));
+  // The same command continues (the config on disk says 3 epochs, so use it again).
+  auto again = config;
+  again.optim.epochs = 3;
+  EXPECT_EQ(finetune(again, {}), 0);
+  ASSERT_TRUE(std::filesystem::exists(model));
+  const auto written = std::filesystem::last_write_time(model);
+  EXPECT_EQ(finetune(again, {}), 0);  // finished run: nothing to do
+  EXPECT_EQ(std::filesystem::last_write_time(model), written);
+  // A different config in the same run directory is refused, not mixed in.
+  EXPECT_THROW(finetune(config, {}), common::InputError);
+}
+
+TEST(Finetune, PhantomWithAllLabelsReachesDice90) {
+  testing::TempDir dir;
+  // Two folds of ~30 images; every training image labelled; 64 px, 40 epochs of 3 steps.
+  const auto config = small_config(
+      dir, {"data.image_size=64", "data.source.patients=20", "data.source.images_per_patient=[2, 4]",
+            "model.base_channels=8", "model.depth=3", "folds.k=2", "budgets=[24]",
+            "optim.epochs=40", "optim.batch_size=8", "optim.lr=0.005"});
+  ASSERT_EQ(finetune(config, {}), 0);
+  auto evaluation = config::load_evaluate_config(
+      {}, {"finetune_run=" + (dir / "ft").string(), "run.output_dir=" + dir.path().string(),
+           "run.name=ev", "overlays_per_fold=1"});
+  ASSERT_EQ(evaluate(evaluation, {}), 0);
+  std::ifstream table(dir / "ev" / "table.txt");
+  std::string header, row;
+  std::getline(table, header);
+  std::getline(table, row);
+  const double mean = std::stod(row.substr(row.find_first_of("0123456789")));
+  EXPECT_GE(mean, 90.0) << row;
+  EXPECT_TRUE(std::filesystem::exists(dir / "ev" / "overlays" / "fold0_m24_0.png"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "ev" / "results.csv"));
+}
+
+TEST(Evaluate, SegmentsNewImagesAtNativeResolutionInEveryFormat) {
+  testing::TempDir dir;
+  SegmentationModel model;
+  model.spec.arch = "unet";
+  model.spec.base_channels = 4;
+  model.spec.depth = 2;
+  model.image_size = 32;
+  torch::manual_seed(1);
+  model.net = models::make_segmentation_net(model.spec);
+  save_segmentation_model(model, dir / "model.safetensors");
+
+  data::PhantomOptions phantom;
+  phantom.patients = 1;
+  phantom.min_images = phantom.max_images = 1;
+  phantom.width = 53;  // odd and non-square
+  phantom.height = 37;
+  const auto image = data::render_phantom(phantom, 0, 0).image;
+  const auto images = dir / "images";
+  std::filesystem::create_directories(images);
+  cv::Mat eight, sixteen;
+  image.convertTo(eight, CV_8U, 255.0);
+  image.convertTo(sixteen, CV_16U, 65535.0);
+  data::write_png(images / "a.png", eight);
+  data::write_png(images / "b16.png", sixteen);
+  cv::Mat twelve;
+  image.convertTo(twelve, CV_16U, 4095.0);
+  data::DicomWriteOptions dicom;
+  dicom.patient_id = "x";
+  data::write_dicom(images / "c.dcm", twelve, dicom);
+
+  const auto config = config::load_evaluate_config(
+      {}, {"checkpoint=" + (dir / "model.safetensors").string(), "images=" + images.string(),
+           "run.output_dir=" + dir.path().string()});
+  ASSERT_EQ(evaluate(config, {}), 0);
+  const auto out = dir / "segment" / "segmentations";
+  const auto reference = cv::imread((out / "a_mask.png").string(), cv::IMREAD_UNCHANGED);
+  for (const char* stem : {"a", "b16", "c"}) {
+    const auto mask = cv::imread((out / (std::string(stem) + "_mask.png")).string(), cv::IMREAD_UNCHANGED);
+    ASSERT_FALSE(mask.empty()) << stem;
+    EXPECT_EQ(mask.rows, 37);
+    EXPECT_EQ(mask.cols, 53);
+    double low = 0, high = 0;
+    cv::minMaxLoc(mask, &low, &high);
+    EXPECT_LE(high, 2.0);
+    // Same pixels in three encodings: nearly the same masks (quantisation differs slightly).
+    EXPECT_LT(cv::countNonZero(mask != reference), mask.total() / 20) << stem;
+    EXPECT_TRUE(std::filesystem::exists(out / (std::string(stem) + "_overlay.png")));
+  }
+}
+
+TEST(Evaluate, ACheckpointThatIsNotASegmentationModelIsRefused) {
+  testing::TempDir dir;
+  auto encoder = models::make_encoder(model_spec(config::ModelConfig{}));
+  models::export_weights(*encoder, dir / "encoder.safetensors");
+  try {
+    load_segmentation_model(dir / "encoder.safetensors");
+    FAIL();
+  } catch (const common::InputError& error) {
+    EXPECT_NE(std::string(error.what()).find("not a segmentation model of this toolkit"),
+              std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace cltci::run
