@@ -191,11 +191,11 @@ PhantomExport export_dicom(const fs::path& dir, const PhantomOptions& options, b
     civil_from_days(epoch + 3LL * entry.patient + 45LL * entry.order, year, month, day);
     const int hour = 7 + (entry.patient + 2 * entry.order) % 10;  // 07..16: leading zeros too
     const int minute = (17 * entry.order + 5 * entry.patient) % 60;
-    char date[16];
-    char time[16];
+    char date[48];
+    char time[48];
     std::snprintf(date, sizeof date, "%04d%02d%02d", year, month, day);
     std::snprintf(time, sizeof time, "%02d%02d00", hour, minute);
-    char iso[32];
+    char iso[64];
     std::snprintf(iso, sizeof iso, "%04d-%02d-%02dT%02d:%02d:00", year, month, day, hour, minute);
     file.time = iso;
 

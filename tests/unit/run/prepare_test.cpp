@@ -61,7 +61,7 @@ TEST(Prepare, PhantomThenImportWritesManifestReportAndPrintsTheCounts) {
       << report.str();
   const data::Manifest manifest = data::load_manifest(dir / "imported" / "manifest.csv");
   EXPECT_EQ(manifest.rows.size(), images);
-  EXPECT_EQ(manifest.rows.front().patient_id, "folder:p0001");
+  EXPECT_EQ(manifest.rows.front().patient_id, "folder:p0000");
   EXPECT_EQ(common::read_file(dir / "imported" / "import_report.txt").substr(0, 8), "images: ");
 
   std::ostringstream checked;
