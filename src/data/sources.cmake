@@ -8,4 +8,5 @@ target_sources(cltci PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/folds.cpp
   ${CMAKE_CURRENT_LIST_DIR}/loader.cpp
   ${CMAKE_CURRENT_LIST_DIR}/phantom.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/phantom_export.cpp
   ${CMAKE_CURRENT_LIST_DIR}/samplers.cpp)

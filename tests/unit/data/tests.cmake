@@ -5,5 +5,6 @@ target_sources(cltci_tests PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/cache_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/folds_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/loader_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/phantom_export_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/phantom_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/samplers_test.cpp)
