@@ -56,7 +56,9 @@ void describe(Schema& s, DataConfig& c) {
   s.field("image_size", c.image_size, "side of the square network input, pixels",
           Rule::between(32, 4096));
   s.field("cache_dir", c.cache_dir, "where decoded, resized data sets are cached");
-  s.field("workers", c.workers, "loader worker threads", Rule::at_least(1));
+  s.field("workers", c.workers,
+          "loader worker threads; they share the cores with torch's threads (run.threads)",
+          Rule::at_least(1));
   s.field("prefetch_batches", c.prefetch_batches, "batches prepared ahead of the training loop",
           Rule::at_least(1));
 }

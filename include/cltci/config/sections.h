@@ -38,7 +38,7 @@ struct DataConfig {
   SourceConfig source;
   std::int64_t image_size = 256;
   std::string cache_dir = "cache";
-  std::int64_t workers = 2;
+  std::int64_t workers = 1;
   std::int64_t prefetch_batches = 4;
 };
 
