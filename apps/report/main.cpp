@@ -1,11 +1,11 @@
 // `report`: the paper's table from several evaluation runs (rows = initialisation, columns = M).
-#include <CLI/CLI.hpp>
-
-#include <iostream>
-
 #include "cli_common.h"
 #include "cltci/common/atomic_file.h"
 #include "cltci/run/report.h"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
 
 int main(int argc, char** argv) {
   CLI::App app{"Print the paper's Dice table from evaluate runs", "report"};

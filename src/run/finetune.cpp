@@ -111,6 +111,16 @@ class SegmentationTask : public engine::TrainingTask {
   std::unique_ptr<data::Loader> loader_;
 };
 
+/// The encoder weights of init.pretrain_run; checked before anything is written.
+fs::path pretrained_encoder_file(const config::FinetuneConfig& config) {
+  const fs::path weights = fs::path(config.init.pretrain_run) / kEncoderWeightsFile;
+  if (!fs::exists(weights)) {
+    throw common::InputError("init.pretrain_run: " + weights.string() + " not found (is '" +
+                             config.init.pretrain_run + "' a finished pretrain run?)");
+  }
+  return weights;
+}
+
 /// A fresh network with the encoder initialised as init.type says.
 SegmentationModel initial_model(const config::FinetuneConfig& config) {
   SegmentationModel model;
@@ -137,14 +147,23 @@ SegmentationModel initial_model(const config::FinetuneConfig& config) {
 
 int finetune(const config::FinetuneConfig& config, const RunOptions& options) {
   cv::setNumThreads(0);  // OpenCV's own pool would compete with the loader's workers
+  if (config.init.type == "pretrained") pretrained_encoder_file(config);
   const auto context = open_run(config.run, config::dump(config), options);
   if (context.state == common::RunState::kFinished) {
     spdlog::info("[finetune] {} is finished; nothing to do (--overwrite to start over)",
                  context.directory.string());
     return 0;
   }
-  const auto dataset = open_dataset(config.data);
-  const auto plan = plan_cells(dataset, config, context.directory);
+  CellPlan plan;
+  data::CachedDataset dataset;
+  try {
+    dataset = open_dataset(config.data);
+    plan = plan_cells(dataset, config, context.directory);
+  } catch (const common::InputError&) {
+    // Bad input found before any training: leave no half-made run directory behind.
+    if (context.state == common::RunState::kFresh) fs::remove_all(context.directory);
+    throw;
+  }
 
   std::vector<std::string> finished;
   for (const auto& cell : plan.cells) {

@@ -1,10 +1,10 @@
 #include "cltci/run/report.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include "cltci/common/error.h"
 #include "cltci/common/run_directory.h"
 #include "cltci/engine/cv_summary.h"
+
+#include <yaml-cpp/yaml.h>
 
 namespace cltci::run {
 namespace fs = std::filesystem;
@@ -14,7 +14,8 @@ std::string report_table(const std::vector<fs::path>& evaluations) {
   std::vector<std::pair<std::string, std::map<std::int64_t, engine::MeanStd>>> rows;
   for (const auto& input : evaluations) {
     const fs::path file = fs::is_directory(input) ? input / common::kRunSummaryFile : input;
-    if (!fs::exists(file)) throw common::InputError(file.string() + ": not found (run evaluate first)");
+    if (!fs::exists(file))
+      throw common::InputError(file.string() + ": not found (run evaluate first)");
     try {
       // JSON is YAML: the summary needs no parser of its own.
       const YAML::Node summary = YAML::LoadFile(file.string());
