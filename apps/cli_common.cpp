@@ -11,6 +11,13 @@
 
 namespace cltci::apps {
 
+void add_version_flag(CLI::App& app) {
+  app.set_version_flag("--version", std::string("cltci ") + CLTCI_VERSION + " (LibTorch " +
+                                        CLTCI_TORCH_VERSION + ", CUDA " +
+                                        (CLTCI_WITH_CUDA ? "on" : "off") + ", DICOM " +
+                                        (CLTCI_WITH_DICOM ? "on" : "off") + ")");
+}
+
 void add_common_flags(CLI::App& app, CommonFlags& flags) {
   app.add_option("-c,--config", flags.config, "YAML config file");
   app.add_option("--set", flags.sets, "override a config key: --set optim.lr=0.05 (repeatable)")
@@ -23,10 +30,7 @@ void add_common_flags(CLI::App& app, CommonFlags& flags) {
   app.add_option("--output", flags.output, "parent directory of the run (run.output_dir)");
   app.add_option("--log-level", flags.log_level, "trace | debug | info | warn | error | off");
   app.add_flag("--overwrite", flags.overwrite, "start over even if the run directory has a run");
-  app.set_version_flag("--version", std::string("cltci ") + CLTCI_VERSION + " (LibTorch " +
-                                        CLTCI_TORCH_VERSION + ", CUDA " +
-                                        (CLTCI_WITH_CUDA ? "on" : "off") + ", DICOM " +
-                                        (CLTCI_WITH_DICOM ? "on" : "off") + ")");
+  add_version_flag(app);
 }
 
 std::vector<std::string> overrides(const CommonFlags& flags) {

@@ -24,6 +24,9 @@ struct CommonFlags {
   bool overwrite = false;
 };
 
+/// Adds --version (toolkit, LibTorch, CUDA and DICOM support of this build).
+void add_version_flag(CLI::App& app);
+
 /// Adds --config, --set, --dump-config, --device, --threads, --seed, --output, --log-level,
 /// --overwrite and --version to `app`.
 void add_common_flags(CLI::App& app, CommonFlags& flags);

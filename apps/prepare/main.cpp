@@ -1,6 +1,5 @@
 // `prepare`: write the built-in phantom, import a data set into a manifest, check a manifest.
 #include "cli_common.h"
-#include "cltci/build_info.h"
 #include "cltci/run/prepare.h"
 
 #include <iostream>
@@ -10,9 +9,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Write the phantom, import a data set into a manifest, check a manifest", "prepare"};
   cltci::apps::CommonFlags flags;  // only log_level is used: prepare has no config
   app.add_option("--log-level", flags.log_level, "trace | debug | info | warn | error | off");
-  app.set_version_flag("--version", std::string("cltci ") + CLTCI_VERSION + " (LibTorch " +
-                                        CLTCI_TORCH_VERSION + ", DICOM " +
-                                        (CLTCI_WITH_DICOM ? "on" : "off") + ")");
+  cltci::apps::add_version_flag(app);
   app.require_subcommand(1);
   app.fallthrough();  // `prepare import ... --log-level debug` works too
 

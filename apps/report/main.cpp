@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
       ->required();
   app.add_option("--output", output, "also write the table to this file");
   app.add_option("--log-level", flags.log_level, "trace | debug | info | warn | error | off");
+  cltci::apps::add_version_flag(app);
   return cltci::apps::run_main(app, argc, argv, flags, [&] {
     const std::string table = cltci::run::report_table(evaluations);
     if (!output.empty()) cltci::common::write_file_atomic(output, std::string_view(table));
