@@ -27,8 +27,8 @@ struct Settings {
   int steps = 1;
   int warmup = 1;
   std::vector<std::string> archs{"unet", "resnet50"};
-  std::vector<std::string> methods{"cltci_moco", "moco", "cltci_simclr", "simclr", "rotation",
-                                   "pirl"};
+  std::vector<std::string> methods{"cltci_moco", "moco",     "cltci_simclr",
+                                   "simclr",     "rotation", "pirl"};
   std::vector<std::string> precisions{"fp32", "bf16"};
   torch::Device device = torch::kCPU;
 };
@@ -45,9 +45,9 @@ std::vector<std::string> split(const std::string& list) {
 
 /// The batch sizes of the authors' scripts (cl-tci-reference.md §4).
 std::int64_t paper_batch(const std::string& method) {
-  static const std::map<std::string, std::int64_t> sizes{
-      {"cltci_moco", 16}, {"moco", 16},     {"cltci_simclr", 32},
-      {"simclr", 32},     {"rotation", 16}, {"pirl", 32}};
+  static const std::map<std::string, std::int64_t> sizes{{"cltci_moco", 16},   {"moco", 16},
+                                                         {"cltci_simclr", 32}, {"simclr", 32},
+                                                         {"rotation", 16},     {"pirl", 32}};
   return sizes.at(method);
 }
 
@@ -124,10 +124,11 @@ int main(int argc, char** argv) {
   }
   torch::set_num_threads(s.threads);
   torch::manual_seed(0);
-  std::printf("pre-training step (loss + backward + SGD + after-step), %lldx%lld, %d threads, %s, "
-              "%d warm-up + %d timed steps\n",
-              static_cast<long long>(s.size), static_cast<long long>(s.size), s.threads,
-              s.device.str().c_str(), s.warmup, s.steps);
+  std::printf(
+      "pre-training step (loss + backward + SGD + after-step), %lldx%lld, %d threads, %s, "
+      "%d warm-up + %d timed steps\n",
+      static_cast<long long>(s.size), static_cast<long long>(s.size), s.threads,
+      s.device.str().c_str(), s.warmup, s.steps);
   std::printf("%-10s %-14s %6s %-6s %10s\n", "arch", "method", "batch", "prec", "img/s");
   std::fflush(stdout);
   for (const auto& arch : s.archs) {

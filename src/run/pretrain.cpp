@@ -132,9 +132,7 @@ class PretrainTask final : public engine::TrainingTask {
   void save_state(torch::serialize::OutputArchive& archive) override {
     method_.save_state(archive);
   }
-  void load_state(torch::serialize::InputArchive& archive) override {
-    method_.load_state(archive);
-  }
+  void load_state(torch::serialize::InputArchive& archive) override { method_.load_state(archive); }
   void set_training(bool training) override { method_.train(training); }
 
  private:
@@ -169,9 +167,15 @@ std::string json_string(const std::string& text) {
   out << '"';
   for (const char c : text) {
     switch (c) {
-      case '"': out << "\\\""; break;
-      case '\\': out << "\\\\"; break;
-      case '\n': out << "\\n"; break;
+      case '"':
+        out << "\\\"";
+        break;
+      case '\\':
+        out << "\\\\";
+        break;
+      case '\n':
+        out << "\\n";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           out << "\\u" << std::hex << std::setw(4) << std::setfill('0') << static_cast<int>(c)
@@ -229,8 +233,7 @@ void write_summary(const fs::path& file,
 
 }  // namespace
 
-ssl::MethodOptions method_options(const config::PretrainConfig& config,
-                                  std::int64_t dataset_size) {
+ssl::MethodOptions method_options(const config::PretrainConfig& config, std::int64_t dataset_size) {
   ssl::MethodOptions options;
   const auto& m = config.method;
   options.name = m.name;
@@ -281,11 +284,12 @@ int pretrain(const config::PretrainConfig& config,
   const data::CachedSource source(dataset);
   data::Loader loader(source, loader_options);
 
-  spdlog::info("[pretrain] {} on {} ({} images of {} patients, {}x{}): {} steps/epoch of {}, {} "
-               "epochs",
-               config.method.name, config.model.arch, dataset.size(), dataset.patients(),
-               config.data.image_size, config.data.image_size, plan.steps_per_epoch(),
-               plan.batch_size(), config.optim.epochs);
+  spdlog::info(
+      "[pretrain] {} on {} ({} images of {} patients, {}x{}): {} steps/epoch of {}, {} "
+      "epochs",
+      config.method.name, config.model.arch, dataset.size(), dataset.patients(),
+      config.data.image_size, config.data.image_size, plan.steps_per_epoch(), plan.batch_size(),
+      config.optim.epochs);
   PretrainTask task(*method, plan, loader, context.device, hooks);
   engine::TrainerOptions trainer = trainer_options(config.run, config.optim);
   trainer.run_dir = context.directory;

@@ -20,7 +20,9 @@ Method::Method(std::string name, std::shared_ptr<models::Encoder> encoder)
   TORCH_CHECK(encoder_ != nullptr, "method ", name_, ": no encoder");
 }
 
-void Method::add_module(std::string name, std::shared_ptr<torch::nn::Module> module, bool trainable) {
+void Method::add_module(std::string name,
+                        std::shared_ptr<torch::nn::Module> module,
+                        bool trainable) {
   if (trainable) trainable_.push_back(module);
   modules_.emplace_back(std::move(name), std::move(module));
 }

@@ -42,8 +42,8 @@ TORCH_MODULE(Tower);
 Tower make_tower(const MethodOptions& options, const models::ModelSpec& spec) {
   auto encoder = models::make_encoder(spec);
   const std::int64_t channels = encoder->channels().back();
-  return Tower(encoder,
-               models::ProjectionHead(models::ProjectionHeadOptions(channels, options.embedding_dim)));
+  return Tower(encoder, models::ProjectionHead(
+                            models::ProjectionHeadOptions(channels, options.embedding_dim)));
 }
 
 class MoCoMethod final : public Method {
@@ -73,11 +73,10 @@ class MoCoMethod final : public Method {
         // Sub-batches of about 8 (at least 2 of them): each BatchNorm of the key encoder sees
         // statistics of a random subset, not those of the query batch.
         const std::int64_t splits = std::clamp<std::int64_t>(n / 8, 2, n / 2);
-        keys = shuffled_split_forward([this](const at::Tensor& x) { return key_->forward(x); },
-                                      batch.view2, splits,
-                                      common::derive_seed(options_.seed,
-                                                          {kShuffleBnStream,
-                                                           static_cast<std::uint64_t>(step)}));
+        keys = shuffled_split_forward(
+            [this](const at::Tensor& x) { return key_->forward(x); }, batch.view2, splits,
+            common::derive_seed(options_.seed,
+                                {kShuffleBnStream, static_cast<std::uint64_t>(step)}));
       } else {
         keys = key_->forward(batch.view2);
       }
@@ -95,8 +94,8 @@ class MoCoMethod final : public Method {
     // of this step enter the queue with their patient ids.
     momentum_update(*key_, *query_, options_.momentum);
     if (pending_keys_.defined()) queue_.enqueue(pending_keys_, pending_ids_);
-    pending_keys_ = {};
-    pending_ids_ = {};
+    pending_keys_.reset();
+    pending_ids_.reset();
   }
 
   const MoCoQueue* queue() const override { return &queue_; }
@@ -175,7 +174,8 @@ std::unique_ptr<Method> make_moco(const MethodOptions& options, const models::Mo
     throw common::InputError("method.momentum: must be in [0, 1] (got " +
                              std::to_string(options.momentum) + ")");
   }
-  return std::make_unique<MoCoMethod>(options, make_tower(options, spec), make_tower(options, spec));
+  return std::make_unique<MoCoMethod>(options, make_tower(options, spec),
+                                      make_tower(options, spec));
 }
 
 std::unique_ptr<Method> make_simclr(const MethodOptions& options, const models::ModelSpec& spec) {

@@ -80,17 +80,18 @@ class PirlMethod final : public Method {
         images, geometry_, common::derive_seed(options_.seed, {kJigsawOffsetStream, s}));
     const at::Tensor patches = cut.patches.flatten(0, 1);  // [B*9, C, p, p]
     at::Tensor patch_maps = encoder_->forward(patches);
-    patch_maps = patch_maps.view({n, 9, patch_maps.size(1), patch_maps.size(2), patch_maps.size(3)});
+    patch_maps =
+        patch_maps.view({n, 9, patch_maps.size(1), patch_maps.size(2), patch_maps.size(3)});
     // The head sees the patch embeddings of each image in a random order, as in PIRL.
     const at::Tensor order =
         jigsaw_permutations(n, common::derive_seed(options_.seed, {kJigsawOrderStream, s}));
     const at::Tensor jigsaw_features =
         jigsaw_->forward(permute_patches(patch_maps, order).flatten(0, 1));
     // pirl_loss normalises both embeddings; float32 keeps the bank dot products exact enough.
-    at::Tensor result = pirl_loss(image_features.to(torch::kFloat),
-                                  jigsaw_features.to(torch::kFloat), *bank_, batch.index,
-                                  options_.pirl_negatives, options_.temperature,
-                                  common::derive_seed(options_.seed, {kNegativeStream, s}));
+    at::Tensor result =
+        pirl_loss(image_features.to(torch::kFloat), jigsaw_features.to(torch::kFloat), *bank_,
+                  batch.index, options_.pirl_negatives, options_.temperature,
+                  common::derive_seed(options_.seed, {kNegativeStream, s}));
     pending_indices_ = batch.index;
     pending_features_ = image_features.detach();
     return result;
@@ -98,8 +99,8 @@ class PirlMethod final : public Method {
 
   void after_step() override {
     if (pending_indices_.defined()) bank_->update(pending_indices_, pending_features_);
-    pending_indices_ = {};
-    pending_features_ = {};
+    pending_indices_.reset();
+    pending_features_.reset();
   }
 
   const PirlMemoryBank* memory_bank() const override { return bank_.get(); }
@@ -148,10 +149,9 @@ std::unique_ptr<Method> make_pirl(const MethodOptions& options, const models::Mo
                              std::to_string(options.dataset_size) + ")");
   }
   if (options.pirl_negatives <= 0 || options.pirl_negatives > options.dataset_size - 1) {
-    throw common::InputError("method.pirl_negatives: must be in [1, " +
-                             std::to_string(options.dataset_size - 1) +
-                             "] (the other images of the data set), got " +
-                             std::to_string(options.pirl_negatives));
+    throw common::InputError(
+        "method.pirl_negatives: must be in [1, " + std::to_string(options.dataset_size - 1) +
+        "] (the other images of the data set), got " + std::to_string(options.pirl_negatives));
   }
   if (options.pirl_bank_momentum < 0.0 || options.pirl_bank_momentum > 1.0) {
     throw common::InputError("method.pirl_bank_momentum: must be in [0, 1] (got " +

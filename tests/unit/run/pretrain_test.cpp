@@ -197,8 +197,10 @@ TEST_P(ResumeEquality, InterruptedAndResumedRunEndsWithTheSameEncoder) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Methods, ResumeEquality, ::testing::Values("cltci_moco", "pirl"),
-                         [](const auto& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Methods,
+                         ResumeEquality,
+                         ::testing::Values("cltci_moco", "pirl"),
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
 TEST(Pretrain, ValuesTheDataOrEncoderCannotUseAreInputErrorsNamingTheKey) {
   testing::TempDir dir;
@@ -211,8 +213,7 @@ TEST(Pretrain, ValuesTheDataOrEncoderCannotUseAreInputErrorsNamingTheKey) {
   c = tiny_config(dir, "cltci_simclr");
   c.optim.batch_size = 40;
   c.method.images_per_patient = 2;  // 20 patients per batch, the data has 12
-  EXPECT_NE(input_error(c).find("optim.batch_size: 40 = 20 patients x 2 images"),
-            std::string::npos)
+  EXPECT_NE(input_error(c).find("optim.batch_size: 40 = 20 patients x 2 images"), std::string::npos)
       << input_error(c);
 
   c = tiny_config(dir, "rotation");

@@ -49,15 +49,16 @@ MethodBatch random_batch(std::int64_t seed, std::vector<std::int64_t> patients =
   batch.view1 = torch::rand({kBatch, 1, kSize, kSize});
   batch.view2 = (batch.view1 + 0.05 * torch::randn_like(batch.view1)).clamp(0, 1);
   batch.patient = torch::tensor(patients, torch::kLong);
-  batch.index = torch::tensor({seed % kImages, (seed + 5) % kImages, (seed + 10) % kImages,
-                               (seed + 15) % kImages},
-                              torch::kLong);
+  batch.index = torch::tensor(
+      {seed % kImages, (seed + 5) % kImages, (seed + 10) % kImages, (seed + 15) % kImages},
+      torch::kLong);
   return batch;
 }
 
 std::map<std::string, torch::Tensor> parameters_of(const torch::nn::Module& module) {
   std::map<std::string, torch::Tensor> out;
-  for (const auto& item : module.named_parameters()) out[item.key()] = item.value().detach().clone();
+  for (const auto& item : module.named_parameters())
+    out[item.key()] = item.value().detach().clone();
   return out;
 }
 
@@ -70,7 +71,9 @@ const std::shared_ptr<torch::nn::Module>& module_named(const Method& method,
 }
 
 /// One training step as the trainer does it: loss, backward, SGD step, after-step work.
-double train_step(Method& method, torch::optim::SGD& optimizer, const MethodBatch& batch,
+double train_step(Method& method,
+                  torch::optim::SGD& optimizer,
+                  const MethodBatch& batch,
                   std::int64_t step) {
   optimizer.zero_grad();
   torch::Tensor loss = method.loss(batch, step);
@@ -111,9 +114,10 @@ TEST_P(EveryMethod, RunsTwoStepsWithFiniteLossAndGradients) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Methods, EveryMethod,
+    Methods,
+    EveryMethod,
     ::testing::Values("cltci_moco", "moco", "cltci_simclr", "simclr", "rotation", "pirl"),
-    [](const auto& info) { return info.param; });
+    [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
 TEST(Method, OnlyCltciSimclrAsksForPatientBatches) {
   for (const auto& name : method_names()) {
