@@ -81,19 +81,21 @@ std::string input_error(const config::PretrainConfig& c) {
 
 TEST(Pretrain, PhantomRunLossFallsAndWritesEncoderAndSummary) {
   testing::TempDir dir;
-  auto c = tiny_config(dir, "cltci_simclr");
+  // Rotation: the one objective a U-Net this small learns reliably within a few seconds (the
+  // contrastive ones need more steps and width; docs/pretraining.md).
+  auto c = tiny_config(dir, "rotation");
   c.optim.epochs = 8;
-  c.optim.lr = 0.1;
+  c.optim.lr = 0.05;
   c.run.log_every = 100;  // one metrics row per epoch: the epoch's mean loss
   ASSERT_EQ(pretrain(c, {}), 0);
   const auto losses = logged_losses(run_dir(c) / "metrics.csv");
   ASSERT_EQ(losses.size(), 8u);
   const double first = (losses[0] + losses[1]) / 2;
   const double last = (losses[6] + losses[7]) / 2;
-  EXPECT_LT(last, first * 0.95) << "first epochs " << first << ", last epochs " << last;
+  EXPECT_LT(last, first * 0.8) << "first epochs " << first << ", last epochs " << last;
 
   const std::string summary = common::read_file(run_dir(c) / "summary.json");
-  EXPECT_NE(summary.find("\"method\": \"cltci_simclr\""), std::string::npos) << summary;
+  EXPECT_NE(summary.find("\"method\": \"rotation\""), std::string::npos) << summary;
   EXPECT_NE(summary.find("\"epochs\": 8"), std::string::npos) << summary;
   EXPECT_NE(summary.find("\"encoder\": \"encoder.safetensors\""), std::string::npos) << summary;
   EXPECT_NE(summary.find("\"images_per_second\": "), std::string::npos) << summary;
@@ -103,7 +105,7 @@ TEST(Pretrain, PhantomRunLossFallsAndWritesEncoderAndSummary) {
   const auto report = models::import_weights(*encoder, run_dir(c) / "encoder.safetensors");
   EXPECT_TRUE(report.missing.empty());
   const auto file = models::read_safetensors(run_dir(c) / "encoder.safetensors");
-  EXPECT_EQ(file.metadata.at("method"), "cltci_simclr");
+  EXPECT_EQ(file.metadata.at("method"), "rotation");
 
   // Running the same command again finds the finished run and leaves it alone.
   const auto written = std::filesystem::last_write_time(run_dir(c) / "summary.json");
