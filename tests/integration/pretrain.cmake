@@ -1,7 +1,7 @@
 # End-to-end `pretrain` runs on the phantom, and values the data or encoder cannot use (exit 2).
 set(cltci_pretrain_out ${CMAKE_CURRENT_BINARY_DIR}/cli-pretrain)
 set(cltci_pretrain_phantom ${PROJECT_SOURCE_DIR}/configs/pretrain/phantom_cltci_moco_unet.yaml)
-set(cltci_pretrain_fast --set optim.epochs=1 --set data.source.patients=12
+set(cltci_pretrain_fast --set optim.epochs=1 --set optim.warmup_epochs=0 --set data.source.patients=12
                         --set data.cache_dir=${cltci_pretrain_out}/cache)
 
 cltci_expect_exit(cli.pretrain.phantom 0
@@ -36,6 +36,6 @@ cltci_expect_exit(cli.pretrain.image_size_stride 2
                   $<TARGET_FILE:pretrain> --config ${cltci_pretrain_phantom}
                   --output ${cltci_pretrain_out}-bad ${cltci_pretrain_fast}
                   --set data.image_size=72)
-cltci_expect_exit(cli.pretrain.bad_temperature 2 "pretrain: method.temperature: must be > 0"
+cltci_expect_exit(cli.pretrain.bad_temperature 2 "method.temperature=-1: method.temperature: must be > 0"
                   $<TARGET_FILE:pretrain> --config ${cltci_pretrain_phantom}
                   --output ${cltci_pretrain_out}-bad --set method.temperature=-1)
