@@ -1,14 +1,317 @@
+// `pretrain`: config → data set → method → loader → trainer → exported encoder + summary.
 #include "cltci/run/pretrain.h"
 
+#include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
+#include "cltci/common/run_directory.h"
+#include "cltci/common/seeding.h"
+#include "cltci/data/loader.h"
+#include "cltci/data/samplers.h"
+#include "cltci/engine/trainer.h"
+#include "cltci/models/weights_io.h"
+#include "cltci/run/bridges.h"
+#include "cltci/ssl/method.h"
+
+#include <opencv2/core/utility.hpp>
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <fstream>
+#include <iomanip>
+#include <map>
+#include <numeric>
+#include <optional>
+#include <sstream>
 
 namespace cltci::run {
+namespace fs = std::filesystem;
+namespace {
 
-int pretrain(const config::PretrainConfig& /*config*/, const RunOptions& /*options*/) {
-  // The config is valid (loading checked it); the pipeline behind it is issue #5.
-  throw common::Error(
-      "pretrain: the config is valid, but this build has no pretrain pipeline yet "
-      "(issue #5); nothing was written");
+constexpr const char* kEncoderFile = "encoder.safetensors";
+
+/// Which images form each step's batch, for every epoch (a pure function of seed and epoch, so
+/// a resumed run replays the same batches).
+class BatchPlan {
+ public:
+  BatchPlan(const config::PretrainConfig& config,
+            const data::CachedDataset& dataset,
+            bool patient_batches,
+            std::uint64_t seed)
+      : batch_size_(config.optim.batch_size), seed_(seed) {
+    const std::int64_t images = dataset.size();
+    if (patient_batches) {
+      const std::int64_t k = config.method.images_per_patient;
+      const std::int64_t p = batch_size_ / k;  // the config guarantees batch = P x K
+      if (p > dataset.patients()) {
+        throw common::InputError(
+            "optim.batch_size: " + std::to_string(batch_size_) + " = " + std::to_string(p) +
+            " patients x " + std::to_string(k) + " images (method.images_per_patient), but the " +
+            "data set has only " + std::to_string(dataset.patients()) + " patients");
+      }
+      std::map<std::int64_t, std::int64_t> per_patient;
+      for (std::int64_t i = 0; i < images; ++i) ++per_patient[dataset.patient_index(i)];
+      std::int64_t most = 0;
+      for (const auto& entry : per_patient) most = std::max(most, entry.second);
+      if (k > most) {
+        // Allowed (the sampler repeats images, as different views), but worth knowing.
+        spdlog::warn(
+            "[pretrain] method.images_per_patient {} exceeds every patient's image count (at "
+            "most {}): batches repeat images as extra views",
+            k, most);
+      }
+      data::PatientBatchOptions options;
+      options.patients_per_batch = p;
+      options.images_per_patient = k;
+      options.drop_last = true;  // every batch holds P x K images, as configured
+      sampler_.emplace(dataset.patient_indices(), options, seed);
+      steps_ = sampler_->batches_per_epoch();
+    } else {
+      if (batch_size_ > images) {
+        throw common::InputError("optim.batch_size: " + std::to_string(batch_size_) +
+                                 " is larger than the data set (" + std::to_string(images) +
+                                 " images); lower it or add data");
+      }
+      all_.resize(static_cast<std::size_t>(images));
+      std::iota(all_.begin(), all_.end(), std::int64_t{0});
+      steps_ = images / batch_size_;  // the last, short batch is dropped (as the authors do)
+    }
+  }
+
+  std::int64_t steps_per_epoch() const { return steps_; }
+  std::int64_t batch_size() const { return batch_size_; }
+
+  std::vector<data::Batch> epoch(std::int64_t epoch) const {
+    if (sampler_) return sampler_->epoch(epoch);
+    return data::make_batches(data::shuffled_epoch(all_, seed_, epoch), batch_size_, true);
+  }
+
+ private:
+  std::int64_t batch_size_;
+  std::uint64_t seed_;
+  std::int64_t steps_ = 0;
+  std::vector<std::int64_t> all_;
+  std::optional<data::PatientBatchSampler> sampler_;
+};
+
+class PretrainTask final : public engine::TrainingTask {
+ public:
+  PretrainTask(ssl::Method& method,
+               const BatchPlan& plan,
+               data::Loader& loader,
+               c10::Device device,
+               const PretrainHooks& hooks)
+      : method_(method), plan_(plan), loader_(loader), device_(device), hooks_(hooks) {}
+
+  std::vector<torch::Tensor> trainable_parameters() override {
+    return method_.trainable_parameters();
+  }
+  std::int64_t steps_per_epoch() const override { return plan_.steps_per_epoch(); }
+  std::int64_t samples_per_step() const override { return plan_.batch_size(); }
+
+  void begin_epoch(std::int64_t epoch, std::int64_t first_step) override {
+    // The loader seeds augmentations by position in the epoch, so a resumed epoch is started
+    // whole and its first batches are discarded: they come out exactly as before the interrupt.
+    loader_.start_epoch(epoch, plan_.epoch(epoch));
+    for (std::int64_t s = 0; s < first_step; ++s) next_batch();
+  }
+
+  torch::Tensor forward_step(std::int64_t epoch, std::int64_t step) override {
+    const data::LoaderBatch batch = next_batch();
+    ssl::MethodBatch input;
+    input.view1 = batch.view1.to(device_);
+    input.view2 = batch.view2.to(device_);
+    input.patient = batch.patient.to(device_);
+    input.index = batch.index;  // PIRL's bank indices are gathered on the CPU
+    const std::int64_t global_step = epoch * plan_.steps_per_epoch() + step;
+    if (hooks_.before_step) hooks_.before_step(global_step, input);
+    return method_.loss(input, global_step);
+  }
+
+  void after_step() override { method_.after_step(); }
+  void save_state(torch::serialize::OutputArchive& archive) override {
+    method_.save_state(archive);
+  }
+  void load_state(torch::serialize::InputArchive& archive) override { method_.load_state(archive); }
+  void set_training(bool training) override { method_.train(training); }
+
+ private:
+  data::LoaderBatch next_batch() {
+    auto batch = loader_.next();
+    if (!batch) throw common::Error("pretrain: the loader ran out of batches within an epoch");
+    return std::move(*batch);
+  }
+
+  ssl::Method& method_;
+  const BatchPlan& plan_;
+  data::Loader& loader_;
+  c10::Device device_;
+  const PretrainHooks& hooks_;
+};
+
+/// The encoder's input size rule, checked before any work: an image side the encoder's feature
+/// maps cannot line up with is a config error, not a crash in the first forward pass.
+void check_image_size(const config::PretrainConfig& config, const models::Encoder& encoder) {
+  const std::int64_t stride = encoder.output_stride();
+  const std::int64_t size = config.data.image_size;
+  if (size % stride != 0) {
+    const std::int64_t up = (size + stride - 1) / stride * stride;
+    throw common::InputError("data.image_size: " + std::to_string(size) + " is not a multiple of " +
+                             std::to_string(stride) + ", the output stride of the " +
+                             config.model.arch + " encoder (try " + std::to_string(up) + ")");
+  }
+}
+
+std::string json_string(const std::string& text) {
+  std::ostringstream out;
+  out << '"';
+  for (const char c : text) {
+    switch (c) {
+      case '"':
+        out << "\\\"";
+        break;
+      case '\\':
+        out << "\\\\";
+        break;
+      case '\n':
+        out << "\\n";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out << "\\u" << std::hex << std::setw(4) << std::setfill('0') << static_cast<int>(c)
+              << std::dec;
+        } else {
+          out << c;
+        }
+    }
+  }
+  out << '"';
+  return out.str();
+}
+
+/// The loss of metrics.csv's last row (when this process ran no step: resumed after the end).
+double last_logged_loss(const fs::path& metrics) {
+  std::ifstream in(metrics);
+  std::string line;
+  std::string last;
+  while (std::getline(in, line)) {
+    if (!line.empty()) last = line;
+  }
+  std::istringstream row(last);
+  std::string cell;
+  for (int column = 0; column < 4 && std::getline(row, cell, ','); ++column) {
+  }
+  try {
+    return std::stod(cell);
+  } catch (const std::exception&) {
+    return std::nan("");
+  }
+}
+
+void write_summary(const fs::path& file,
+                   const config::PretrainConfig& config,
+                   const engine::TrainResult& result,
+                   double final_loss,
+                   std::int64_t images) {
+  std::ostringstream out;
+  out << std::setprecision(9);
+  out << "{\n"
+      << "  \"method\": " << json_string(config.method.name) << ",\n"
+      << "  \"arch\": " << json_string(config.model.arch) << ",\n"
+      << "  \"image_size\": " << config.data.image_size << ",\n"
+      << "  \"images\": " << images << ",\n"
+      << "  \"epochs\": " << result.epochs_done << ",\n"
+      << "  \"steps\": " << result.steps_done << ",\n"
+      << "  \"batch_size\": " << config.optim.batch_size << ",\n"
+      << "  \"final_loss\": " << (std::isfinite(final_loss) ? final_loss : 0.0) << ",\n"
+      << "  \"images_per_second\": " << result.samples_per_second << ",\n"
+      << "  \"resumed\": " << (result.resumed ? "true" : "false") << ",\n"
+      << "  \"encoder\": " << json_string(kEncoderFile) << "\n"
+      << "}\n";
+  common::write_file_atomic(file, std::string_view(out.str()));
+}
+
+}  // namespace
+
+ssl::MethodOptions method_options(const config::PretrainConfig& config, std::int64_t dataset_size) {
+  ssl::MethodOptions options;
+  const auto& m = config.method;
+  options.name = m.name;
+  options.temperature = m.temperature;
+  options.base_temperature = m.base_temperature;
+  options.embedding_dim = m.embedding_dim;
+  options.queue_size = m.queue_size;
+  options.momentum = m.momentum;
+  options.shuffle_bn = m.shuffle_bn;
+  options.pirl_negatives = m.pirl_negatives;
+  options.pirl_bank_momentum = m.pirl_bank_momentum;
+  options.loss_memory_bytes = static_cast<std::int64_t>(m.loss_memory_mib * 1024.0 * 1024.0);
+  options.dataset_size = dataset_size;
+  options.image_size = config.data.image_size;
+  options.seed = static_cast<std::uint64_t>(config.run.seed);
+  return options;
+}
+
+int pretrain(const config::PretrainConfig& config,
+             const RunOptions& options,
+             const PretrainHooks& hooks) {
+  // OpenCV's own thread pool would compete with the loader's workers for the same cores.
+  cv::setNumThreads(0);
+  // Everything that can reject a value runs before open_run, so a bad config leaves no run
+  // directory behind (a half-made one would later refuse the corrected config).
+  const auto seed = static_cast<std::uint64_t>(config.run.seed);
+  const data::CachedDataset dataset = open_dataset(config.data);
+  // Seeded here so that the initial weights follow run.seed (open_run seeds again, identically).
+  common::seed_torch(seed);
+  auto method = ssl::make_method(method_options(config, dataset.size()), model_spec(config.model));
+  check_image_size(config, *method->encoder());
+  const BatchPlan plan(config, dataset, method->patient_batches(), seed);
+
+  const RunContext context = open_run(config.run, config::dump(config), options);
+  if (context.state == common::RunState::kFinished) {
+    spdlog::info("[pretrain] {} is finished ({} exists); nothing to do (--overwrite starts over)",
+                 context.directory.string(), common::kRunSummaryFile);
+    return common::kExitSuccess;
+  }
+  method->to(context.device);
+
+  data::LoaderOptions loader_options;
+  loader_options.mode = data::LoaderMode::contrastive;
+  loader_options.workers = static_cast<int>(config.data.workers);
+  loader_options.prefetch = static_cast<int>(config.data.prefetch_batches);
+  loader_options.seed = context.seed;
+  loader_options.augment = augment_options(config.augment);
+  const data::CachedSource source(dataset);
+  data::Loader loader(source, loader_options);
+
+  spdlog::info(
+      "[pretrain] {} on {} ({} images of {} patients, {}x{}): {} steps/epoch of {}, {} "
+      "epochs",
+      config.method.name, config.model.arch, dataset.size(), dataset.patients(),
+      config.data.image_size, config.data.image_size, plan.steps_per_epoch(), plan.batch_size(),
+      config.optim.epochs);
+  PretrainTask task(*method, plan, loader, context.device, hooks);
+  engine::TrainerOptions trainer = trainer_options(config.run, config.optim);
+  trainer.run_dir = context.directory;
+  trainer.device = context.device;
+  const engine::TrainResult result = engine::train(task, trainer);
+
+  method->to(c10::Device(c10::kCPU));
+  const fs::path encoder_file = context.directory / kEncoderFile;
+  models::ExportOptions export_options;
+  export_options.metadata = {{"method", config.method.name},
+                             {"arch", config.model.arch},
+                             {"image_size", std::to_string(config.data.image_size)},
+                             {"epochs", std::to_string(result.epochs_done)}};
+  models::export_weights(*method->encoder(), encoder_file, export_options);
+  const double final_loss = result.samples_per_second > 0.0
+                                ? result.last_loss
+                                : last_logged_loss(context.directory / engine::kMetricsFile);
+  write_summary(context.directory / common::kRunSummaryFile, config, result, final_loss,
+                dataset.size());
+  spdlog::info("[pretrain] done: final loss {:.4f}, {:.1f} images/s; encoder {}", final_loss,
+               result.samples_per_second, encoder_file.string());
+  return common::kExitSuccess;
 }
 
 }  // namespace cltci::run

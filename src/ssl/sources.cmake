@@ -10,3 +10,8 @@ if(CLTCI_WITH_CUDA)
   # CLTCI_WITH_CUDA (a target-wide definition would invalidate the shared precompiled header).
   target_sources(cltci PRIVATE ${CMAKE_CURRENT_LIST_DIR}/supcon_kernels.cu)
 endif()
+# The pre-training methods behind ssl::Method.
+target_sources(cltci PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/method.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/method_contrastive.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/method_pretext.cpp)

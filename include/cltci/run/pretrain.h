@@ -3,10 +3,31 @@
 
 #include "cltci/config/pretrain_config.h"
 #include "cltci/run/run_context.h"
+#include "cltci/ssl/method.h"
+
+#include <cstdint>
+#include <functional>
 
 namespace cltci::run {
 
-/// Runs `pretrain` with a validated config; returns the process exit code.
-int pretrain(const config::PretrainConfig& config, const RunOptions& options);
+/// Observers of a pre-training run (tests, embedding programs).
+struct PretrainHooks {
+  /// Called before each step's loss with the global step (0-based, counted from the run's
+  /// start, resumed steps included) and the batch, already on the run's device.
+  std::function<void(std::int64_t step, const ssl::MethodBatch& batch)> before_step;
+};
+
+/// The method options the config describes; `dataset_size` sizes PIRL's memory bank.
+ssl::MethodOptions method_options(const config::PretrainConfig& config, std::int64_t dataset_size);
+
+/// Runs `pretrain` with a validated config; returns the process exit code. Writes, in
+/// `<run.output_dir>/<run.name>`, config.yaml, run.log, metrics.csv, checkpoint.pt, the trained
+/// encoder as encoder.safetensors (a ResNet-50 under torchvision's names) and, last,
+/// summary.json. A finished run (summary.json present) is skipped; an unfinished one resumes.
+/// Values the data set or encoder cannot use throw common::InputError naming the key; a signal
+/// throws common::Interrupted after saving a checkpoint.
+int pretrain(const config::PretrainConfig& config,
+             const RunOptions& options,
+             const PretrainHooks& hooks = {});
 
 }  // namespace cltci::run

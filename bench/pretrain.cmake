@@ -1,0 +1,5 @@
+# Pre-training throughput of each method (images/s) at the paper's batch sizes, fp32 and bf16.
+add_executable(cltci_pretrain_bench ${CMAKE_CURRENT_LIST_DIR}/pretrain_bench.cpp)
+target_link_libraries(cltci_pretrain_bench PRIVATE cltci::cltci)
+cltci_enable_warnings(cltci_pretrain_bench)
+cltci_reuse_pch(cltci_pretrain_bench)

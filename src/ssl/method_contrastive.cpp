@@ -1,0 +1,185 @@
+// The contrastive methods: CL-TCI-MoCo and MoCo (query/key encoders, queue), CL-TCI-SimCLR and
+// SimCLR (two views through one encoder, SupCon / NT-Xent).
+#include "cltci/common/error.h"
+#include "cltci/common/seeding.h"
+#include "cltci/models/heads.h"
+#include "cltci/ssl/method.h"
+#include "cltci/ssl/moco.h"
+#include "cltci/ssl/supcon.h"
+
+#include <torch/torch.h>
+
+#include <optional>
+
+namespace cltci::ssl {
+namespace {
+
+// Tags that keep the random streams of different draws within one step apart.
+constexpr std::uint64_t kShuffleBnStream = 0x5348;
+
+SupConOptions supcon_options(const MethodOptions& options) {
+  SupConOptions supcon;
+  supcon.temperature = options.temperature;
+  if (options.base_temperature > 0.0) supcon.base_temperature = options.base_temperature;
+  supcon.memory_budget_bytes = options.loss_memory_bytes;
+  return supcon;
+}
+
+/// Encoder followed by the projection head: the unit that MoCo copies and momentum-updates.
+/// Its children are the very modules the method registers, so updating the tower updates them.
+class TowerImpl : public torch::nn::Module {
+ public:
+  TowerImpl(std::shared_ptr<models::Encoder> encoder, models::ProjectionHead head)
+      : encoder(register_module("encoder", std::move(encoder))),
+        head(register_module("head", std::move(head))) {}
+  at::Tensor forward(const at::Tensor& x) { return head->forward(encoder->forward(x)); }
+
+  std::shared_ptr<models::Encoder> encoder;
+  models::ProjectionHead head;
+};
+TORCH_MODULE(Tower);
+
+Tower make_tower(const MethodOptions& options, const models::ModelSpec& spec) {
+  auto encoder = models::make_encoder(spec);
+  const std::int64_t channels = encoder->channels().back();
+  return Tower(encoder, models::ProjectionHead(
+                            models::ProjectionHeadOptions(channels, options.embedding_dim)));
+}
+
+class MoCoMethod final : public Method {
+ public:
+  MoCoMethod(const MethodOptions& options, Tower query, Tower key)
+      : Method(options.name, query->encoder),
+        options_(options),
+        supcon_(supcon_options(options)),
+        positives_(options.name == "moco" ? MoCoPositives::kOwnKey : MoCoPositives::kPatient),
+        query_(std::move(query)),
+        key_(std::move(key)),
+        queue_(options.queue_size, options.embedding_dim) {
+    add_module("encoder", query_->encoder, true);
+    add_module("head", query_->head.ptr(), true);
+    add_module("key_encoder", key_->encoder, false);
+    add_module("key_head", key_->head.ptr(), false);
+    init_key_encoder(*key_, *query_);
+  }
+
+  at::Tensor loss(const MethodBatch& batch, std::int64_t step) override {
+    const at::Tensor queries = query_->forward(batch.view1);
+    at::Tensor keys;
+    {
+      const torch::NoGradGuard no_grad;
+      const std::int64_t n = batch.view2.size(0);
+      if (options_.shuffle_bn && n >= 4) {
+        // Sub-batches of about 8 (at least 2 of them): each BatchNorm of the key encoder sees
+        // statistics of a random subset, not those of the query batch.
+        const std::int64_t splits = std::clamp<std::int64_t>(n / 8, 2, n / 2);
+        keys = shuffled_split_forward(
+            [this](const at::Tensor& x) { return key_->forward(x); }, batch.view2, splits,
+            common::derive_seed(options_.seed,
+                                {kShuffleBnStream, static_cast<std::uint64_t>(step)}));
+      } else {
+        keys = key_->forward(batch.view2);
+      }
+    }
+    at::Tensor result = moco_loss(queries, keys, batch.patient, queue_.keys(), queue_.ids(),
+                                  queue_.valid(), positives_, supcon_);
+    pending_keys_ = keys.detach();
+    pending_ids_ = batch.patient;
+    return result;
+  }
+
+  void after_step() override {
+    // MoCo Alg. 1 order: the query encoder has just been updated by the optimizer; the key
+    // encoder follows it every step (the authors' code never calls this update), then the keys
+    // of this step enter the queue with their patient ids.
+    momentum_update(*key_, *query_, options_.momentum);
+    if (pending_keys_.defined()) queue_.enqueue(pending_keys_, pending_ids_);
+    pending_keys_.reset();
+    pending_ids_.reset();
+  }
+
+  const MoCoQueue* queue() const override { return &queue_; }
+
+  void save_state(torch::serialize::OutputArchive& archive) const override {
+    Method::save_state(archive);
+    const MoCoQueueState state = queue_.state();
+    archive.write("queue_keys", state.keys);
+    archive.write("queue_ids", state.ids);
+    archive.write("queue_valid", state.valid);
+    archive.write("queue_pointer", state.pointer);
+  }
+
+  void load_state(torch::serialize::InputArchive& archive) override {
+    Method::load_state(archive);
+    MoCoQueueState state;
+    archive.read("queue_keys", state.keys);
+    archive.read("queue_ids", state.ids);
+    archive.read("queue_valid", state.valid);
+    archive.read("queue_pointer", state.pointer);
+    queue_.load_state(state);
+  }
+
+  void to(c10::Device device) override {
+    Method::to(device);
+    queue_.to(device);
+  }
+
+ private:
+  MethodOptions options_;
+  SupConOptions supcon_;
+  MoCoPositives positives_;
+  Tower query_;
+  Tower key_;
+  MoCoQueue queue_;
+  at::Tensor pending_keys_;
+  at::Tensor pending_ids_;
+};
+
+class SimCLRMethod final : public Method {
+ public:
+  SimCLRMethod(const MethodOptions& options, Tower tower)
+      : Method(options.name, tower->encoder),
+        supcon_(supcon_options(options)),
+        patient_labels_(options.name == "cltci_simclr"),
+        tower_(std::move(tower)) {
+    add_module("encoder", tower_->encoder, true);
+    add_module("head", tower_->head.ptr(), true);
+  }
+
+  bool patient_batches() const override { return patient_labels_; }
+
+  at::Tensor loss(const MethodBatch& batch, std::int64_t /*step*/) override {
+    // Both views in one forward pass, as the authors do: BatchNorm sees all 2B views.
+    const std::int64_t n = batch.view1.size(0);
+    const at::Tensor out = tower_->forward(torch::cat({batch.view1, batch.view2}, 0));
+    const at::Tensor features = torch::stack({out.slice(0, 0, n), out.slice(0, n)}, 1);
+    // Without labels every image is its own class: NT-Xent.
+    return supcon_loss(features, patient_labels_ ? batch.patient : at::Tensor(), supcon_);
+  }
+
+ private:
+  SupConOptions supcon_;
+  bool patient_labels_;
+  Tower tower_;
+};
+
+}  // namespace
+
+std::unique_ptr<Method> make_moco(const MethodOptions& options, const models::ModelSpec& spec) {
+  if (options.queue_size <= 0) {
+    throw common::InputError("method.queue_size: must be > 0 (got " +
+                             std::to_string(options.queue_size) + ")");
+  }
+  if (options.momentum < 0.0 || options.momentum > 1.0) {
+    throw common::InputError("method.momentum: must be in [0, 1] (got " +
+                             std::to_string(options.momentum) + ")");
+  }
+  return std::make_unique<MoCoMethod>(options, make_tower(options, spec),
+                                      make_tower(options, spec));
+}
+
+std::unique_ptr<Method> make_simclr(const MethodOptions& options, const models::ModelSpec& spec) {
+  return std::make_unique<SimCLRMethod>(options, make_tower(options, spec));
+}
+
+}  // namespace cltci::ssl

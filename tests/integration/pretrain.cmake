@@ -1,0 +1,41 @@
+# End-to-end `pretrain` runs on the phantom, and values the data or encoder cannot use (exit 2).
+set(cltci_pretrain_out ${CMAKE_CURRENT_BINARY_DIR}/cli-pretrain)
+set(cltci_pretrain_phantom ${PROJECT_SOURCE_DIR}/configs/pretrain/phantom_cltci_moco_unet.yaml)
+set(cltci_pretrain_fast --set optim.epochs=1 --set optim.warmup_epochs=0 --set data.source.patients=12
+                        --set data.cache_dir=${cltci_pretrain_out}/cache)
+
+cltci_expect_exit(cli.pretrain.phantom 0
+                  "done: final loss .*encoder .*phantom_cltci_moco_unet/encoder.safetensors"
+                  $<TARGET_FILE:pretrain> --config ${cltci_pretrain_phantom} --overwrite --threads 2
+                  --output ${cltci_pretrain_out} ${cltci_pretrain_fast})
+set_tests_properties(cli.pretrain.phantom PROPERTIES FIXTURES_SETUP cli_pretrain_run)
+# The encoder and the summary are on disk (md5sum fails on a missing file).
+cltci_expect_exit(cli.pretrain.phantom_files 0 "encoder.safetensors.*summary.json"
+                  ${CMAKE_COMMAND} -E md5sum
+                  ${cltci_pretrain_out}/phantom_cltci_moco_unet/encoder.safetensors
+                  ${cltci_pretrain_out}/phantom_cltci_moco_unet/summary.json)
+# The same command again: the finished run is skipped.
+cltci_expect_exit(cli.pretrain.phantom_finished 0 "is finished .*nothing to do"
+                  $<TARGET_FILE:pretrain> --config ${cltci_pretrain_phantom} --threads 2
+                  --output ${cltci_pretrain_out} ${cltci_pretrain_fast})
+set_tests_properties(cli.pretrain.phantom_files cli.pretrain.phantom_finished
+                     PROPERTIES FIXTURES_REQUIRED cli_pretrain_run)
+
+cltci_expect_exit(cli.pretrain.batch_too_large 2
+                  "pretrain: optim.batch_size: 1000 is larger than the data set \\([0-9]+ images\\)"
+                  $<TARGET_FILE:pretrain> --config ${cltci_pretrain_phantom}
+                  --output ${cltci_pretrain_out}-bad ${cltci_pretrain_fast}
+                  --set optim.batch_size=1000)
+cltci_expect_exit(cli.pretrain.patients_too_few 2
+                  "pretrain: optim.batch_size: 64 = 32 patients x 2 images \\(method.images_per_patient\\), but the data set has only 12 patients"
+                  $<TARGET_FILE:pretrain> --config ${cltci_pretrain_phantom}
+                  --output ${cltci_pretrain_out}-bad ${cltci_pretrain_fast}
+                  --set method.name=cltci_simclr --set optim.batch_size=64)
+cltci_expect_exit(cli.pretrain.image_size_stride 2
+                  "pretrain: data.image_size: 72 is not a multiple of 16, the output stride of the unet encoder \\(try 80\\)"
+                  $<TARGET_FILE:pretrain> --config ${cltci_pretrain_phantom}
+                  --output ${cltci_pretrain_out}-bad ${cltci_pretrain_fast}
+                  --set data.image_size=72)
+cltci_expect_exit(cli.pretrain.bad_temperature 2 "method.temperature=-1: method.temperature: must be > 0"
+                  $<TARGET_FILE:pretrain> --config ${cltci_pretrain_phantom}
+                  --output ${cltci_pretrain_out}-bad --set method.temperature=-1)

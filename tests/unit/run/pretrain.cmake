@@ -1,0 +1,2 @@
+# The pretrain pipeline: phantom runs, batch composition, resume equality, bad values.
+target_sources(cltci_tests PRIVATE ${CMAKE_CURRENT_LIST_DIR}/pretrain_test.cpp)

@@ -1,0 +1,235 @@
+#include "cltci/run/pretrain.h"
+
+#include "cltci/common/atomic_file.h"
+#include "cltci/common/error.h"
+#include "cltci/common/interrupt.h"
+#include "cltci/data/dataset_cache.h"
+#include "cltci/models/safetensors.h"
+#include "cltci/models/weights_io.h"
+#include "cltci/run/bridges.h"
+#include "common_test_support.h"
+
+#include <torch/torch.h>
+
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace cltci::run {
+namespace {
+
+/// A pre-training run small enough for CI: 12 phantom patients (2 to 4 images each) at 32^2, a
+/// U-Net of base 4 and depth 2, 16-d embeddings.
+config::PretrainConfig tiny_config(const testing::TempDir& dir, const std::string& method) {
+  config::PretrainConfig c;
+  c.run.name = method;
+  c.run.output_dir = (dir / "runs").string();
+  c.run.threads = 2;
+  c.run.checkpoint_every = 1;
+  c.run.log_every = 1;
+  c.data.source.type = "phantom";
+  c.data.source.patients = 12;
+  c.data.source.images_per_patient = {2, 4};
+  c.data.source.native_size = {80, 72};
+  c.data.image_size = 32;
+  c.data.cache_dir = (dir / "cache").string();
+  c.data.workers = 1;
+  c.model.base_channels = 4;
+  c.model.depth = 2;
+  c.method.name = method;
+  c.method.embedding_dim = 16;
+  c.method.queue_size = 20;
+  c.method.momentum = 0.9;
+  c.method.pirl_negatives = 8;
+  c.optim.lr = 0.05;
+  c.optim.warmup_epochs = 0;
+  c.optim.epochs = 2;
+  c.optim.batch_size = 8;
+  return c;
+}
+
+std::filesystem::path run_dir(const config::PretrainConfig& c) {
+  return std::filesystem::path(c.run.output_dir) / c.run.name;
+}
+
+/// metrics.csv's loss column.
+std::vector<double> logged_losses(const std::filesystem::path& metrics) {
+  std::ifstream in(metrics);
+  std::string line;
+  std::getline(in, line);  // header
+  std::vector<double> losses;
+  while (std::getline(in, line)) {
+    std::istringstream row(line);
+    std::string cell;
+    for (int column = 0; column < 4; ++column) std::getline(row, cell, ',');
+    losses.push_back(std::stod(cell));
+  }
+  return losses;
+}
+
+std::string input_error(const config::PretrainConfig& c) {
+  try {
+    pretrain(c, {});
+  } catch (const common::InputError& e) {
+    return e.what();
+  }
+  return "no InputError";
+}
+
+TEST(Pretrain, PhantomRunLossFallsAndWritesEncoderAndSummary) {
+  testing::TempDir dir;
+  // Rotation: the one objective a U-Net this small learns reliably within a few seconds (the
+  // contrastive ones need more steps and width; docs/pretraining.md).
+  auto c = tiny_config(dir, "rotation");
+  c.optim.epochs = 8;
+  c.optim.lr = 0.05;
+  c.run.log_every = 100;  // one metrics row per epoch: the epoch's mean loss
+  ASSERT_EQ(pretrain(c, {}), 0);
+  const auto losses = logged_losses(run_dir(c) / "metrics.csv");
+  ASSERT_EQ(losses.size(), 8u);
+  const double first = (losses[0] + losses[1]) / 2;
+  const double last = (losses[6] + losses[7]) / 2;
+  EXPECT_LT(last, first * 0.8) << "first epochs " << first << ", last epochs " << last;
+
+  const std::string summary = common::read_file(run_dir(c) / "summary.json");
+  EXPECT_NE(summary.find("\"method\": \"rotation\""), std::string::npos) << summary;
+  EXPECT_NE(summary.find("\"epochs\": 8"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("\"encoder\": \"encoder.safetensors\""), std::string::npos) << summary;
+  EXPECT_NE(summary.find("\"images_per_second\": "), std::string::npos) << summary;
+
+  // The exported encoder loads into a fresh one with every key present.
+  auto encoder = models::make_encoder(model_spec(c.model));
+  const auto report = models::import_weights(*encoder, run_dir(c) / "encoder.safetensors");
+  EXPECT_TRUE(report.missing.empty());
+  const auto file = models::read_safetensors(run_dir(c) / "encoder.safetensors");
+  EXPECT_EQ(file.metadata.at("method"), "rotation");
+
+  // Running the same command again finds the finished run and leaves it alone.
+  const auto written = std::filesystem::last_write_time(run_dir(c) / "summary.json");
+  EXPECT_EQ(pretrain(c, {}), 0);
+  EXPECT_EQ(std::filesystem::last_write_time(run_dir(c) / "summary.json"), written);
+}
+
+TEST(Pretrain, CltciSimclrBatchesHoldPPatientsTimesKImages) {
+  testing::TempDir dir;
+  auto c = tiny_config(dir, "cltci_simclr");
+  c.optim.batch_size = 9;
+  c.method.images_per_patient = 3;  // P = 3 patients x K = 3 images
+  c.optim.epochs = 1;
+  const data::CachedDataset dataset = open_dataset(c.data);
+  std::int64_t steps = 0;
+  PretrainHooks hooks;
+  hooks.before_step = [&](std::int64_t, const ssl::MethodBatch& batch) {
+    ++steps;
+    ASSERT_EQ(batch.patient.numel(), 9);
+    ASSERT_EQ(batch.view1.size(0), 9);
+    std::map<std::int64_t, int> per_patient;
+    for (std::int64_t i = 0; i < 9; ++i) {
+      const std::int64_t patient = batch.patient[i].item<std::int64_t>();
+      // The patient number is the data set's for that image, and the K images are adjacent.
+      EXPECT_EQ(patient, dataset.patient_index(batch.index[i].item<std::int64_t>()));
+      EXPECT_EQ(patient, batch.patient[i / 3 * 3].item<std::int64_t>());
+      ++per_patient[patient];
+    }
+    EXPECT_EQ(per_patient.size(), 3u);
+    for (const auto& entry : per_patient) EXPECT_EQ(entry.second, 3);
+  };
+  ASSERT_EQ(pretrain(c, {}, hooks), 0);
+  EXPECT_EQ(steps, 12 / 3);  // every patient once per epoch, groups of P = 3
+}
+
+TEST(Pretrain, VanillaMethodsDrawRandomBatchesOfTheConfiguredSize) {
+  testing::TempDir dir;
+  auto c = tiny_config(dir, "simclr");
+  c.optim.epochs = 1;
+  const data::CachedDataset dataset = open_dataset(c.data);
+  std::set<std::int64_t> seen;
+  std::int64_t steps = 0;
+  PretrainHooks hooks;
+  hooks.before_step = [&](std::int64_t, const ssl::MethodBatch& batch) {
+    ++steps;
+    EXPECT_EQ(batch.index.numel(), 8);
+    for (std::int64_t i = 0; i < batch.index.numel(); ++i) {
+      EXPECT_TRUE(seen.insert(batch.index[i].item<std::int64_t>()).second) << "image drawn twice";
+    }
+  };
+  ASSERT_EQ(pretrain(c, {}, hooks), 0);
+  EXPECT_EQ(steps, dataset.size() / 8);  // the short last batch is dropped
+}
+
+class ResumeEquality : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ResumeEquality, InterruptedAndResumedRunEndsWithTheSameEncoder) {
+  testing::TempDir dir;
+  auto whole = tiny_config(dir, GetParam());
+  whole.run.name = "whole";
+  whole.optim.epochs = 3;
+  ASSERT_EQ(pretrain(whole, {}), 0);
+
+  auto parts = whole;
+  parts.run.name = "parts";
+  // Interrupt in the middle of the second epoch, as a SIGINT between two steps would.
+  PretrainHooks hooks;
+  std::int64_t last_step = -1;
+  hooks.before_step = [&](std::int64_t step, const ssl::MethodBatch&) {
+    last_step = step;
+    if (step == 5) common::request_interrupt();
+  };
+  EXPECT_THROW(pretrain(parts, {}, hooks), common::Interrupted);
+  common::request_interrupt(false);
+  EXPECT_EQ(last_step, 5);
+  EXPECT_TRUE(std::filesystem::exists(run_dir(parts) / "checkpoint.pt"));
+  EXPECT_FALSE(std::filesystem::exists(run_dir(parts) / "summary.json"));
+  std::int64_t first_resumed = -1;
+  hooks.before_step = [&](std::int64_t step, const ssl::MethodBatch&) {
+    if (first_resumed < 0) first_resumed = step;
+  };
+  ASSERT_EQ(pretrain(parts, {}, hooks), 0);
+  EXPECT_EQ(first_resumed, 6);
+
+  const auto a = models::read_safetensors(run_dir(whole) / "encoder.safetensors").tensors;
+  const auto b = models::read_safetensors(run_dir(parts) / "encoder.safetensors").tensors;
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& item : a) {
+    ASSERT_TRUE(b.contains(item.key())) << item.key();
+    EXPECT_TRUE(torch::equal(item.value(), b[item.key()])) << item.key();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Methods,
+                         ResumeEquality,
+                         ::testing::Values("cltci_moco", "pirl"),
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+
+TEST(Pretrain, ValuesTheDataOrEncoderCannotUseAreInputErrorsNamingTheKey) {
+  testing::TempDir dir;
+  auto c = tiny_config(dir, "moco");
+  c.optim.batch_size = 500;
+  EXPECT_NE(input_error(c).find("optim.batch_size: 500 is larger than the data set"),
+            std::string::npos)
+      << input_error(c);
+
+  c = tiny_config(dir, "cltci_simclr");
+  c.optim.batch_size = 40;
+  c.method.images_per_patient = 2;  // 20 patients per batch, the data has 12
+  EXPECT_NE(input_error(c).find("optim.batch_size: 40 = 20 patients x 2 images"), std::string::npos)
+      << input_error(c);
+
+  c = tiny_config(dir, "rotation");
+  c.data.image_size = 30;  // not a multiple of the U-Net's 4
+  EXPECT_NE(input_error(c).find("data.image_size: 30 is not a multiple of 4"), std::string::npos)
+      << input_error(c);
+
+  c = tiny_config(dir, "pirl");
+  c.method.pirl_negatives = 1000;
+  EXPECT_NE(input_error(c).find("method.pirl_negatives"), std::string::npos) << input_error(c);
+
+  // None of them left a run directory behind.
+  EXPECT_FALSE(std::filesystem::exists(dir / "runs"));
+}
+
+}  // namespace
+}  // namespace cltci::run
