@@ -6,6 +6,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <iterator>
 
 namespace cltci::common {
@@ -30,7 +31,16 @@ void add_log_file(const std::filesystem::path& path) {
   auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path.string(), false);
   sink->set_pattern("[%Y-%m-%d %H:%M:%S.%e] %l %v");
   auto logger = spdlog::default_logger();
-  logger->sinks().push_back(std::move(sink));
+  // One run directory at a time: a process that opens several runs (tests, sweeps from one
+  // program) logs into the newest, instead of piling up sinks of finished runs.
+  auto& sinks = logger->sinks();
+  sinks.erase(std::remove_if(sinks.begin(), sinks.end(),
+                             [](const spdlog::sink_ptr& existing) {
+                               return std::dynamic_pointer_cast<
+                                          spdlog::sinks::basic_file_sink_mt>(existing) != nullptr;
+                             }),
+              sinks.end());
+  sinks.push_back(std::move(sink));
   logger->flush_on(spdlog::level::info);
 }
 

@@ -14,7 +14,8 @@ inline constexpr const char* kLogLevels[] = {"trace", "debug", "info", "warn", "
 /// Throws InputError for an unknown level.
 void init_logging(const std::string& level);
 
-/// Adds `path` (appended, so a resumed run keeps its history) to the default logger's sinks.
+/// Logs to `path` (appended, so a resumed run keeps its history) besides the console; replaces
+/// the log file of a run opened earlier in the process.
 void add_log_file(const std::filesystem::path& path);
 
 }  // namespace cltci::common
