@@ -36,8 +36,9 @@ fi
 # Every stage reads the prepared manifest, and caches its decoded images in one place.
 source_flags=(--set data.source.type=manifest --set "data.source.path=${data}/manifest.csv"
               --set "data.cache_dir=${out}/cache" --output "${out}")
+# 100 epochs instead of the config's 10 (a smoke-test length): still about a minute here.
 step pretrain "${bin}/pretrain" --config configs/pretrain/phantom_cltci_moco_unet.yaml \
-  "${source_flags[@]}"
+  "${source_flags[@]}" --set optim.epochs=100 --set optim.warmup_epochs=10
 step "finetune (random init)" "${bin}/finetune" --config configs/finetune/phantom_random_unet.yaml \
   "${source_flags[@]}"
 step "finetune (CL-TCI-MoCo init)" "${bin}/finetune" \
