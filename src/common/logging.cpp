@@ -36,8 +36,8 @@ void add_log_file(const std::filesystem::path& path) {
   auto& sinks = logger->sinks();
   sinks.erase(std::remove_if(sinks.begin(), sinks.end(),
                              [](const spdlog::sink_ptr& existing) {
-                               return std::dynamic_pointer_cast<
-                                          spdlog::sinks::basic_file_sink_mt>(existing) != nullptr;
+                               return std::dynamic_pointer_cast<spdlog::sinks::basic_file_sink_mt>(
+                                          existing) != nullptr;
                              }),
               sinks.end());
   sinks.push_back(std::move(sink));

@@ -3,14 +3,14 @@
 // Usage: dice_tool PRED.raw TRUTH.raw N H W CLASSES
 // Output: one line per image "image c1 c2 ..." (per-image Dice per lung class), then
 // "pooled c1 c2 ...".
+#include "cltci/engine/dice.h"
+
 #include <torch/torch.h>
 
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <vector>
-
-#include "cltci/engine/dice.h"
 
 namespace {
 torch::Tensor read_raw(const char* path, int64_t n, int64_t h, int64_t w) {

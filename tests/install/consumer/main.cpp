@@ -1,9 +1,9 @@
 // Uses the installed library without torch/torch.h, so this check compiles in seconds.
-#include <iostream>
-
 #include "cltci/build_info.h"
 #include "cltci/config/config_loader.h"
 #include "cltci/config/pretrain_config.h"
+
+#include <iostream>
 
 int main() {
   const auto config = cltci::config::load_pretrain_config({}, {"optim.lr=0.5"});

@@ -1,9 +1,4 @@
-#include <gtest/gtest.h>
-#include <torch/torch.h>
-
-#include <fstream>
-#include <opencv2/imgcodecs.hpp>
-#include <set>
+#include "cltci/run/finetune.h"
 
 #include "cltci/common/error.h"
 #include "cltci/common/interrupt.h"
@@ -14,10 +9,16 @@
 #include "cltci/models/weights_io.h"
 #include "cltci/run/bridges.h"
 #include "cltci/run/evaluate.h"
-#include "cltci/run/finetune.h"
 #include "cltci/run/finetune_cells.h"
 #include "cltci/run/segmentation_model.h"
 #include "common_test_support.h"
+
+#include <gtest/gtest.h>
+#include <opencv2/imgcodecs.hpp>
+#include <torch/torch.h>
+
+#include <fstream>
+#include <set>
 
 namespace cltci::run {
 namespace {
@@ -25,12 +26,22 @@ namespace {
 /// A small phantom fine-tuning config writing under `dir` (12 patients, 32 px, tiny U-Net).
 config::FinetuneConfig small_config(const testing::TempDir& dir,
                                     std::vector<std::string> extra = {}) {
-  std::vector<std::string> overrides{
-      "run.output_dir=" + dir.path().string(), "run.name=ft", "run.threads=2", "run.log_every=100",
-      "data.cache_dir=" + (dir / "cache").string(), "data.image_size=32",
-      "data.source.patients=12", "data.source.images_per_patient=[1, 3]", "data.workers=1",
-      "model.base_channels=4", "model.depth=2", "optim.epochs=2", "optim.batch_size=4",
-      "optim.lr=0.003", "folds.k=3", "budgets=[2, 4]"};
+  std::vector<std::string> overrides{"run.output_dir=" + dir.path().string(),
+                                     "run.name=ft",
+                                     "run.threads=2",
+                                     "run.log_every=100",
+                                     "data.cache_dir=" + (dir / "cache").string(),
+                                     "data.image_size=32",
+                                     "data.source.patients=12",
+                                     "data.source.images_per_patient=[1, 3]",
+                                     "data.workers=1",
+                                     "model.base_channels=4",
+                                     "model.depth=2",
+                                     "optim.epochs=2",
+                                     "optim.batch_size=4",
+                                     "optim.lr=0.003",
+                                     "folds.k=3",
+                                     "budgets=[2, 4]"};
   overrides.insert(overrides.end(), extra.begin(), extra.end());
   return config::load_finetune_config({}, overrides);
 }
@@ -51,7 +62,8 @@ TEST(FinetuneCells, NestedBudgetsAndNoPatientAcrossFolds) {
     for (auto i : m2) EXPECT_TRUE(s4.count(i)) << "M=2 not inside M=4";
     for (auto i : m4) EXPECT_TRUE(s6.count(i)) << "M=4 not inside M=6";
     std::set<std::string> test_patients;
-    for (auto i : plan.test(static_cast<std::int64_t>(fold))) test_patients.insert(dataset.patient_id(i));
+    for (auto i : plan.test(static_cast<std::int64_t>(fold)))
+      test_patients.insert(dataset.patient_id(i));
     for (auto i : m6) EXPECT_EQ(test_patients.count(dataset.patient_id(i)), 0U);
   }
   EXPECT_TRUE(std::filesystem::exists(dir / kSplitsFile));
@@ -78,8 +90,9 @@ TEST(Finetune, MissingPretrainRunIsAnInputError) {
     finetune(config, {});
     FAIL();
   } catch (const common::InputError& error) {
-    EXPECT_NE(std::string(error.what()).find("init.pretrain_run: " + (dir / "nope").string() +
-                                             "/encoder.safetensors not found"),
+    EXPECT_NE(std::string(error.what())
+                  .find("init.pretrain_run: " + (dir / "nope").string() +
+                        "/encoder.safetensors not found"),
               std::string::npos)
         << error.what();
   }
@@ -116,10 +129,11 @@ TEST(Finetune, CellsAreSkippedWhenFinishedAndResumedWhenInterrupted) {
 TEST(Finetune, PhantomWithAllLabelsReachesDice90) {
   testing::TempDir dir;
   // Two folds of ~30 images; every training image labelled; 64 px, 40 epochs of 3 steps.
-  const auto config = small_config(
-      dir, {"data.image_size=64", "data.source.patients=20", "data.source.images_per_patient=[2, 4]",
-            "model.base_channels=8", "model.depth=3", "folds.k=2", "budgets=[24]",
-            "optim.epochs=40", "optim.batch_size=8", "optim.lr=0.005"});
+  const auto config =
+      small_config(dir, {"data.image_size=64", "data.source.patients=20",
+                         "data.source.images_per_patient=[2, 4]", "model.base_channels=8",
+                         "model.depth=3", "folds.k=2", "budgets=[24]", "optim.epochs=40",
+                         "optim.batch_size=8", "optim.lr=0.005"});
   ASSERT_EQ(finetune(config, {}), 0);
   auto evaluation = config::load_evaluate_config(
       {}, {"finetune_run=" + (dir / "ft").string(), "run.output_dir=" + dir.path().string(),
@@ -172,7 +186,8 @@ TEST(Evaluate, SegmentsNewImagesAtNativeResolutionInEveryFormat) {
   const auto out = dir / "segment" / "segmentations";
   const auto reference = cv::imread((out / "a_mask.png").string(), cv::IMREAD_UNCHANGED);
   for (const char* stem : {"a", "b16", "c"}) {
-    const auto mask = cv::imread((out / (std::string(stem) + "_mask.png")).string(), cv::IMREAD_UNCHANGED);
+    const auto mask =
+        cv::imread((out / (std::string(stem) + "_mask.png")).string(), cv::IMREAD_UNCHANGED);
     ASSERT_FALSE(mask.empty()) << stem;
     EXPECT_EQ(mask.rows, 37);
     EXPECT_EQ(mask.cols, 53);
