@@ -2,6 +2,7 @@
 
 #include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
+#include "cltci/common/json.h"
 #include "cltci/common/seeding.h"
 #include "data/random.h"
 
@@ -26,23 +27,6 @@ std::string fingerprint(const std::vector<std::string>& patient_of_image) {
   char text[17];
   std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
   return text;
-}
-
-std::string json_string(const std::string& value) {
-  std::string out = "\"";
-  for (const char c : value) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char escaped[8];
-      std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
-      out += escaped;
-    } else {
-      out += c;
-    }
-  }
-  return out + '"';
 }
 
 }  // namespace
@@ -129,7 +113,7 @@ std::string folds_to_json(const Folds& folds, const std::vector<std::string>& pa
     out << (f ? ",\n    [" : "\n    [");
     bool first = true;
     for (const std::string& id : ids) {
-      out << (first ? "" : ", ") << json_string(id);
+      out << (first ? "" : ", ") << common::json_string(id);
       first = false;
     }
     out << "]";

@@ -2,6 +2,8 @@
 
 #include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
+#include "cltci/common/json.h"
+#include "cltci/data/csv.h"
 #include "cltci/data/image_io.h"
 #include "cltci/engine/cv_summary.h"
 #include "cltci/engine/dice.h"
@@ -128,9 +130,10 @@ int score_finetune_run(const config::EvaluateConfig& config, const RunOptions& o
           score.pooled[c] += counts[c];
           const double dice = engine::dice(counts[c]);
           score.per_image_mean[c] += dice / static_cast<double>(test.size());
-          results << cell.fold << ',' << cell.budget << ",\"" << dataset.name(index) << "\",\""
-                  << dataset.patient_id(index) << "\"," << c + 1 << ',' << json_number(dice) << ','
-                  << counts[c].tp << ',' << counts[c].fp << ',' << counts[c].fn << '\n';
+          results << cell.fold << ',' << cell.budget << ',' << data::csv_field(dataset.name(index))
+                  << ',' << data::csv_field(dataset.patient_id(index)) << "," << c + 1 << ','
+                  << json_number(dice) << ',' << counts[c].tp << ',' << counts[c].fp << ','
+                  << counts[c].fn << '\n';
         }
         if (cell.budget == largest_budget && overlays < config.overlays_per_fold) {
           const cv::Mat picture = engine::draw_overlay(dataset.image(index), predicted, truth);
@@ -153,13 +156,13 @@ int score_finetune_run(const config::EvaluateConfig& config, const RunOptions& o
 
   const auto by_budget = engine::summarise_by_budget(scores);
   std::ostringstream summary;
-  summary
-      << "{\n  \"finetune_run\": \"" << finetune_dir.string() << "\",\n  \"initialisation\": \""
-      << initialisation << "\",\n  \"arch\": \"" << finetune.model.arch
-      << "\",\n  \"dice\": \"per lung class (1 = left, 2 = right), background excluded; pooled = "
-         "TP/FP/FN summed over a fold's test images (the paper's number), per_image = mean "
-         "of per-image Dice; both at the cached resolution\",\n  \"empty_mask_rule\": \""
-      << engine::kEmptyMaskRule << "\",\n  \"cells\": [\n";
+  summary << "{\n  \"finetune_run\": " << common::json_string(finetune_dir.string())
+          << ",\n  \"initialisation\": " << common::json_string(initialisation)
+          << ",\n  \"arch\": " << common::json_string(finetune.model.arch)
+          << ",\n  \"dice\": \"per lung class (1 = left, 2 = right), background excluded; pooled = "
+             "TP/FP/FN summed over a fold's test images (the paper's number), per_image = mean "
+             "of per-image Dice; both at the cached resolution\",\n  \"empty_mask_rule\": \""
+          << engine::kEmptyMaskRule << "\",\n  \"cells\": [\n";
   for (std::size_t i = 0; i < scores.size(); ++i) {
     const auto& s = scores[i];
     summary << "    {\"fold\": " << s.fold << ", \"budget\": " << s.budget
@@ -236,15 +239,16 @@ int segment_images(const config::EvaluateConfig& config, const RunOptions& optio
     const std::string stem = files[i].stem().string();
     write_png(out / (stem + "_mask.png"), native);
     write_png(out / (stem + "_overlay.png"), engine::draw_overlay(pixels, native));
-    listing << '"' << files[i].string() << "\"," << native.rows << ',' << native.cols << ','
+    listing << data::csv_field(files[i].string()) << ',' << native.rows << ',' << native.cols << ','
             << cv::countNonZero(native == 1) << ',' << cv::countNonZero(native == 2) << ',' << stem
             << "_mask.png," << stem << "_overlay.png\n";
   }
   common::write_file_atomic(out / "segmentations.csv", std::string_view(listing.str()));
-  common::write_file_atomic(context.directory / common::kRunSummaryFile,
-                            std::string_view("{\n  \"checkpoint\": \"" + config.checkpoint +
-                                             "\",\n  \"images\": " + std::to_string(files.size()) +
-                                             ",\n  \"masks\": \"segmentations/\"\n}\n"));
+  common::write_file_atomic(
+      context.directory / common::kRunSummaryFile,
+      std::string_view("{\n  \"checkpoint\": " + common::json_string(config.checkpoint) +
+                       ",\n  \"images\": " + std::to_string(files.size()) +
+                       ",\n  \"masks\": \"segmentations/\"\n}\n"));
   spdlog::info(
       "[evaluate] {} label masks (0 background, 1 left lung, 2 right lung) at native "
       "resolution and overlays in {}",

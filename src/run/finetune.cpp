@@ -2,6 +2,7 @@
 
 #include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
+#include "cltci/common/json.h"
 #include "cltci/data/folds.h"
 #include "cltci/data/loader.h"
 #include "cltci/data/samplers.h"
@@ -191,12 +192,12 @@ int finetune(const config::FinetuneConfig& config, const RunOptions& options) {
     summary << "{\n  \"fold\": " << cell.fold << ",\n  \"budget\": " << cell.budget
             << ",\n  \"train_images\": [";
     for (std::size_t i = 0; i < cell.train.size(); ++i) {
-      summary << (i ? ", " : "") << '"' << dataset.name(cell.train[i]) << '"';
+      summary << (i ? ", " : "") << common::json_string(dataset.name(cell.train[i]));
     }
     summary << "],\n  \"epochs\": " << result.epochs_done
             << ",\n  \"final_loss\": " << result.last_loss
-            << ",\n  \"images_per_second\": " << result.samples_per_second << ",\n  \"model\": \""
-            << kModelFile << "\"\n}\n";
+            << ",\n  \"images_per_second\": " << result.samples_per_second
+            << ",\n  \"model\": " << common::json_string(kModelFile) << "\n}\n";
     common::write_file_atomic(cell_dir / kCellSummaryFile, std::string_view(summary.str()));
     spdlog::info("[finetune] fold {} M={}: loss {:.4f}, {:.1f} img/s", cell.fold, cell.budget,
                  result.last_loss, result.samples_per_second);
@@ -204,13 +205,14 @@ int finetune(const config::FinetuneConfig& config, const RunOptions& options) {
   }
 
   std::ostringstream summary;
-  summary << "{\n  \"initialisation\": \"" << initialisation_name(config) << "\",\n  \"arch\": \""
-          << config.model.arch << "\",\n  \"folds\": " << config.folds.k << ",\n  \"budgets\": [";
+  summary << "{\n  \"initialisation\": " << common::json_string(initialisation_name(config))
+          << ",\n  \"arch\": " << common::json_string(config.model.arch)
+          << ",\n  \"folds\": " << config.folds.k << ",\n  \"budgets\": [";
   for (std::size_t i = 0; i < config.budgets.size(); ++i)
     summary << (i ? ", " : "") << config.budgets[i];
   summary << "],\n  \"cells\": [";
   for (std::size_t i = 0; i < finished.size(); ++i)
-    summary << (i ? ", " : "") << '"' << finished[i] << '"';
+    summary << (i ? ", " : "") << common::json_string(finished[i]);
   summary << "]\n}\n";
   common::write_file_atomic(context.directory / common::kRunSummaryFile,
                             std::string_view(summary.str()));

@@ -3,6 +3,7 @@
 
 #include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
+#include "cltci/common/json.h"
 #include "cltci/common/run_directory.h"
 #include "cltci/common/seeding.h"
 #include "cltci/data/loader.h"
@@ -162,33 +163,6 @@ void check_image_size(const config::PretrainConfig& config, const models::Encode
   }
 }
 
-std::string json_string(const std::string& text) {
-  std::ostringstream out;
-  out << '"';
-  for (const char c : text) {
-    switch (c) {
-      case '"':
-        out << "\\\"";
-        break;
-      case '\\':
-        out << "\\\\";
-        break;
-      case '\n':
-        out << "\\n";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out << "\\u" << std::hex << std::setw(4) << std::setfill('0') << static_cast<int>(c)
-              << std::dec;
-        } else {
-          out << c;
-        }
-    }
-  }
-  out << '"';
-  return out.str();
-}
-
 /// The loss of metrics.csv's last row (when this process ran no step: resumed after the end).
 double last_logged_loss(const fs::path& metrics) {
   std::ifstream in(metrics);
@@ -216,8 +190,8 @@ void write_summary(const fs::path& file,
   std::ostringstream out;
   out << std::setprecision(9);
   out << "{\n"
-      << "  \"method\": " << json_string(config.method.name) << ",\n"
-      << "  \"arch\": " << json_string(config.model.arch) << ",\n"
+      << "  \"method\": " << common::json_string(config.method.name) << ",\n"
+      << "  \"arch\": " << common::json_string(config.model.arch) << ",\n"
       << "  \"image_size\": " << config.data.image_size << ",\n"
       << "  \"images\": " << images << ",\n"
       << "  \"epochs\": " << result.epochs_done << ",\n"
@@ -226,7 +200,7 @@ void write_summary(const fs::path& file,
       << "  \"final_loss\": " << (std::isfinite(final_loss) ? final_loss : 0.0) << ",\n"
       << "  \"images_per_second\": " << result.samples_per_second << ",\n"
       << "  \"resumed\": " << (result.resumed ? "true" : "false") << ",\n"
-      << "  \"encoder\": " << json_string(kEncoderFile) << "\n"
+      << "  \"encoder\": " << common::json_string(kEncoderFile) << "\n"
       << "}\n";
   common::write_file_atomic(file, std::string_view(out.str()));
 }

@@ -1,6 +1,7 @@
 #include "cltci/common/atomic_file.h"
 
 #include "cltci/common/error.h"
+#include "cltci/common/json.h"
 #include "common_test_support.h"
 
 #include <gtest/gtest.h>
@@ -49,6 +50,17 @@ TEST(AtomicFile, ReadingAMissingFileNamesIt) {
     EXPECT_EQ(std::string(error.what()), "/nonexistent/cltci/file.yaml: cannot open file");
     EXPECT_EQ(exit_code_for(error), kExitBadInput);
   }
+}
+
+}  // namespace
+}  // namespace cltci::common
+
+namespace cltci::common {
+namespace {
+
+TEST(JsonString, EscapesQuotesBackslashesAndControlCharacters) {
+  EXPECT_EQ(json_string("runs/a"), "\"runs/a\"");
+  EXPECT_EQ(json_string("a\"b\\c\nd"), "\"a\\\"b\\\\c\\u000ad\"");
 }
 
 }  // namespace
