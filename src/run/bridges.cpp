@@ -24,6 +24,25 @@ models::ModelSpec model_spec(const config::ModelConfig& model) {
   return spec;
 }
 
+ssl::MethodOptions method_options(const config::PretrainConfig& config, std::int64_t dataset_size) {
+  ssl::MethodOptions options;
+  const auto& m = config.method;
+  options.name = m.name;
+  options.temperature = m.temperature;
+  options.base_temperature = m.base_temperature;
+  options.embedding_dim = m.embedding_dim;
+  options.queue_size = m.queue_size;
+  options.momentum = m.momentum;
+  options.shuffle_bn = m.shuffle_bn;
+  options.pirl_negatives = m.pirl_negatives;
+  options.pirl_bank_momentum = m.pirl_bank_momentum;
+  options.loss_memory_bytes = static_cast<std::int64_t>(m.loss_memory_mib * 1024.0 * 1024.0);
+  options.dataset_size = dataset_size;
+  options.image_size = config.data.image_size;
+  options.seed = static_cast<std::uint64_t>(config.run.seed);
+  return options;
+}
+
 data::AugmentOptions augment_options(const config::AugmentConfig& augment) {
   data::AugmentOptions options;
   options.rotation_deg = augment.rotation_deg;

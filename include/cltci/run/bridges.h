@@ -2,12 +2,14 @@
 // options struct of the layer that needs it (layers below run/ never read configs).
 #pragma once
 
+#include "cltci/config/pretrain_config.h"
 #include "cltci/config/sections.h"
 #include "cltci/data/augment.h"
 #include "cltci/data/dataset_cache.h"
 #include "cltci/data/phantom.h"
 #include "cltci/engine/trainer.h"
 #include "cltci/models/model_factory.h"
+#include "cltci/ssl/method.h"
 
 #include <filesystem>
 #include <string>
@@ -15,6 +17,9 @@
 namespace cltci::run {
 
 models::ModelSpec model_spec(const config::ModelConfig& model);
+
+/// The pre-training method the config describes; `dataset_size` sizes PIRL's memory bank.
+ssl::MethodOptions method_options(const config::PretrainConfig& config, std::int64_t dataset_size);
 
 data::AugmentOptions augment_options(const config::AugmentConfig& augment);
 

@@ -17,9 +17,6 @@ struct PretrainHooks {
   std::function<void(std::int64_t step, const ssl::MethodBatch& batch)> before_step;
 };
 
-/// The method options the config describes; `dataset_size` sizes PIRL's memory bank.
-ssl::MethodOptions method_options(const config::PretrainConfig& config, std::int64_t dataset_size);
-
 /// Runs `pretrain` with a validated config; returns the process exit code. Writes, in
 /// `<run.output_dir>/<run.name>`, config.yaml, run.log, metrics.csv, checkpoint.pt, the trained
 /// encoder as encoder.safetensors (a ResNet-50 under torchvision's names) and, last,
