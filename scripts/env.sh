@@ -7,6 +7,8 @@
 : "${CLTCI_MONAI_VERSION:=1.6.1}"
 : "${CLTCI_PYDICOM_VERSION:=3.0.2}"
 : "${CLTCI_SAFETENSORS_VERSION:=0.8.0}"
+# SciPy is the reference for the paired statistics (Wilcoxon, paired t); 1.17 supports numpy 2.4.
+: "${CLTCI_SCIPY_VERSION:=1.17.1}"
 # The environment lives outside the clone, so fresh clones (CI) reuse the ~4 GB install.
 : "${CLTCI_VENV:=${XDG_CACHE_HOME:-${HOME}/.cache}/cltci/venv-torch${CLTCI_TORCH_VERSION}}"
 : "${CLTCI_BUILD_DIR:=build}"

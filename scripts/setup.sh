@@ -87,6 +87,7 @@ if ((with_python_checks)); then
   have_version pydicom "${CLTCI_PYDICOM_VERSION}" || pip_wants+=("pydicom==${CLTCI_PYDICOM_VERSION}")
   have_version safetensors "${CLTCI_SAFETENSORS_VERSION}" ||
     pip_wants+=("safetensors==${CLTCI_SAFETENSORS_VERSION}")
+  have_version scipy "${CLTCI_SCIPY_VERSION}" || pip_wants+=("scipy==${CLTCI_SCIPY_VERSION}")
 fi
 if ((${#pip_wants[@]})); then
   say "installing into ${CLTCI_VENV}: ${pip_wants[*]}"

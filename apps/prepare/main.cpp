@@ -26,6 +26,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   ph->add_option("--seed", phantom.phantom.seed, "every pixel follows from it")
       ->capture_default_str();
+  ph->add_option("--phantom-version", phantom.phantom.version,
+                 "generator: 1 the original, 2 the paediatric ICU model (docs/phantom.md)")
+      ->check(CLI::Range(1, 2))
+      ->capture_default_str();
   ph->add_option("--size", size, "W H native image size")->expected(2)->capture_default_str();
   ph->add_option("--bits", phantom.phantom.bits, "PNG depth: 8 or 16")->capture_default_str();
   ph->add_option("--format", format, "png | montgomery | jsrt | dicom | dicom-flat | nih")

@@ -50,6 +50,10 @@ void describe(Schema& s, FinetuneConfig& c) {
   s.section("optim", "optimizer and schedule", [&] { describe(s, c.optim); });
   s.section("folds", "cross-validation split", [&] { describe(s, c.folds); });
   s.field("budgets", c.budgets, "label budgets M per fold (nested subsets)", Rule::at_least(1));
+  s.field("seeds", c.seeds,
+          "fine-tuning seeds: replicates of every (fold, M) cell with their own initial "
+          "decoder, batch order and augmentation (folds and M images fixed)",
+          Rule::non_negative());
   s.field("loss", c.loss, "ce | dice_ce", {"ce", "dice_ce"});
 }
 
@@ -72,6 +76,14 @@ void validate(const FinetuneConfig& c, Problems& problems) {
   if (!std::is_sorted(c.budgets.begin(), c.budgets.end()) ||
       std::adjacent_find(c.budgets.begin(), c.budgets.end()) != c.budgets.end()) {
     problems.add("budgets", "must be strictly increasing (nested subsets)");
+  }
+  if (c.seeds.empty()) problems.add("seeds", "needs at least one seed");
+  {
+    std::vector<std::int64_t> sorted = c.seeds;
+    std::sort(sorted.begin(), sorted.end());
+    if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
+      problems.add("seeds", "must not repeat a seed");
+    }
   }
   if (c.data.source.type != "phantom" && c.model.classes != 3) {
     problems.add("model.classes", "lung segmentation uses 3 classes (background, left, right)");

@@ -5,7 +5,23 @@
 namespace cltci::config {
 
 void describe(Schema& s, PretrainConfig& c) {
-  s.section("run", "run identity, output and runtime", [&] { describe(s, c.run); });
+  s.section("run", "run identity, output and runtime", [&] {
+    describe(s, c.run);
+    s.field("probe_every", c.probe.every,
+            "epochs between representation probes (patient retrieval, alignment/uniformity, "
+            "effective rank) of un-augmented images; the last epoch always probes; 0 = only "
+            "the last",
+            Rule::non_negative());
+    s.field("probe_images", c.probe.images,
+            "probe set size: whole patients drawn by run.seed until this many images",
+            Rule::at_least(2));
+    s.field("collapse_patience", c.probe.collapse_patience,
+            "epochs (loss) or probes (rank) a collapse sign must last before the warning",
+            Rule::at_least(1));
+    s.field("collapse_min_rank", c.probe.collapse_min_rank,
+            "collapse warning when the probe embedding's effective rank stays below this",
+            Rule::non_negative());
+  });
   s.section("data", "unlabelled images grouped by patient", [&] { describe(s, c.data); });
   s.section("model", "encoder architecture", [&] { describe(s, c.model); });
   s.section("method", "self-supervised method", [&] { describe(s, c.method); });

@@ -46,6 +46,9 @@ void describe(Schema& s, SourceConfig& c) {
           Rule::at_least(32), 2);
   s.field("phantom_seed", c.phantom_seed, "phantom: seed of the anatomy and acquisitions",
           Rule::non_negative());
+  s.field("phantom_version", c.phantom_version,
+          "phantom: generator version (1: the original, 2: paediatric ICU model)",
+          Rule::between(1, 2));
   s.field("frontal_only", c.frontal_only, "importers: keep PA/AP views only");
   s.field("allow_skips", c.allow_skips,
           "importers: skip (and list) unreadable files instead of stopping");

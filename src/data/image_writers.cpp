@@ -11,9 +11,11 @@
 namespace cltci::data {
 
 void write_png(const std::filesystem::path& file, const cv::Mat& image) {
-  if (image.empty() || image.channels() != 1 ||
-      (image.depth() != CV_8U && image.depth() != CV_16U)) {
-    throw common::Error("write_png '" + file.string() + "': need a CV_8UC1 or CV_16UC1 image");
+  const bool grey = image.channels() == 1 && (image.depth() == CV_8U || image.depth() == CV_16U);
+  const bool colour = image.type() == CV_8UC3;
+  if (image.empty() || (!grey && !colour)) {
+    throw common::Error("write_png '" + file.string() +
+                        "': need a CV_8UC1, CV_16UC1 or CV_8UC3 (BGR) image");
   }
   std::vector<unsigned char> bytes;
   if (!cv::imencode(".png", image, bytes)) {

@@ -2,6 +2,8 @@
 
 #include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
+#include "data/phantom_draw.h"
+#include "data/phantom_v2.h"
 #include "data/random.h"
 
 #include <opencv2/imgcodecs.hpp>
@@ -15,12 +17,17 @@
 namespace cltci::data {
 namespace {
 
+using detail::chaikin;
+using detail::curve;
+using detail::fill;
+using detail::kPi;
+using detail::Polygon;
+using detail::Pose;
 using detail::Rng;
-using Polygon = std::vector<cv::Point2d>;
+using detail::stroke;
 
 // Bumped whenever the drawing changes, so caches of older phantoms are rebuilt.
 constexpr std::uint64_t kPhantomVersion = 1;
-constexpr double kPi = 3.14159265358979323846;
 
 // Lung outline in a unit box: x = 0 lateral .. 1 medial, y = 0 apex .. 1 costophrenic angle.
 // The diaphragm points (indices 6..9) are lifted by the dome height; the medial points leave
@@ -118,23 +125,6 @@ Acquisition draw_acquisition(Rng& rng, const PhantomOptions& options) {
   return q;
 }
 
-// Corner cutting turns the coarse template into a smooth outline.
-Polygon chaikin(const Polygon& points, int iterations) {
-  Polygon current = points;
-  for (int it = 0; it < iterations; ++it) {
-    Polygon next;
-    next.reserve(current.size() * 2);
-    for (std::size_t i = 0; i < current.size(); ++i) {
-      const cv::Point2d& p = current[i];
-      const cv::Point2d& q = current[(i + 1) % current.size()];
-      next.push_back(0.75 * p + 0.25 * q);
-      next.push_back(0.25 * p + 0.75 * q);
-    }
-    current.swap(next);
-  }
-  return current;
-}
-
 // Canonical (unposed) lung outline in pixels; `mirror` builds the image-right lung.
 Polygon lung_outline(
     const LungShape& lung, const Anatomy& a, double inspiration, bool mirror, cv::Size size) {
@@ -151,50 +141,6 @@ Polygon lung_outline(
     points.emplace_back(x * size.width, y * size.height);
   }
   return chaikin(points, 3);
-}
-
-class Pose {
- public:
-  Pose(const Acquisition& q, cv::Size size) {
-    const cv::Point2d centre(size.width / 2.0, size.height / 2.0);
-    const double angle = q.rotation_deg * kPi / 180.0;
-    c_ = std::cos(angle) * q.scale;
-    s_ = std::sin(angle) * q.scale;
-    tx_ = centre.x + q.shift_x * size.width - (c_ * centre.x - s_ * centre.y);
-    ty_ = centre.y + q.shift_y * size.height - (s_ * centre.x + c_ * centre.y);
-    scale_ = q.scale;
-  }
-  cv::Point2d operator()(cv::Point2d p) const {
-    return {c_ * p.x - s_ * p.y + tx_, s_ * p.x + c_ * p.y + ty_};
-  }
-  double scale() const { return scale_; }
-  // Fixed-point vertices (shift 4) keep sub-pixel outlines when rasterised.
-  std::vector<cv::Point> raster(const Polygon& polygon) const {
-    std::vector<cv::Point> out;
-    out.reserve(polygon.size());
-    for (const cv::Point2d& p : polygon) {
-      const cv::Point2d q = (*this)(p);
-      out.emplace_back(static_cast<int>(std::lround(q.x * 16)),
-                       static_cast<int>(std::lround(q.y * 16)));
-    }
-    return out;
-  }
-
- private:
-  double c_ = 1, s_ = 0, tx_ = 0, ty_ = 0, scale_ = 1;
-};
-
-void fill(cv::Mat& layer, const Pose& pose, const Polygon& polygon, double value) {
-  const std::vector<std::vector<cv::Point>> polys{pose.raster(polygon)};
-  cv::fillPoly(layer, polys, cv::Scalar(value), cv::LINE_8, 4);
-}
-
-void stroke(
-    cv::Mat& layer, const Pose& pose, const Polygon& polyline, double value, double thickness) {
-  const std::vector<std::vector<cv::Point>> lines{pose.raster(polyline)};
-  cv::polylines(layer, lines, false, cv::Scalar(value),
-                std::max(1, static_cast<int>(std::lround(thickness * pose.scale()))), cv::LINE_8,
-                4);
 }
 
 Polygon heart_outline(const Anatomy& a, cv::Size size) {
@@ -220,15 +166,6 @@ Polygon body_outline(const Anatomy& a, cv::Size size) {
   return chaikin(p, 2);
 }
 
-Polygon curve(cv::Point2d a, cv::Point2d control, cv::Point2d b, int steps = 24) {
-  Polygon out;
-  for (int i = 0; i <= steps; ++i) {
-    const double t = static_cast<double>(i) / steps;
-    out.push_back((1 - t) * (1 - t) * a + 2 * (1 - t) * t * control + t * t * b);
-  }
-  return out;
-}
-
 std::string patient_folder(int patient) {
   char buffer[16];
   std::snprintf(buffer, sizeof buffer, "p%04d", patient);
@@ -249,6 +186,8 @@ std::string csv_field(const std::string& value) {
 
 void PhantomOptions::validate() const {
   std::vector<std::string> problems;
+  if (version != 1 && version != 2)
+    problems.push_back("phantom.version must be 1 or 2, got " + std::to_string(version));
   if (patients < 1)
     problems.push_back("phantom.patients must be >= 1, got " + std::to_string(patients));
   if (min_images < 1 || max_images < min_images) {
@@ -265,6 +204,8 @@ void PhantomOptions::validate() const {
     problems.push_back("phantom probabilities must lie in [0, 1]");
   }
   if (noise < 0) problems.push_back("phantom.noise must be >= 0");
+  if (device_change_probability < 0 || device_change_probability > 1)
+    problems.push_back("phantom.device_change_probability must lie in [0, 1]");
   if (bits != 8 && bits != 16)
     problems.push_back("phantom.bits must be 8 or 16, got " + std::to_string(bits));
   if (!problems.empty()) throw common::InputError(problems);
@@ -276,6 +217,8 @@ std::uint64_t PhantomOptions::fingerprint() const {
   text << kPhantomVersion << '|' << seed << '|' << patients << '|' << min_images << '|'
        << max_images << '|' << width << '|' << height << '|' << opacity_probability << '|'
        << device_probability << '|' << noise << '|' << id_prefix;
+  // Version 1's text is exactly what it always was, so that its caches stay valid.
+  if (version != 1) text << "|v" << version << '|' << device_change_probability;
   const std::string s = text.str();
   return detail::fnv1a(s.data(), s.size());
 }
@@ -284,22 +227,35 @@ std::vector<PhantomEntry> phantom_plan(const PhantomOptions& options) {
   options.validate();
   std::vector<PhantomEntry> plan;
   for (int patient = 0; patient < options.patients; ++patient) {
+    const std::string folder = patient_folder(patient);
+    const std::string patient_id = options.id_prefix + ":" + folder;
+    if (options.version == 2) {
+      const std::vector<double> days = detail::stay_days_v2(options, patient);
+      for (int order = 0; order < static_cast<int>(days.size()); ++order) {
+        char stem[32];
+        std::snprintf(stem, sizeof stem, "%s/%03d", folder.c_str(), order);
+        const double day = days[static_cast<std::size_t>(order)];
+        plan.push_back({patient, order, patient_id, stem, day,
+                        detail::acquisition_time_v2(options, patient, day)});
+      }
+      continue;
+    }
     Rng rng(
         common::derive_seed(options.seed, {0x706c616eULL, static_cast<std::uint64_t>(patient)}));
     const std::uint64_t choices = static_cast<std::uint64_t>(options.max_images) -
                                   static_cast<std::uint64_t>(options.min_images) + 1;
     const int count = options.min_images + static_cast<int>(rng.below(choices));
-    const std::string folder = patient_folder(patient);
     for (int order = 0; order < count; ++order) {
       char stem[32];
       std::snprintf(stem, sizeof stem, "%s/%03d", folder.c_str(), order);
-      plan.push_back({patient, order, options.id_prefix + ":" + folder, stem});
+      plan.push_back({patient, order, patient_id, stem, 0.0, {}});
     }
   }
   return plan;
 }
 
 PhantomImage render_phantom(const PhantomOptions& options, int patient, int order) {
+  if (options.version == 2) return detail::render_phantom_v2(options, patient, order);
   const cv::Size size(options.width, options.height);
   Rng anatomy_rng(
       common::derive_seed(options.seed, {0x616e6174ULL, static_cast<std::uint64_t>(patient)}));
@@ -309,7 +265,7 @@ PhantomImage render_phantom(const PhantomOptions& options, int patient, int orde
       {0x61637175ULL, static_cast<std::uint64_t>(patient), static_cast<std::uint64_t>(order)});
   Rng rng(acquisition_seed);
   const Acquisition q = draw_acquisition(rng, options);
-  const Pose pose(q, size);
+  const Pose pose(q.rotation_deg, q.scale, q.shift_x, q.shift_y, size);
   const double w = size.width, h = size.height;
   const double unit = std::min(w, h);
 
@@ -414,7 +370,7 @@ PhantomImage render_phantom(const PhantomOptions& options, int patient, int orde
       const cv::Point2d e = pose({rng.uniform(0.2, 0.8) * w, rng.uniform(0.15, 0.85) * h});
       cv::circle(devices, cv::Point(static_cast<int>(e.x), static_cast<int>(e.y)),
                  std::max(2, static_cast<int>(0.015 * unit)), cv::Scalar(0.5), cv::FILLED);
-      stroke(devices, Pose(Acquisition{}, size),
+      stroke(devices, Pose(0.0, 1.0, 0.0, 0.0, size),
              curve(e, {e.x + rng.uniform(-0.2, 0.2) * w, e.y + rng.uniform(0.1, 0.3) * h},
                    {rng.uniform(0.0, 1.0) * w, 1.02 * h}),
              0.3, 1.0);
@@ -486,8 +442,8 @@ std::filesystem::path write_phantom_dataset(const std::filesystem::path& dir,
           dir / name,
           std::string_view(reinterpret_cast<const char*>(encoded.data()), encoded.size()));
     }
-    csv << csv_field(image_name) << ',' << csv_field(entry.patient_id) << ',' << entry.order
-        << ",,PA," << csv_field(mask_name) << ",,,\n";
+    csv << csv_field(image_name) << ',' << csv_field(entry.patient_id) << ',' << entry.order << ','
+        << entry.time << ",PA," << csv_field(mask_name) << ",,,\n";
   }
   std::filesystem::path manifest = dir / "manifest.csv";
   common::write_file_atomic(manifest, csv.str());

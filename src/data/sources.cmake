@@ -6,7 +6,10 @@ target_sources(cltci PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/dataset_cache.cpp
   ${CMAKE_CURRENT_LIST_DIR}/dataset_from_manifest.cpp
   ${CMAKE_CURRENT_LIST_DIR}/folds.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/image_batch.cpp
   ${CMAKE_CURRENT_LIST_DIR}/loader.cpp
   ${CMAKE_CURRENT_LIST_DIR}/phantom.cpp
   ${CMAKE_CURRENT_LIST_DIR}/phantom_export.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/phantom_v2.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/phantom_v2_stay.cpp
   ${CMAKE_CURRENT_LIST_DIR}/samplers.cpp)

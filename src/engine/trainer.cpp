@@ -12,6 +12,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cmath>
 #include <fstream>
 #include <iomanip>
 #include <sstream>
@@ -103,9 +104,11 @@ TrainResult train(TrainingTask& task, const TrainerOptions& options) {
     result.resumed = true;
     spdlog::info("[train] resuming at epoch {} step {}", progress.epoch + 1, progress.step);
   }
+  const std::vector<std::string> extra_columns = task.metric_columns();
   if (!fs::exists(metrics)) {
-    common::write_file_atomic(metrics,
-                              std::string_view("epoch,step,global_step,loss,lr,samples_per_s\n"));
+    std::string header = "epoch,step,global_step,loss,lr,samples_per_s";
+    for (const auto& column : extra_columns) header += "," + column;
+    common::write_file_atomic(metrics, std::string_view(header + "\n"));
   }
   std::ofstream metrics_out(metrics, std::ios::app);
 
@@ -117,6 +120,8 @@ TrainResult train(TrainingTask& task, const TrainerOptions& options) {
   task.set_training(true);
   for (; progress.epoch < options.epochs; ++progress.epoch, progress.step = 0) {
     task.begin_epoch(progress.epoch, progress.step);
+    double epoch_loss = 0.0;
+    std::int64_t epoch_steps = 0;
     for (; progress.step < steps_per_epoch; ++progress.step, ++progress.global_step) {
       if (common::interrupt_requested()) {
         save_checkpoint(checkpoint, task, *optimizer, progress);
@@ -151,7 +156,15 @@ TrainResult train(TrainingTask& task, const TrainerOptions& options) {
       ++steps_run;
       ++window_steps;
       window_loss += loss_value;
+      epoch_loss += loss_value;
+      ++epoch_steps;
       const bool last_of_epoch = progress.step + 1 == steps_per_epoch;
+      std::vector<double> extra_values;
+      if (last_of_epoch) {
+        extra_values =
+            task.end_epoch(progress.epoch, epoch_loss / static_cast<double>(epoch_steps));
+        task.set_training(true);
+      }
       if (window_steps >= options.log_every || last_of_epoch) {
         const auto now = std::chrono::steady_clock::now();
         const double seconds = std::chrono::duration<double>(now - window_start).count();
@@ -165,8 +178,14 @@ TrainResult train(TrainingTask& task, const TrainerOptions& options) {
                      progress.epoch + 1, options.epochs, progress.step + 1, steps_per_epoch,
                      mean_loss, lr, rate, format_duration(eta));
         metrics_out << progress.epoch + 1 << ',' << progress.step + 1 << ','
-                    << progress.global_step + 1 << ',' << mean_loss << ',' << lr << ',' << rate
-                    << '\n';
+                    << progress.global_step + 1 << ',' << mean_loss << ',' << lr << ',' << rate;
+        for (std::size_t c = 0; c < extra_columns.size(); ++c) {
+          metrics_out << ',';
+          if (c < extra_values.size() && std::isfinite(extra_values[c])) {
+            metrics_out << extra_values[c];
+          }
+        }
+        metrics_out << '\n';
         metrics_out.flush();
         window_start = now;
         window_steps = 0;

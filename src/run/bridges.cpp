@@ -63,6 +63,7 @@ data::AugmentOptions augment_options(const config::AugmentConfig& augment) {
 
 data::PhantomOptions phantom_options(const config::SourceConfig& source) {
   data::PhantomOptions options;
+  options.version = static_cast<int>(source.phantom_version);
   options.seed = static_cast<std::uint64_t>(source.phantom_seed);
   options.patients = static_cast<int>(source.patients);
   options.min_images = static_cast<int>(source.images_per_patient[0]);

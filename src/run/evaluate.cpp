@@ -4,11 +4,14 @@
 #include "cltci/common/error.h"
 #include "cltci/common/json.h"
 #include "cltci/data/csv.h"
+#include "cltci/data/image_batch.h"
 #include "cltci/data/image_io.h"
+#include "cltci/data/image_writers.h"
 #include "cltci/engine/cv_summary.h"
 #include "cltci/engine/dice.h"
 #include "cltci/engine/overlay.h"
 #include "cltci/run/bridges.h"
+#include "cltci/run/embed.h"
 #include "cltci/run/finetune_cells.h"
 #include "cltci/run/segmentation_model.h"
 
@@ -25,22 +28,6 @@ namespace cltci::run {
 namespace fs = std::filesystem;
 namespace {
 
-/// Square single-channel images (any depth) as a [B, 1, S, S] float batch in [0, 1], the
-/// scaling the loader uses in training.
-torch::Tensor to_batch(const std::vector<cv::Mat>& images) {
-  std::vector<torch::Tensor> planes;
-  for (const auto& image : images) {
-    cv::Mat scaled;
-    const double scale = image.depth() == CV_8U    ? 1.0 / 255.0
-                         : image.depth() == CV_16U ? 1.0 / 65535.0
-                                                   : 1.0;
-    image.convertTo(scaled, CV_32F, scale);
-    planes.push_back(
-        torch::from_blob(scaled.data, {1, scaled.rows, scaled.cols}, torch::kFloat32).clone());
-  }
-  return torch::stack(planes);
-}
-
 /// Arg-max label maps [B, S, S] (uint8) of a batch.
 torch::Tensor predict(models::SegmentationNet& net,
                       const torch::Tensor& batch,
@@ -54,13 +41,6 @@ cv::Mat label_mat(const torch::Tensor& labels) {
   return cv::Mat(static_cast<int>(labels.size(0)), static_cast<int>(labels.size(1)), CV_8UC1,
                  contiguous.data_ptr<std::uint8_t>())
       .clone();
-}
-
-void write_png(const fs::path& file, const cv::Mat& picture) {
-  std::vector<std::uint8_t> bytes;
-  if (!cv::imencode(".png", picture, bytes)) throw common::Error("cannot encode " + file.string());
-  common::write_file_atomic(
-      file, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
 std::string json_number(double value) {
@@ -87,7 +67,8 @@ int score_finetune_run(const config::EvaluateConfig& config, const RunOptions& o
   const fs::path overlay_dir = context.directory / "overlays";
 
   std::ostringstream results;
-  results << "fold,budget,image,patient,class,dice,tp,fp,fn\n";
+  results << "fold,budget,seed,image,patient,class,dice,tp,fp,fn\n";
+  const std::int64_t first_seed = finetune.seeds.front();
   std::vector<engine::CellScore> scores;
   for (const auto& cell : plan.cells) {
     const fs::path model_file = finetune_dir / cell.directory / kModelFile;
@@ -106,6 +87,7 @@ int score_finetune_run(const config::EvaluateConfig& config, const RunOptions& o
     engine::CellScore score;
     score.fold = cell.fold;
     score.budget = cell.budget;
+    score.seed = cell.seed;
     score.images = static_cast<std::int64_t>(test.size());
     const auto classes = model.spec.classes;
     score.pooled.assign(static_cast<std::size_t>(classes - 1), {});
@@ -117,7 +99,7 @@ int score_finetune_run(const config::EvaluateConfig& config, const RunOptions& o
           std::min(test.size(), start + static_cast<std::size_t>(config.batch_size));
       std::vector<cv::Mat> images;
       for (std::size_t i = start; i < end; ++i) images.push_back(dataset.image(test[i]));
-      const auto predictions = predict(*model.net, to_batch(images), context.device);
+      const auto predictions = predict(*model.net, data::images_to_batch(images), context.device);
       for (std::size_t i = start; i < end; ++i) {
         const auto index = test[i];
         const cv::Mat truth = dataset.labels(index);
@@ -130,14 +112,16 @@ int score_finetune_run(const config::EvaluateConfig& config, const RunOptions& o
           score.pooled[c] += counts[c];
           const double dice = engine::dice(counts[c]);
           score.per_image_mean[c] += dice / static_cast<double>(test.size());
-          results << cell.fold << ',' << cell.budget << ',' << data::csv_field(dataset.name(index))
+          results << cell.fold << ',' << cell.budget << ',' << cell.seed << ','
+                  << data::csv_field(dataset.name(index))
                   << ',' << data::csv_field(dataset.patient_id(index)) << "," << c + 1 << ','
                   << json_number(dice) << ',' << counts[c].tp << ',' << counts[c].fp << ','
                   << counts[c].fn << '\n';
         }
-        if (cell.budget == largest_budget && overlays < config.overlays_per_fold) {
+        if (cell.budget == largest_budget && cell.seed == first_seed &&
+            overlays < config.overlays_per_fold) {
           const cv::Mat picture = engine::draw_overlay(dataset.image(index), predicted, truth);
-          write_png(
+          data::write_png(
               overlay_dir / ("fold" + std::to_string(cell.fold) + "_m" +
                              std::to_string(cell.budget) + "_" + std::to_string(overlays) + ".png"),
               picture);
@@ -146,9 +130,9 @@ int score_finetune_run(const config::EvaluateConfig& config, const RunOptions& o
       }
     }
     spdlog::info(
-        "[evaluate] fold {} M={}: pooled Dice {:.4f} (left {:.4f}, right {:.4f}), "
+        "[evaluate] fold {} M={} seed {}: pooled Dice {:.4f} (left {:.4f}, right {:.4f}), "
         "per-image {:.4f} over {} images",
-        cell.fold, cell.budget, score.pooled_dice(), engine::dice(score.pooled[0]),
+        cell.fold, cell.budget, cell.seed, score.pooled_dice(), engine::dice(score.pooled[0]),
         engine::dice(score.pooled[1]), score.per_image_dice(), score.images);
     scores.push_back(std::move(score));
   }
@@ -166,7 +150,7 @@ int score_finetune_run(const config::EvaluateConfig& config, const RunOptions& o
   for (std::size_t i = 0; i < scores.size(); ++i) {
     const auto& s = scores[i];
     summary << "    {\"fold\": " << s.fold << ", \"budget\": " << s.budget
-            << ", \"images\": " << s.images
+            << ", \"seed\": " << s.seed << ", \"images\": " << s.images
             << ", \"pooled\": {\"left\": " << json_number(engine::dice(s.pooled[0]))
             << ", \"right\": " << json_number(engine::dice(s.pooled[1]))
             << ", \"mean\": " << json_number(s.pooled_dice())
@@ -180,7 +164,9 @@ int score_finetune_run(const config::EvaluateConfig& config, const RunOptions& o
   for (const auto& [budget, stats] : by_budget) {
     summary << (written++ ? ", " : "") << "\"" << budget
             << "\": {\"mean\": " << json_number(stats.mean)
-            << ", \"std\": " << json_number(stats.std) << ", \"folds\": " << stats.n << "}";
+            << ", \"std\": " << json_number(stats.std) << ", \"cells\": " << stats.n
+            << ", \"folds\": " << finetune.folds.k << ", \"seeds\": " << finetune.seeds.size()
+            << "}";
   }
   summary << "}\n}\n";
   const std::string table = engine::format_table({{initialisation, by_budget}});
@@ -188,7 +174,8 @@ int score_finetune_run(const config::EvaluateConfig& config, const RunOptions& o
   common::write_file_atomic(context.directory / common::kRunSummaryFile,
                             std::string_view(summary.str()));
   std::cout << "Dice (%) pooled over each test fold, mean(std) over " << finetune.folds.k
-            << " folds; " << engine::kEmptyMaskRule << "\n"
+            << " folds x " << finetune.seeds.size() << " seed(s); " << engine::kEmptyMaskRule
+            << "\n"
             << table << std::flush;
   spdlog::info("[evaluate] results.csv, summary.json, table.txt and overlays/ in {}",
                context.directory.string());
@@ -234,11 +221,11 @@ int segment_images(const config::EvaluateConfig& config, const RunOptions& optio
     const cv::Mat& pixels = decoded[i].pixels;
     const auto geometry = data::square_geometry(pixels.rows, pixels.cols, model.image_size);
     const cv::Mat square = data::square_resize_image(pixels, model.image_size);
-    const auto prediction = predict(*model.net, to_batch({square}), context.device);
+    const auto prediction = predict(*model.net, data::images_to_batch({square}), context.device);
     const cv::Mat native = data::labels_to_native(label_mat(prediction[0]), geometry);
     const std::string stem = files[i].stem().string();
-    write_png(out / (stem + "_mask.png"), native);
-    write_png(out / (stem + "_overlay.png"), engine::draw_overlay(pixels, native));
+    data::write_png(out / (stem + "_mask.png"), native);
+    data::write_png(out / (stem + "_overlay.png"), engine::draw_overlay(pixels, native));
     listing << data::csv_field(files[i].string()) << ',' << native.rows << ',' << native.cols << ','
             << cv::countNonZero(native == 1) << ',' << cv::countNonZero(native == 2) << ',' << stem
             << "_mask.png," << stem << "_overlay.png\n";
@@ -260,6 +247,7 @@ int segment_images(const config::EvaluateConfig& config, const RunOptions& optio
 
 int evaluate(const config::EvaluateConfig& config, const RunOptions& options) {
   if (!config.checkpoint.empty()) return segment_images(config, options);
+  if (!config.pretrain_run.empty()) return embed_pretrain_run(config, options);
   return score_finetune_run(config, options);
 }
 

@@ -10,6 +10,7 @@
 #include "cltci/models/weights_io.h"
 #include "cltci/run/bridges.h"
 #include "cltci/run/finetune_cells.h"
+#include "cltci/run/pretrain.h"
 #include "cltci/run/segmentation_model.h"
 
 #include <opencv2/core/utility.hpp>
@@ -114,7 +115,7 @@ class SegmentationTask : public engine::TrainingTask {
 
 /// The encoder weights of init.pretrain_run; checked before anything is written.
 fs::path pretrained_encoder_file(const config::FinetuneConfig& config) {
-  const fs::path weights = fs::path(config.init.pretrain_run) / kEncoderWeightsFile;
+  const fs::path weights = fs::path(config.init.pretrain_run) / kEncoderFile;
   if (!fs::exists(weights)) {
     throw common::InputError("init.pretrain_run: " + weights.string() + " not found (is '" +
                              config.init.pretrain_run + "' a finished pretrain run?)");
@@ -129,11 +130,7 @@ SegmentationModel initial_model(const config::FinetuneConfig& config) {
   model.image_size = static_cast<int>(config.data.image_size);
   model.net = models::make_segmentation_net(model.spec);
   if (config.init.type == "pretrained") {
-    const fs::path weights = fs::path(config.init.pretrain_run) / kEncoderWeightsFile;
-    if (!fs::exists(weights)) {
-      throw common::InputError("init.pretrain_run: " + weights.string() + " not found (is '" +
-                               config.init.pretrain_run + "' a finished pretrain run?)");
-    }
+    const fs::path weights = pretrained_encoder_file(config);
     const auto report = models::import_weights(*model.net->encoder(), weights);
     spdlog::debug("[finetune] encoder from {}: {}", weights.string(), report.summary());
   } else if (config.init.type == "imagenet") {
@@ -174,11 +171,10 @@ int finetune(const config::FinetuneConfig& config, const RunOptions& options) {
       finished.push_back(cell.directory);
       continue;
     }
-    spdlog::info("[finetune] fold {} M={}: {} training images, {} test images", cell.fold,
-                 cell.budget, cell.train.size(),
+    spdlog::info("[finetune] fold {} M={} seed {}: {} training images, {} test images", cell.fold,
+                 cell.budget, cell.seed, cell.train.size(),
                  plan.folds.test(static_cast<int>(cell.fold)).size());
-    const std::uint64_t seed = context.seed + 1000003ULL * static_cast<std::uint64_t>(cell.fold) +
-                               static_cast<std::uint64_t>(cell.budget);
+    const std::uint64_t seed = cell_seed(context.seed, cell);
     torch::manual_seed(seed);  // same initial head for a cell whatever ran before it
     auto model = initial_model(config);
     SegmentationTask task(dataset, cell.train, model, config, context.device, seed);
@@ -190,7 +186,7 @@ int finetune(const config::FinetuneConfig& config, const RunOptions& options) {
     save_segmentation_model(model, cell_dir / kModelFile);
     std::ostringstream summary;
     summary << "{\n  \"fold\": " << cell.fold << ",\n  \"budget\": " << cell.budget
-            << ",\n  \"train_images\": [";
+            << ",\n  \"seed\": " << cell.seed << ",\n  \"train_images\": [";
     for (std::size_t i = 0; i < cell.train.size(); ++i) {
       summary << (i ? ", " : "") << common::json_string(dataset.name(cell.train[i]));
     }
@@ -199,8 +195,8 @@ int finetune(const config::FinetuneConfig& config, const RunOptions& options) {
             << ",\n  \"images_per_second\": " << result.samples_per_second
             << ",\n  \"model\": " << common::json_string(kModelFile) << "\n}\n";
     common::write_file_atomic(cell_dir / kCellSummaryFile, std::string_view(summary.str()));
-    spdlog::info("[finetune] fold {} M={}: loss {:.4f}, {:.1f} img/s", cell.fold, cell.budget,
-                 result.last_loss, result.samples_per_second);
+    spdlog::info("[finetune] fold {} M={} seed {}: loss {:.4f}, {:.1f} img/s", cell.fold,
+                 cell.budget, cell.seed, result.last_loss, result.samples_per_second);
     finished.push_back(cell.directory);
   }
 
@@ -210,6 +206,9 @@ int finetune(const config::FinetuneConfig& config, const RunOptions& options) {
           << ",\n  \"folds\": " << config.folds.k << ",\n  \"budgets\": [";
   for (std::size_t i = 0; i < config.budgets.size(); ++i)
     summary << (i ? ", " : "") << config.budgets[i];
+  summary << "],\n  \"seeds\": [";
+  for (std::size_t i = 0; i < config.seeds.size(); ++i)
+    summary << (i ? ", " : "") << config.seeds[i];
   summary << "],\n  \"cells\": [";
   for (std::size_t i = 0; i < finished.size(); ++i)
     summary << (i ? ", " : "") << common::json_string(finished[i]);

@@ -1,6 +1,7 @@
 #include "cltci/run/finetune_cells.h"
 
 #include "cltci/common/error.h"
+#include "cltci/common/seeding.h"
 #include "cltci/data/samplers.h"
 
 namespace cltci::run {
@@ -45,7 +46,6 @@ CellPlan plan_cells(const data::CachedDataset& dataset,
       Cell cell;
       cell.fold = fold;
       cell.budget = budget;
-      cell.directory = "fold" + std::to_string(fold) + "/m" + std::to_string(budget);
       try {
         for (const auto position :
              data::labelled_subset(train_positions, budget, options.seed, static_cast<int>(fold))) {
@@ -54,10 +54,22 @@ CellPlan plan_cells(const data::CachedDataset& dataset,
       } catch (const common::InputError& error) {
         throw common::InputError("budgets: " + std::string(error.what()));
       }
-      plan.cells.push_back(std::move(cell));
+      for (const auto seed : config.seeds) {
+        Cell replicate = cell;
+        replicate.seed = seed;
+        replicate.directory = "fold" + std::to_string(fold) + "/m" + std::to_string(budget) +
+                              "/seed" + std::to_string(seed);
+        plan.cells.push_back(std::move(replicate));
+      }
     }
   }
   return plan;
+}
+
+std::uint64_t cell_seed(std::uint64_t run_seed, const Cell& cell) {
+  return common::derive_seed(run_seed, {0x63656c6cULL, static_cast<std::uint64_t>(cell.fold),
+                                        static_cast<std::uint64_t>(cell.budget),
+                                        static_cast<std::uint64_t>(cell.seed)});
 }
 
 std::string initialisation_name(const config::FinetuneConfig& config) {

@@ -11,6 +11,7 @@
 #include "cltci/engine/trainer.h"
 #include "cltci/models/weights_io.h"
 #include "cltci/run/bridges.h"
+#include "cltci/run/pretrain_probe.h"
 #include "cltci/ssl/method.h"
 
 #include <opencv2/core/utility.hpp>
@@ -28,8 +29,6 @@
 namespace cltci::run {
 namespace fs = std::filesystem;
 namespace {
-
-constexpr const char* kEncoderFile = "encoder.safetensors";
 
 /// Which images form each step's batch, for every epoch (a pure function of seed and epoch, so
 /// a resumed run replays the same batches).
@@ -100,9 +99,15 @@ class PretrainTask final : public engine::TrainingTask {
   PretrainTask(ssl::Method& method,
                const BatchPlan& plan,
                data::Loader& loader,
+               PretrainProbe& probe,
                c10::Device device,
                const PretrainHooks& hooks)
-      : method_(method), plan_(plan), loader_(loader), device_(device), hooks_(hooks) {}
+      : method_(method),
+        plan_(plan),
+        loader_(loader),
+        probe_(probe),
+        device_(device),
+        hooks_(hooks) {}
 
   std::vector<torch::Tensor> trainable_parameters() override {
     return method_.trainable_parameters();
@@ -130,6 +135,10 @@ class PretrainTask final : public engine::TrainingTask {
   }
 
   void after_step() override { method_.after_step(); }
+  std::vector<std::string> metric_columns() const override { return PretrainProbe::columns(); }
+  std::vector<double> end_epoch(std::int64_t epoch, double mean_loss) override {
+    return probe_.end_epoch(method_, epoch, mean_loss);
+  }
   void save_state(torch::serialize::OutputArchive& archive) override {
     method_.save_state(archive);
   }
@@ -146,6 +155,7 @@ class PretrainTask final : public engine::TrainingTask {
   ssl::Method& method_;
   const BatchPlan& plan_;
   data::Loader& loader_;
+  PretrainProbe& probe_;
   c10::Device device_;
   const PretrainHooks& hooks_;
 };
@@ -160,6 +170,23 @@ void check_image_size(const config::PretrainConfig& config, const models::Encode
     throw common::InputError("data.image_size: " + std::to_string(size) + " is not a multiple of " +
                              std::to_string(stride) + ", the output stride of the " +
                              config.model.arch + " encoder (try " + std::to_string(up) + ")");
+  }
+}
+
+/// The queue rule: a key stays in the queue for queue_size / B steps and its image comes back
+/// about every N / B steps, so with queue_size > N - B the queue still holds an earlier key of
+/// the very image being queried. For MoCo that key is a negative (the same image pushed away
+/// from itself); for CL-TCI-MoCo it is a stale positive. Both make the loss misleading.
+void check_queue_size(const config::PretrainConfig& config, std::int64_t images) {
+  const auto& m = config.method;
+  if (m.name != "moco" && m.name != "cltci_moco") return;
+  const std::int64_t limit = images - config.optim.batch_size;
+  if (m.queue_size > limit) {
+    spdlog::warn(
+        "[pretrain] method.queue_size {} exceeds the data set's {} images minus the batch {}: "
+        "the queue holds earlier keys of the images being queried (stale {}); use at most {}",
+        m.queue_size, images, config.optim.batch_size,
+        m.name == "moco" ? "negatives of themselves" : "positives", std::max<std::int64_t>(limit, 1));
   }
 }
 
@@ -182,10 +209,22 @@ double last_logged_loss(const fs::path& metrics) {
   }
 }
 
+void write_probe_json(std::ostream& out, const char* key, const analysis::EmbeddingProbe& p) {
+  out << "    " << common::json_string(key) << ": {\"top1\": " << p.retrieval.top1
+      << ", \"top1_chance\": " << p.retrieval.top1_chance << ", \"map\": " << p.retrieval.map
+      << ", \"map_chance\": " << p.retrieval.map_chance
+      << ", \"queries\": " << p.retrieval.queries << ", \"positive_cosine\": " << p.positive_cosine
+      << ", \"negative_cosine\": " << p.negative_cosine << ", \"alignment\": " << p.alignment
+      << ", \"uniformity\": " << p.uniformity << ", \"effective_rank\": " << p.effective_rank
+      << ", \"dims\": " << p.dims << "}";
+}
+
 void write_summary(const fs::path& file,
                    const config::PretrainConfig& config,
                    const engine::TrainResult& result,
                    double final_loss,
+                   double collapse_loss,
+                   const ProbeFigures& probe,
                    std::int64_t images) {
   std::ostringstream out;
   out << std::setprecision(9);
@@ -198,8 +237,17 @@ void write_summary(const fs::path& file,
       << "  \"steps\": " << result.steps_done << ",\n"
       << "  \"batch_size\": " << config.optim.batch_size << ",\n"
       << "  \"final_loss\": " << (std::isfinite(final_loss) ? final_loss : 0.0) << ",\n"
+      << "  \"collapse_loss\": " << collapse_loss << ",\n"
       << "  \"images_per_second\": " << result.samples_per_second << ",\n"
       << "  \"resumed\": " << (result.resumed ? "true" : "false") << ",\n"
+      << "  \"probe\": {\n    \"epoch\": " << probe.epoch << ",\n    \"images\": " << probe.encoder.images
+      << ",\n";
+  write_probe_json(out, "encoder", probe.encoder);
+  if (probe.head) {
+    out << ",\n";
+    write_probe_json(out, "head", *probe.head);
+  }
+  out << "\n  },\n"
       << "  \"encoder\": " << common::json_string(kEncoderFile) << "\n"
       << "}\n";
   common::write_file_atomic(file, std::string_view(out.str()));
@@ -221,6 +269,7 @@ int pretrain(const config::PretrainConfig& config,
   auto method = ssl::make_method(method_options(config, dataset.size()), model_spec(config.model));
   check_image_size(config, *method->encoder());
   const BatchPlan plan(config, dataset, method->patient_batches(), seed);
+  check_queue_size(config, dataset.size());
 
   const RunContext context = open_run(config.run, config::dump(config), options);
   if (context.state == common::RunState::kFinished) {
@@ -245,12 +294,22 @@ int pretrain(const config::PretrainConfig& config,
       config.method.name, config.model.arch, dataset.size(), dataset.patients(),
       config.data.image_size, config.data.image_size, plan.steps_per_epoch(), plan.batch_size(),
       config.optim.epochs);
-  PretrainTask task(*method, plan, loader, context.device, hooks);
+  PretrainProbe probe(dataset, config.probe, config.optim.epochs, context.seed, context.device);
+  spdlog::info(
+      "[pretrain] probes of {} un-augmented images of whole patients every {} epochs and after "
+      "the last",
+      probe.probe_images(), config.probe.every);
+  PretrainTask task(*method, plan, loader, probe, context.device, hooks);
   engine::TrainerOptions trainer = trainer_options(config.run, config.optim);
   trainer.run_dir = context.directory;
   trainer.device = context.device;
   const engine::TrainResult result = engine::train(task, trainer);
 
+  // A run resumed after its last epoch ran no probe in this process: probe the final encoder.
+  const ProbeFigures figures =
+      probe.last() ? *probe.last() : probe.run(*method, result.epochs_done);
+  if (!probe.last()) spdlog::info("[probe] final encoder: {}", describe_probe(figures));
+  method->train(false);
   method->to(c10::Device(c10::kCPU));
   const fs::path encoder_file = context.directory / kEncoderFile;
   models::ExportOptions export_options;
@@ -263,9 +322,12 @@ int pretrain(const config::PretrainConfig& config,
                                 ? result.last_loss
                                 : last_logged_loss(context.directory / engine::kMetricsFile);
   write_summary(context.directory / common::kRunSummaryFile, config, result, final_loss,
-                dataset.size());
-  spdlog::info("[pretrain] done: final loss {:.4f}, {:.1f} images/s; encoder {}", final_loss,
-               result.samples_per_second, encoder_file.string());
+                method->collapse_loss(), figures, dataset.size());
+  spdlog::info(
+      "[pretrain] done: final loss {:.4f} (collapse value {:.4f}), {:.1f} images/s; probe "
+      "top-1 {:.3f} (chance {:.3f}); encoder {}",
+      final_loss, method->collapse_loss(), result.samples_per_second,
+      figures.encoder.retrieval.top1, figures.encoder.retrieval.top1_chance, encoder_file.string());
   return common::kExitSuccess;
 }
 

@@ -9,6 +9,7 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
 #include <optional>
 
 namespace cltci::ssl {
@@ -16,6 +17,11 @@ namespace {
 
 // Tags that keep the random streams of different draws within one step apart.
 constexpr std::uint64_t kShuffleBnStream = 0x5348;
+
+/// The factor the SupCon options put on eq. 2 (tau / base_tau, or 1).
+double supcon_scale(const SupConOptions& supcon) {
+  return supcon.base_temperature ? supcon.temperature / *supcon.base_temperature : 1.0;
+}
 
 SupConOptions supcon_options(const MethodOptions& options) {
   SupConOptions supcon;
@@ -99,6 +105,10 @@ class MoCoMethod final : public Method {
   }
 
   const MoCoQueue* queue() const override { return &queue_; }
+  at::Tensor project(const at::Tensor& pooled) override { return query_->head->forward(pooled); }
+  double collapse_loss() const override {
+    return supcon_scale(supcon_) * std::log(1.0 + static_cast<double>(queue_.num_valid()));
+  }
 
   void save_state(torch::serialize::OutputArchive& archive) const override {
     Method::save_state(archive);
@@ -147,10 +157,17 @@ class SimCLRMethod final : public Method {
   }
 
   bool patient_batches() const override { return patient_labels_; }
+  at::Tensor project(const at::Tensor& pooled) override { return tower_->head->forward(pooled); }
+  double collapse_loss() const override {
+    // Every view is contrasted with the other 2B - 1 views of its batch.
+    return batch_views_ > 1 ? supcon_scale(supcon_) * std::log(static_cast<double>(batch_views_ - 1))
+                            : 0.0;
+  }
 
   at::Tensor loss(const MethodBatch& batch, std::int64_t /*step*/) override {
     // Both views in one forward pass, as the authors do: BatchNorm sees all 2B views.
     const std::int64_t n = batch.view1.size(0);
+    batch_views_ = 2 * n;
     const at::Tensor out = tower_->forward(torch::cat({batch.view1, batch.view2}, 0));
     const at::Tensor features = torch::stack({out.slice(0, 0, n), out.slice(0, n)}, 1);
     // Without labels every image is its own class: NT-Xent.
@@ -161,6 +178,7 @@ class SimCLRMethod final : public Method {
   SupConOptions supcon_;
   bool patient_labels_;
   Tower tower_;
+  std::int64_t batch_views_ = 0;
 };
 
 }  // namespace

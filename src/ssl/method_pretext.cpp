@@ -8,6 +8,8 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
+
 namespace cltci::ssl {
 namespace {
 
@@ -32,6 +34,9 @@ class RotationMethod final : public Method {
     const RotationBatch rotated = make_rotation_batch(batch.view1);
     const at::Tensor logits = head_->forward(encoder_->forward(rotated.images));
     return F::cross_entropy(logits.to(torch::kFloat), rotated.labels.to(logits.device()));
+  }
+  double collapse_loss() const override {
+    return std::log(static_cast<double>(models::RotationHeadImpl::kRotations));
   }
 
  private:
@@ -104,6 +109,11 @@ class PirlMethod final : public Method {
   }
 
   const PirlMemoryBank* memory_bank() const override { return bank_.get(); }
+  at::Tensor project(const at::Tensor& pooled) override { return head_->forward(pooled); }
+  double collapse_loss() const override {
+    // NCE of one positive against pirl_negatives bank entries, all logits equal.
+    return std::log(1.0 + static_cast<double>(options_.pirl_negatives));
+  }
 
   void save_state(torch::serialize::OutputArchive& archive) const override {
     Method::save_state(archive);

@@ -20,5 +20,15 @@ add_test(NAME python.models_interchange
          COMMAND ${CLTCI_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/check_interchange.py
                  $<TARGET_FILE:cltci_interchange_helper>
                  ${CMAKE_CURRENT_BINARY_DIR}/models_python_interchange)
-set_tests_properties(python.models_interchange python.dice_vs_monai PROPERTIES TIMEOUT 600
-                     LABELS python)
+
+# Paired statistics: Wilcoxon signed-rank and paired t-test (with its interval) equal SciPy's on
+# many random vectors, including SciPy's choice of exact, permutation or normal null distribution.
+add_executable(cltci_stats_tool ${CMAKE_CURRENT_LIST_DIR}/stats_tool.cpp)
+target_link_libraries(cltci_stats_tool PRIVATE cltci::cltci)
+cltci_enable_warnings(cltci_stats_tool)
+cltci_reuse_pch(cltci_stats_tool)
+add_test(NAME python.stats_vs_scipy
+         COMMAND ${CLTCI_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/stats_vs_scipy.py
+                 $<TARGET_FILE:cltci_stats_tool>)
+set_tests_properties(python.models_interchange python.dice_vs_monai python.stats_vs_scipy
+                     PROPERTIES TIMEOUT 600 LABELS python)

@@ -31,6 +31,10 @@ struct FinetuneConfig {
   OptimConfig optim = finetune_optim_defaults();
   FoldsConfig folds;
   std::vector<std::int64_t> budgets{10, 20};
+  /// Fine-tuning replicates per (fold, M) cell: each re-draws the initial head/decoder, the
+  /// batch order and the augmentation; the folds and the M images stay fixed, so two
+  /// initialisations are compared on matched (fold, seed) cells.
+  std::vector<std::int64_t> seeds{0};
   std::string loss = "ce";
 
   /// The authors' fine-tuning augmentation: rotation +-30 deg, no gamma (reference sec. 6).

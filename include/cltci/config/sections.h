@@ -30,6 +30,7 @@ struct SourceConfig {
   std::vector<std::int64_t> images_per_patient{2, 6};
   std::vector<std::int64_t> native_size{320, 288};
   std::int64_t phantom_seed = 7;
+  std::int64_t phantom_version = 2;
   bool frontal_only = true;
   bool allow_skips = false;
 };

@@ -11,7 +11,8 @@
 
 namespace cltci::data {
 
-/// PNG of a CV_8UC1 or CV_16UC1 image (label maps, 8- and 16-bit X-rays).
+/// PNG of a CV_8UC1 or CV_16UC1 image (label maps, 8- and 16-bit X-rays) or of a CV_8UC3 BGR
+/// picture (overlays, plots).
 void write_png(const std::filesystem::path& file, const cv::Mat& image);
 
 /// JSRT raw `.IMG`: `stored` is CV_16UC1 2048x2048 holding the values as they are in the file

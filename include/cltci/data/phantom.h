@@ -7,6 +7,11 @@
 // Each patient has their own anatomy; each acquisition of a patient changes pose, exposure,
 // inspiration depth, devices and opacities, so that images of one patient are similar but not
 // identical: the signal CL-TCI learns from.
+//
+// Two generators (docs/phantom.md): version 1, the original, kept pixel-identical for its caches
+// and tests; version 2 (the default), a paediatric ICU model in which patients differ mainly in
+// anatomy (age 0-18 years) and the films of one stay mainly in acquisition, lines and tubes that
+// persist across the stay, and transient opacities, with acquisition times.
 #pragma once
 
 #include "cltci/data/dataset_cache.h"
@@ -21,14 +26,19 @@
 namespace cltci::data {
 
 struct PhantomOptions {
+  int version = 2;             ///< generator: 1 the original, 2 the paediatric ICU model
   std::uint64_t seed = 12345;  ///< every image is a pure function of (seed, patient, order)
   int patients = 60;           ///< number of patients
-  int min_images = 1;          ///< images per patient are drawn uniformly in [min, max]
-  int max_images = 6;
-  int width = 320;  ///< native size; non-square exercises the cache's padding
+  int min_images = 1;          ///< images per patient lie in [min, max]: uniform (v1), or
+  int max_images = 6;          ///< log-uniform, many short stays and a few long ones (v2)
+  int width = 320;             ///< native size; non-square exercises the cache's padding
   int height = 288;
-  double opacity_probability = 0.3;   ///< chance that an acquisition shows lung opacities
-  double device_probability = 0.4;    ///< chance of tubes / wires / ECG electrodes
+  double opacity_probability = 0.3;  ///< chance that an acquisition shows lung opacities
+  double device_probability = 0.4;   ///< chance of tubes / wires / ECG electrodes (v2: of
+                                     ///< each line or tube being in place at a film)
+  /// v2: chance per film that each device is re-decided (removed, replaced or newly placed);
+  /// otherwise it stays as on the previous film.
+  double device_change_probability = 0.15;
   double noise = 0.02;                ///< quantum noise standard deviation (image units)
   std::string id_prefix = "phantom";  ///< patient ids are "<prefix>:p0001", ...
   int bits = 8;                       ///< PNG depth of write_phantom_dataset (8 or 16)
@@ -45,6 +55,8 @@ struct PhantomEntry {
   int order = 0;           ///< 0-based acquisition order within the patient
   std::string patient_id;  ///< e.g. "phantom:p0003"
   std::string name;        ///< relative file stem, e.g. "p0003/000"
+  double days = 0;         ///< v2: days since the patient's admission (0 in v1)
+  std::string time;        ///< v2: ISO 8601 acquisition time, increasing with order (v1: empty)
 };
 
 struct PhantomImage {
@@ -60,8 +72,8 @@ PhantomImage render_phantom(const PhantomOptions& options, int patient, int orde
 
 /// Writes the phantom as PNGs in a folder per patient (`<dir>/p0003/000.png` and
 /// `<dir>/p0003/000_mask.png`) plus `<dir>/manifest.csv` with the manifest header
-/// `path,patient_id,order,time,view,mask,left_mask,right_mask,split` (paths relative to `dir`).
-/// Returns the manifest's path.
+/// `path,patient_id,order,time,view,mask,left_mask,right_mask,split` (paths relative to `dir`;
+/// `time` is the entry's ISO 8601 time, empty in v1). Returns the manifest's path.
 std::filesystem::path write_phantom_dataset(const std::filesystem::path& dir,
                                             const PhantomOptions& options);
 

@@ -1,5 +1,5 @@
-// Cross-validation bookkeeping: Dice of each (fold, M) cell, aggregated per M as mean and
-// standard deviation over folds, and the paper's table (rows = initialisation, columns = M,
+// Cross-validation bookkeeping: Dice of each (fold, M, seed) cell, aggregated per M as mean and
+// standard deviation over folds x seeds, and the paper's table (rows = initialisation, columns = M,
 // cells mean(std)).
 #pragma once
 
@@ -16,6 +16,7 @@ namespace cltci::engine {
 struct CellScore {
   std::int64_t fold = 0;
   std::int64_t budget = 0;             ///< M
+  std::int64_t seed = 0;               ///< fine-tuning replicate
   std::vector<ClassCounts> pooled;     ///< per lung class, summed over the fold
   std::vector<double> per_image_mean;  ///< per lung class, mean of per-image Dice
   std::int64_t images = 0;
@@ -33,7 +34,7 @@ struct MeanStd {
 
 MeanStd mean_std(const std::vector<double>& values);
 
-/// Per M: mean(std) over folds of the pooled Dice.
+/// Per M: mean(std) over the cells (folds x seeds) of the pooled Dice.
 std::map<std::int64_t, MeanStd> summarise_by_budget(const std::vector<CellScore>& cells);
 
 /// The paper's table as text. `rows` maps an initialisation name to its per-M summary; scores

@@ -29,6 +29,14 @@ class TrainingTask {
   virtual torch::Tensor forward_step(std::int64_t epoch, std::int64_t step) = 0;
   /// After the optimizer step (MoCo: momentum update and enqueue; PIRL: memory bank).
   virtual void after_step() {}
+  /// Names of the task's own metrics.csv columns (after the trainer's), e.g. probe figures.
+  virtual std::vector<std::string> metric_columns() const { return {}; }
+  /// After the last step of epoch `epoch` (0-based), before its checkpoint; `mean_loss` is the
+  /// mean over the epoch's steps run by this process. Returns one value per metric_columns()
+  /// entry for the epoch's last metrics.csv row (NaN: left empty), or nothing.
+  virtual std::vector<double> end_epoch(std::int64_t /*epoch*/, double /*mean_loss*/) {
+    return {};
+  }
   /// Everything but the optimizer that a resumed run needs (weights, buffers, queues, banks).
   virtual void save_state(torch::serialize::OutputArchive& archive) = 0;
   virtual void load_state(torch::serialize::InputArchive& archive) = 0;

@@ -1,6 +1,6 @@
 // The cells of the paper's protocol, shared by `finetune` (which trains them) and `evaluate`
-// (which scores them): every fold of the split times every label budget M, each in its own
-// directory `fold<k>/m<M>` of the fine-tuning run.
+// (which scores them): every fold of the split times every label budget M times every
+// fine-tuning seed, each in its own directory `fold<k>/m<M>/seed<s>` of the fine-tuning run.
 #pragma once
 
 #include "cltci/config/finetune_config.h"
@@ -14,7 +14,6 @@
 
 namespace cltci::run {
 
-inline constexpr const char* kEncoderWeightsFile = "encoder.safetensors";
 inline constexpr const char* kModelFile = "model.safetensors";
 inline constexpr const char* kCellSummaryFile = "summary.json";
 inline constexpr const char* kSplitsFile = "splits.json";
@@ -22,7 +21,8 @@ inline constexpr const char* kSplitsFile = "splits.json";
 struct Cell {
   std::int64_t fold = 0;
   std::int64_t budget = 0;          ///< M
-  std::string directory;            ///< relative to the run, e.g. "fold0/m10"
+  std::int64_t seed = 0;            ///< fine-tuning replicate (config seeds)
+  std::string directory;            ///< relative to the run, e.g. "fold0/m10/seed0"
   std::vector<std::int64_t> train;  ///< data set indices of the M labelled images
 };
 
@@ -41,6 +41,11 @@ struct CellPlan {
 CellPlan plan_cells(const data::CachedDataset& dataset,
                     const config::FinetuneConfig& config,
                     const std::filesystem::path& run_dir);
+
+/// The seed of a cell's training (initial weights, batch order, augmentation): a function of
+/// the run seed and the cell's (fold, M, seed) only, so a cell trains the same whatever ran
+/// before it and whichever process runs it.
+std::uint64_t cell_seed(std::uint64_t run_seed, const Cell& cell);
 
 /// The row name of a fine-tuning run in the paper's table: "random", "imagenet", or the
 /// pre-training run's name.

@@ -10,6 +10,10 @@
 
 namespace cltci::run {
 
+/// The encoder a pre-training run exports, in its run directory (read by finetune and
+/// evaluate --embed).
+inline constexpr const char* kEncoderFile = "encoder.safetensors";
+
 /// Observers of a pre-training run (tests, embedding programs).
 struct PretrainHooks {
   /// Called before each step's loss with the global step (0-based, counted from the run's

@@ -81,6 +81,13 @@ class Method {
   }
   /// The encoder that pre-training produces (MoCo: the query encoder).
   const std::shared_ptr<models::Encoder>& encoder() const { return encoder_; }
+  /// The projection head on pooled encoder features [N, C] -> [N, D] (not normalised), for the
+  /// representation probes; an undefined tensor for methods without one (Rotation).
+  virtual at::Tensor project(const at::Tensor& /*pooled*/) { return {}; }
+  /// The loss when every logit is equal, i.e. the encoder tells no image apart: log of the
+  /// number of valid contrast entries per anchor at the current state (MoCo: own key + the
+  /// queue as filled now), times the SupCon scale. 0 when the method has no such value.
+  virtual double collapse_loss() const { return 0.0; }
   /// MoCo's queue and PIRL's bank, nullptr for the other methods.
   virtual const MoCoQueue* queue() const { return nullptr; }
   virtual const PirlMemoryBank* memory_bank() const { return nullptr; }
