@@ -98,6 +98,7 @@ PhantomExport export_png(const fs::path& dir, const PhantomOptions& options) {
     row.path = file.image;
     row.patient_id = entry.patient_id;
     row.order = entry.order;
+    row.time = entry.time;
     row.view = "PA";
     row.mask = file.label_map;
     manifest.rows.push_back(std::move(row));

@@ -32,13 +32,17 @@ Embeddings embed_images(models::Encoder& encoder,
     const at::Tensor features = encoder.forward(data::images_to_batch(images).to(device));
     const at::Tensor vectors = features.to(torch::kFloat32).mean({2, 3});
     pooled.push_back(vectors.to(torch::kCPU));
-    if (project) projected.push_back(project(vectors).to(torch::kFloat32).to(torch::kCPU));
+    if (project) {
+      // A method without a projection head answers with an undefined tensor.
+      const at::Tensor head = project(vectors);
+      if (head.defined()) projected.push_back(head.to(torch::kFloat32).to(torch::kCPU));
+    }
   }
   Embeddings out;
   out.patients = torch::tensor(patients, torch::kInt64);
   if (pooled.empty()) return out;
   out.pooled = torch::cat(pooled, 0);
-  if (!projected.empty() && projected.front().defined()) out.projected = torch::cat(projected, 0);
+  if (projected.size() == pooled.size()) out.projected = torch::cat(projected, 0);
   return out;
 }
 

@@ -225,6 +225,8 @@ void write_summary(const fs::path& file,
                    double final_loss,
                    double collapse_loss,
                    const ProbeFigures& probe,
+                   const std::optional<ProbeFigures>& initial,
+                   const std::vector<std::string>& warnings,
                    std::int64_t images) {
   std::ostringstream out;
   out << std::setprecision(9);
@@ -247,7 +249,17 @@ void write_summary(const fs::path& file,
     out << ",\n";
     write_probe_json(out, "head", *probe.head);
   }
-  out << "\n  },\n"
+  // The untrained encoder's figures: what pre-training added (raw anatomy already separates
+  // patients a little). Known only to the process that started the run.
+  if (initial) {
+    out << ",\n";
+    write_probe_json(out, "initial_encoder", initial->encoder);
+  }
+  out << "\n  },\n  \"collapse_warnings\": [";
+  for (std::size_t i = 0; i < warnings.size(); ++i) {
+    out << (i ? ", " : "") << common::json_string(warnings[i]);
+  }
+  out << "],\n"
       << "  \"encoder\": " << common::json_string(kEncoderFile) << "\n"
       << "}\n";
   common::write_file_atomic(file, std::string_view(out.str()));
@@ -299,6 +311,12 @@ int pretrain(const config::PretrainConfig& config,
       "[pretrain] probes of {} un-augmented images of whole patients every {} epochs and after "
       "the last",
       probe.probe_images(), config.probe.every);
+  std::optional<ProbeFigures> initial;
+  if (context.state == common::RunState::kFresh) {
+    initial = probe.run(*method, 0);
+    spdlog::info("[probe] before training ({} images, {:.2f} s): {}", probe.probe_images(),
+                 initial->seconds, describe_probe(*initial));
+  }
   PretrainTask task(*method, plan, loader, probe, context.device, hooks);
   engine::TrainerOptions trainer = trainer_options(config.run, config.optim);
   trainer.run_dir = context.directory;
@@ -322,7 +340,7 @@ int pretrain(const config::PretrainConfig& config,
                                 ? result.last_loss
                                 : last_logged_loss(context.directory / engine::kMetricsFile);
   write_summary(context.directory / common::kRunSummaryFile, config, result, final_loss,
-                method->collapse_loss(), figures, dataset.size());
+                method->collapse_loss(), figures, initial, probe.warnings(), dataset.size());
   spdlog::info(
       "[pretrain] done: final loss {:.4f} (collapse value {:.4f}), {:.1f} images/s; probe "
       "top-1 {:.3f} (chance {:.3f}); encoder {}",

@@ -77,7 +77,10 @@ std::vector<double> PretrainProbe::end_epoch(ssl::Method& method,
   std::vector<double> values(columns().size(), kNaN);
   const double collapse = method.collapse_loss();
   if (collapse > 0.0) values[0] = collapse;
-  if (auto warning = detector_.observe_loss(mean_loss, collapse)) spdlog::warn("[probe] {}", *warning);
+  if (auto warning = detector_.observe_loss(mean_loss, collapse)) {
+    spdlog::warn("[probe] {}", *warning);
+    warnings_.push_back(*warning);
+  }
   const bool last_epoch = epoch + 1 == epochs_;
   const bool due = config_.every > 0 && (epoch + 1) % config_.every == 0;
   if (!last_epoch && !due) return values;
@@ -87,6 +90,7 @@ std::vector<double> PretrainProbe::end_epoch(ssl::Method& method,
                indices_.size(), figures.seconds, describe_probe(figures));
   if (auto warning = detector_.observe_rank(figures.encoder.effective_rank)) {
     spdlog::warn("[probe] {}", *warning);
+    warnings_.push_back(*warning);
   }
   const auto& e = figures.encoder;
   values[1] = e.retrieval.top1;

@@ -22,3 +22,10 @@ cltci_expect_exit(cli.evaluate.not_a_finetune_run 2 "finetune_run: /nonexistent/
                   $<TARGET_FILE:evaluate> --finetune-run /nonexistent/ft --output ${cltci_ft_out})
 cltci_expect_exit(cli.report.missing_summary 2 "report: /nonexistent/ev: not found"
                   $<TARGET_FILE:report> /nonexistent/ev)
+cltci_expect_exit(cli.report.bad_compare 2 "report: --compare: expected A:B, got 'random'"
+                  $<TARGET_FILE:report> /nonexistent/ev --compare random)
+cltci_expect_exit(cli.report.output_is_a_directory 2 "report: --output: .* is a directory"
+                  $<TARGET_FILE:report> /nonexistent/ev --output ${CMAKE_CURRENT_LIST_DIR})
+cltci_expect_exit(cli.finetune.repeated_seed 2 "seeds: must not repeat a seed"
+                  $<TARGET_FILE:finetune> ${cltci_ft_small} --set run.name=seeds
+                  --set "seeds=[1,1]")

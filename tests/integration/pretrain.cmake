@@ -39,3 +39,21 @@ cltci_expect_exit(cli.pretrain.image_size_stride 2
 cltci_expect_exit(cli.pretrain.bad_temperature 2 "method.temperature=-1: method.temperature: must be > 0"
                   $<TARGET_FILE:pretrain> --config ${cltci_pretrain_phantom}
                   --output ${cltci_pretrain_out}-bad --set method.temperature=-1)
+
+# The pre-trained encoder's embedding: embeddings.csv, tsne.png, probes in summary.json.
+cltci_expect_exit(cli.evaluate.embed 0 "same-patient retrieval of [0-9]+ images: top-1"
+                  $<TARGET_FILE:evaluate> --embed
+                  --pretrain-run ${cltci_pretrain_out}/phantom_cltci_moco_unet
+                  --output ${cltci_pretrain_out} --overwrite --set embed.iterations=200)
+set_tests_properties(cli.evaluate.embed PROPERTIES FIXTURES_REQUIRED cli_pretrain_run
+                     FIXTURES_SETUP cli_embed_run)
+cltci_expect_exit(cli.evaluate.embed_files 0 "embeddings.csv.*tsne.png"
+                  ${CMAKE_COMMAND} -E md5sum
+                  ${cltci_pretrain_out}/phantom_cltci_moco_unet_embed/embeddings.csv
+                  ${cltci_pretrain_out}/phantom_cltci_moco_unet_embed/tsne.png)
+set_tests_properties(cli.evaluate.embed_files PROPERTIES FIXTURES_REQUIRED cli_embed_run)
+cltci_expect_exit(cli.evaluate.embed_without_run 2 "--embed: give the pre-training run with --pretrain-run DIR"
+                  $<TARGET_FILE:evaluate> --embed --output ${cltci_pretrain_out}-bad)
+cltci_expect_exit(cli.evaluate.embed_not_a_run 2 "pretrain_run: /nonexistent/run is not a finished pretrain run"
+                  $<TARGET_FILE:evaluate> --embed --pretrain-run /nonexistent/run
+                  --output ${cltci_pretrain_out}-bad)

@@ -43,6 +43,8 @@ class PretrainProbe {
   ProbeFigures run(ssl::Method& method, std::int64_t epoch) const;
 
   const std::optional<ProbeFigures>& last() const { return last_; }
+  /// The collapse warnings logged so far.
+  const std::vector<std::string>& warnings() const { return warnings_; }
   std::int64_t probe_images() const { return static_cast<std::int64_t>(indices_.size()); }
 
  private:
@@ -53,6 +55,7 @@ class PretrainProbe {
   std::vector<std::int64_t> indices_;
   analysis::CollapseDetector detector_;
   std::optional<ProbeFigures> last_;
+  std::vector<std::string> warnings_;
 };
 
 /// One line for the log: "encoder top-1 0.62 (chance 0.05), mAP ... | head ...".

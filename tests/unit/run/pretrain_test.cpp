@@ -10,7 +10,9 @@
 #include "common_test_support.h"
 
 #include <torch/torch.h>
+#include <yaml-cpp/yaml.h>
 
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <set>
@@ -82,21 +84,22 @@ std::string input_error(const config::PretrainConfig& c) {
 TEST(Pretrain, PhantomRunLossFallsAndWritesEncoderAndSummary) {
   testing::TempDir dir;
   // Rotation: the one objective a U-Net this small learns reliably within a few seconds (the
-  // contrastive ones need more steps and width; docs/pretraining.md).
+  // contrastive ones need more steps and width; docs/pretraining.md). On the phantom v2 at 32 px
+  // it leaves log(4) after ~5 epochs.
   auto c = tiny_config(dir, "rotation");
-  c.optim.epochs = 8;
+  c.optim.epochs = 16;
   c.optim.lr = 0.05;
   c.run.log_every = 100;  // one metrics row per epoch: the epoch's mean loss
   ASSERT_EQ(pretrain(c, {}), 0);
   const auto losses = logged_losses(run_dir(c) / "metrics.csv");
-  ASSERT_EQ(losses.size(), 8u);
+  ASSERT_EQ(losses.size(), 16u);
   const double first = (losses[0] + losses[1]) / 2;
-  const double last = (losses[6] + losses[7]) / 2;
+  const double last = (losses[14] + losses[15]) / 2;
   EXPECT_LT(last, first * 0.8) << "first epochs " << first << ", last epochs " << last;
 
   const std::string summary = common::read_file(run_dir(c) / "summary.json");
   EXPECT_NE(summary.find("\"method\": \"rotation\""), std::string::npos) << summary;
-  EXPECT_NE(summary.find("\"epochs\": 8"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("\"epochs\": 16"), std::string::npos) << summary;
   EXPECT_NE(summary.find("\"encoder\": \"encoder.safetensors\""), std::string::npos) << summary;
   EXPECT_NE(summary.find("\"images_per_second\": "), std::string::npos) << summary;
 
@@ -111,6 +114,47 @@ TEST(Pretrain, PhantomRunLossFallsAndWritesEncoderAndSummary) {
   const auto written = std::filesystem::last_write_time(run_dir(c) / "summary.json");
   EXPECT_EQ(pretrain(c, {}), 0);
   EXPECT_EQ(std::filesystem::last_write_time(run_dir(c) / "summary.json"), written);
+}
+
+TEST(Pretrain, CltciMocoProbeFindsPatientsAndLossLeavesTheCollapseValue) {
+  testing::TempDir dir;
+  // The phantom configs' views and queue rule on a CI-sized run: 16 patients of the phantom v2,
+  // 32 px, 24 epochs.
+  auto c = tiny_config(dir, "cltci_moco");
+  c.data.source.patients = 16;
+  c.data.source.images_per_patient = {2, 6};
+  c.method.queue_size = 24;
+  c.method.shuffle_bn = true;
+  c.optim.lr = 0.01;
+  c.optim.epochs = 24;
+  c.optim.warmup_epochs = 2;
+  c.probe.every = 8;
+  c.augment.rotation_deg = 5.0;
+  c.augment.translate = 0.05;
+  c.augment.crop_area = {0.9, 1.0};
+  c.augment.contrast = {0.8, 1.2};
+  c.augment.brightness = {0.8, 1.2};
+  c.augment.gamma = {1.0, 1.2};
+  ASSERT_EQ(pretrain(c, {}), 0);
+  const YAML::Node summary = YAML::LoadFile((run_dir(c) / "summary.json").string());
+  const YAML::Node probe = summary["probe"]["encoder"];
+  const double top1 = probe["top1"].as<double>();
+  const double chance = probe["top1_chance"].as<double>();
+  EXPECT_GT(top1, 3.0 * chance) << "top-1 " << top1 << ", chance " << chance;
+  EXPECT_GT(probe["map"].as<double>(), probe["map_chance"].as<double>());
+  EXPECT_GT(probe["positive_cosine"].as<double>(), probe["negative_cosine"].as<double>());
+  EXPECT_EQ(summary["probe"]["epoch"].as<int>(), 24);
+  EXPECT_TRUE(summary["probe"]["head"]) << "MoCo has a projection head to probe";
+  EXPECT_TRUE(summary["probe"]["initial_encoder"]) << "a fresh run probes before training";
+  // The loss of all-equal logits is log(1 + queue_size) once the queue is full.
+  EXPECT_NEAR(summary["collapse_loss"].as<double>(), std::log(25.0), 1e-6);
+  EXPECT_LT(summary["final_loss"].as<double>(), 0.9 * std::log(25.0));
+  // metrics.csv carries the probe columns on probed epochs.
+  std::ifstream metrics(run_dir(c) / "metrics.csv");
+  std::string header;
+  std::getline(metrics, header);
+  EXPECT_NE(header.find(",collapse_loss,probe_top1,probe_top1_chance,probe_map"), std::string::npos)
+      << header;
 }
 
 TEST(Pretrain, CltciSimclrBatchesHoldPPatientsTimesKImages) {
