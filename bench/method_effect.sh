@@ -26,16 +26,19 @@ seeds="[0, 1, 2]"
 
 data="${out}/phantom-data"
 if [[ ! -f "${data}/manifest.csv" ]]; then
-  "${bin}/prepare" phantom --output "${data}" --phantom-version 2 --patients 48 \
-    --images-per-patient 1 8 --seed 11 >/dev/null
+  # The demo's fine-tuning data set (configs/finetune/phantom_*.yaml): 40 patients, 75 films.
+  "${bin}/prepare" phantom --output "${data}" --phantom-version 2 --patients 40 \
+    --images-per-patient 1 4 --seed 11 >/dev/null
 fi
-common=(--set data.source.type=manifest --set "data.source.path=${data}/manifest.csv"
-        --set "data.cache_dir=${out}/cache" --output "${out}" --log-level warn)
+# Pre-training reads its configs' built-in phantom (60 other patients); fine-tuning the prepared
+# data set.
+cache=(--set "data.cache_dir=${out}/cache" --output "${out}" --log-level warn)
+common=(--set data.source.type=manifest --set "data.source.path=${data}/manifest.csv" "${cache[@]}")
 
 echo "== pre-training (${methods[*]})" >&2
 for method in "${methods[@]}"; do
   t0=$(date +%s)
-  "${bin}/pretrain" --config "configs/pretrain/phantom_${method}_unet.yaml" "${common[@]}"
+  "${bin}/pretrain" --config "configs/pretrain/phantom_${method}_unet.yaml" "${cache[@]}"
   echo "   ${method}: $(( $(date +%s) - t0 )) s" >&2
 done
 

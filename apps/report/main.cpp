@@ -54,9 +54,9 @@ int main(int argc, char** argv) {
     check_output(output, "--output");
     check_output(summary, "--summary");
     const auto report = cltci::run::make_report(options);
-    const std::string text =
-        "Dice (%) pooled over each test fold, mean(std) over folds x seeds\n" + report.table +
-        (report.comparisons.empty() ? "" : "\n" + report.comparisons);
+    const std::string text = "Dice (%) pooled over each test fold, mean(std) over folds x seeds\n" +
+                             report.table +
+                             (report.comparisons.empty() ? "" : "\n" + report.comparisons);
     if (!output.empty()) cltci::common::write_file_atomic(output, std::string_view(text));
     if (!summary.empty()) cltci::common::write_file_atomic(summary, std::string_view(report.json));
     std::cout << text;

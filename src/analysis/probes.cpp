@@ -137,9 +137,9 @@ EmbeddingProbe probe_embeddings(const at::Tensor& embeddings, const at::Tensor& 
   probe.alignment = masked_mean(squared_distance, same);
   // log-mean-exp over the i != j pairs, stable for well-spread embeddings.
   const at::Tensor exponents = (-2.0 * squared_distance).masked_select(off_diagonal);
-  probe.uniformity = (torch::logsumexp(exponents, 0) -
-                      std::log(static_cast<double>(exponents.numel())))
-                         .item<double>();
+  probe.uniformity =
+      (torch::logsumexp(exponents, 0) - std::log(static_cast<double>(exponents.numel())))
+          .item<double>();
   return probe;
 }
 

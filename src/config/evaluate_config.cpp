@@ -29,8 +29,7 @@ void validate(const EvaluateConfig& c, Problems& problems) {
   const bool scoring = !c.finetune_run.empty();
   const bool segmenting = !c.checkpoint.empty() || !c.images.empty();
   const bool embedding = !c.pretrain_run.empty();
-  if (static_cast<int>(scoring) + static_cast<int>(segmenting) + static_cast<int>(embedding) !=
-      1) {
+  if (static_cast<int>(scoring) + static_cast<int>(segmenting) + static_cast<int>(embedding) != 1) {
     problems.add(embedding ? "pretrain_run" : "finetune_run",
                  "give either finetune_run (score a fine-tuning run), checkpoint and images "
                  "(segment new images) or pretrain_run (embed a pre-training run's images)");

@@ -20,6 +20,7 @@ namespace {
 using detail::chaikin;
 using detail::curve;
 using detail::fill;
+using detail::kLungTemplate;
 using detail::kPi;
 using detail::Polygon;
 using detail::Pose;
@@ -28,24 +29,6 @@ using detail::stroke;
 
 // Bumped whenever the drawing changes, so caches of older phantoms are rebuilt.
 constexpr std::uint64_t kPhantomVersion = 1;
-
-// Lung outline in a unit box: x = 0 lateral .. 1 medial, y = 0 apex .. 1 costophrenic angle.
-// The diaphragm points (indices 6..9) are lifted by the dome height; the medial points leave
-// room for the mediastinum.
-constexpr std::array<std::array<double, 2>, 14> kLungTemplate = {{{0.55, 0.00},
-                                                                  {0.30, 0.06},
-                                                                  {0.15, 0.20},
-                                                                  {0.06, 0.45},
-                                                                  {0.02, 0.75},
-                                                                  {0.00, 1.00},
-                                                                  {0.25, 0.94},
-                                                                  {0.50, 0.88},
-                                                                  {0.75, 0.90},
-                                                                  {1.00, 0.97},
-                                                                  {0.98, 0.60},
-                                                                  {0.92, 0.30},
-                                                                  {0.85, 0.10},
-                                                                  {0.72, 0.02}}};
 
 struct LungShape {
   double width = 0;  // fraction of image width

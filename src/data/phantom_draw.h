@@ -7,6 +7,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <vector>
@@ -16,6 +17,24 @@ namespace cltci::data::detail {
 using Polygon = std::vector<cv::Point2d>;
 
 constexpr double kPi = 3.14159265358979323846;
+
+// Lung outline in a unit box: x = 0 lateral .. 1 medial, y = 0 apex .. 1 costophrenic angle.
+// The diaphragm points (indices 6..9) are lifted by the dome height; the medial points leave
+// room for the mediastinum.
+inline constexpr std::array<std::array<double, 2>, 14> kLungTemplate = {{{0.55, 0.00},
+                                                                         {0.30, 0.06},
+                                                                         {0.15, 0.20},
+                                                                         {0.06, 0.45},
+                                                                         {0.02, 0.75},
+                                                                         {0.00, 1.00},
+                                                                         {0.25, 0.94},
+                                                                         {0.50, 0.88},
+                                                                         {0.75, 0.90},
+                                                                         {1.00, 0.97},
+                                                                         {0.98, 0.60},
+                                                                         {0.92, 0.30},
+                                                                         {0.85, 0.10},
+                                                                         {0.72, 0.02}}};
 
 /// Corner cutting turns a coarse template into a smooth outline (closed polygons).
 inline Polygon chaikin(const Polygon& points, int iterations) {

@@ -30,23 +30,6 @@ constexpr std::uint64_t kNoiseTag = 0x76326e73ULL;         // "v2ns"
 constexpr std::uint64_t kDeviceShapeTag = 0x76326473ULL;   // "v2ds"
 constexpr std::uint64_t kOpacityShapeTag = 0x76326f73ULL;  // "v2os"
 
-// Lung outline in a unit box, as version 1: x = 0 lateral .. 1 medial, y = 0 apex .. 1
-// costophrenic angle; points 6..9 are the diaphragm, lifted by the dome.
-constexpr std::array<std::array<double, 2>, 14> kLungTemplate = {{{0.55, 0.00},
-                                                                  {0.30, 0.06},
-                                                                  {0.15, 0.20},
-                                                                  {0.06, 0.45},
-                                                                  {0.02, 0.75},
-                                                                  {0.00, 1.00},
-                                                                  {0.25, 0.94},
-                                                                  {0.50, 0.88},
-                                                                  {0.75, 0.90},
-                                                                  {1.00, 0.97},
-                                                                  {0.98, 0.60},
-                                                                  {0.92, 0.30},
-                                                                  {0.85, 0.10},
-                                                                  {0.72, 0.02}}};
-
 // Side index 0 is the image left (the patient's right lung, label 2), 1 the image right (the
 // patient's left lung, label 1); sign() is the direction away from the midline.
 constexpr int kSides = 2;

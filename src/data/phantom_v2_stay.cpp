@@ -2,6 +2,7 @@
 // and which lines, tubes and lung opacities each film shows. The reasoning behind every number
 // is in docs/phantom.md.
 #include "cltci/common/seeding.h"
+#include "data/civil_date.h"
 #include "data/phantom_v2.h"
 #include "data/random.h"
 
@@ -37,19 +38,6 @@ double device_chance(const PhantomOptions& options, int device) {
     default:
       return options.device_probability;
   }
-}
-
-// Howard Hinnant's days -> civil date (proleptic Gregorian).
-void civil_from_days(long long z, int& year, int& month, int& day) {
-  z += 719468;
-  const long long era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  day = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
-  month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
-  year = static_cast<int>(yoe + era * 400 + (month <= 2));
 }
 
 }  // namespace

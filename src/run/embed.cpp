@@ -51,11 +51,11 @@ int embed_pretrain_run(const config::EvaluateConfig& config, const RunOptions& o
   encoder->eval();
   const Embeddings embeddings = embed_images(*encoder, {}, dataset, indices, context.device);
   const auto probe = analysis::probe_embeddings(embeddings.pooled, embeddings.patients);
-  spdlog::info("[embed] {} images of {}: same-patient top-1 {:.3f} (chance {:.3f}), mAP {:.3f} "
-               "(chance {:.3f}), effective rank {:.1f}",
-               indices.size(), pretrain_dir.string(), probe.retrieval.top1,
-               probe.retrieval.top1_chance, probe.retrieval.map, probe.retrieval.map_chance,
-               probe.effective_rank);
+  spdlog::info(
+      "[embed] {} images of {}: same-patient top-1 {:.3f} (chance {:.3f}), mAP {:.3f} "
+      "(chance {:.3f}), effective rank {:.1f}",
+      indices.size(), pretrain_dir.string(), probe.retrieval.top1, probe.retrieval.top1_chance,
+      probe.retrieval.map, probe.retrieval.map_chance, probe.effective_rank);
 
   std::ostringstream csv;
   csv << "path,patient,order";
@@ -95,21 +95,24 @@ int embed_pretrain_run(const config::EvaluateConfig& config, const RunOptions& o
   // Ids of one source share a prefix ("phantom:", "nih:"); beside a dot it is only clutter.
   if (!labels.empty()) {
     const std::size_t colon = labels.front().find(':');
-    const std::string prefix = colon == std::string::npos ? "" : labels.front().substr(0, colon + 1);
-    const bool shared = !prefix.empty() && std::all_of(labels.begin(), labels.end(), [&](const auto& l) {
-      return l.compare(0, prefix.size(), prefix) == 0 && l.size() > prefix.size();
-    });
+    const std::string prefix =
+        colon == std::string::npos ? "" : labels.front().substr(0, colon + 1);
+    const bool shared =
+        !prefix.empty() && std::all_of(labels.begin(), labels.end(), [&](const auto& l) {
+          return l.compare(0, prefix.size(), prefix) == 0 && l.size() > prefix.size();
+        });
     if (shared) {
       for (auto& label : labels) label.erase(0, prefix.size());
     }
   }
-  char title[256];
-  std::snprintf(title, sizeof title,
-                "%s: t-SNE of %zu images, %zu patients; same-patient top-1 %.2f (chance %.2f)",
-                pretrain_dir.filename().string().c_str(), indices.size(), patients.size(),
-                probe.retrieval.top1, probe.retrieval.top1_chance);
+  char figures[160];
+  std::snprintf(figures, sizeof figures,
+                ": t-SNE of %zu images, %zu patients; same-patient top-1 %.2f (chance %.2f)",
+                indices.size(), patients.size(), probe.retrieval.top1, probe.retrieval.top1_chance);
   analysis::ScatterPlotOptions plot;
-  plot.title = title;
+  fs::path shown = pretrain_dir.lexically_normal();
+  if (shown.filename().empty()) shown = shown.parent_path();  // "runs/x/"
+  plot.title = shown.filename().string() + figures;
   data::write_png(context.directory / "tsne.png", analysis::scatter_plot(map, labels, plot));
 
   std::ostringstream summary;
@@ -118,10 +121,12 @@ int embed_pretrain_run(const config::EvaluateConfig& config, const RunOptions& o
           << ",\n  \"images\": " << indices.size() << ",\n  \"patients\": " << patients.size()
           << ",\n  \"dims\": " << dims << ",\n  \"retrieval\": {\"top1\": " << probe.retrieval.top1
           << ", \"top1_chance\": " << probe.retrieval.top1_chance
-          << ", \"map\": " << probe.retrieval.map << ", \"map_chance\": " << probe.retrieval.map_chance
+          << ", \"map\": " << probe.retrieval.map
+          << ", \"map_chance\": " << probe.retrieval.map_chance
           << "},\n  \"positive_cosine\": " << probe.positive_cosine
           << ",\n  \"negative_cosine\": " << probe.negative_cosine
-          << ",\n  \"alignment\": " << probe.alignment << ",\n  \"uniformity\": " << probe.uniformity
+          << ",\n  \"alignment\": " << probe.alignment
+          << ",\n  \"uniformity\": " << probe.uniformity
           << ",\n  \"effective_rank\": " << probe.effective_rank
           << ",\n  \"tsne\": {\"perplexity\": " << tsne.perplexity
           << ", \"iterations\": " << tsne.iterations << ", \"seed\": " << tsne.seed

@@ -22,7 +22,8 @@ Embeddings embed_images(models::Encoder& encoder,
   std::vector<at::Tensor> pooled, projected;
   std::vector<std::int64_t> patients;
   patients.reserve(indices.size());
-  for (std::size_t start = 0; start < indices.size(); start += static_cast<std::size_t>(batch_size)) {
+  for (std::size_t start = 0; start < indices.size();
+       start += static_cast<std::size_t>(batch_size)) {
     const std::size_t end = std::min(indices.size(), start + static_cast<std::size_t>(batch_size));
     std::vector<cv::Mat> images;
     for (std::size_t i = start; i < end; ++i) {

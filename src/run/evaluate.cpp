@@ -113,8 +113,8 @@ int score_finetune_run(const config::EvaluateConfig& config, const RunOptions& o
           const double dice = engine::dice(counts[c]);
           score.per_image_mean[c] += dice / static_cast<double>(test.size());
           results << cell.fold << ',' << cell.budget << ',' << cell.seed << ','
-                  << data::csv_field(dataset.name(index))
-                  << ',' << data::csv_field(dataset.patient_id(index)) << "," << c + 1 << ','
+                  << data::csv_field(dataset.name(index)) << ','
+                  << data::csv_field(dataset.patient_id(index)) << "," << c + 1 << ','
                   << json_number(dice) << ',' << counts[c].tp << ',' << counts[c].fp << ','
                   << counts[c].fn << '\n';
         }

@@ -67,9 +67,9 @@ CellPlan plan_cells(const data::CachedDataset& dataset,
 }
 
 std::uint64_t cell_seed(std::uint64_t run_seed, const Cell& cell) {
-  return common::derive_seed(run_seed, {0x63656c6cULL, static_cast<std::uint64_t>(cell.fold),
-                                        static_cast<std::uint64_t>(cell.budget),
-                                        static_cast<std::uint64_t>(cell.seed)});
+  return common::derive_seed(
+      run_seed, {0x63656c6cULL, static_cast<std::uint64_t>(cell.fold),
+                 static_cast<std::uint64_t>(cell.budget), static_cast<std::uint64_t>(cell.seed)});
 }
 
 std::string initialisation_name(const config::FinetuneConfig& config) {

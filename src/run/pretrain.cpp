@@ -186,7 +186,8 @@ void check_queue_size(const config::PretrainConfig& config, std::int64_t images)
         "[pretrain] method.queue_size {} exceeds the data set's {} images minus the batch {}: "
         "the queue holds earlier keys of the images being queried (stale {}); use at most {}",
         m.queue_size, images, config.optim.batch_size,
-        m.name == "moco" ? "negatives of themselves" : "positives", std::max<std::int64_t>(limit, 1));
+        m.name == "moco" ? "negatives of themselves" : "positives",
+        std::max<std::int64_t>(limit, 1));
   }
 }
 
@@ -212,8 +213,8 @@ double last_logged_loss(const fs::path& metrics) {
 void write_probe_json(std::ostream& out, const char* key, const analysis::EmbeddingProbe& p) {
   out << "    " << common::json_string(key) << ": {\"top1\": " << p.retrieval.top1
       << ", \"top1_chance\": " << p.retrieval.top1_chance << ", \"map\": " << p.retrieval.map
-      << ", \"map_chance\": " << p.retrieval.map_chance
-      << ", \"queries\": " << p.retrieval.queries << ", \"positive_cosine\": " << p.positive_cosine
+      << ", \"map_chance\": " << p.retrieval.map_chance << ", \"queries\": " << p.retrieval.queries
+      << ", \"positive_cosine\": " << p.positive_cosine
       << ", \"negative_cosine\": " << p.negative_cosine << ", \"alignment\": " << p.alignment
       << ", \"uniformity\": " << p.uniformity << ", \"effective_rank\": " << p.effective_rank
       << ", \"dims\": " << p.dims << "}";
@@ -242,8 +243,8 @@ void write_summary(const fs::path& file,
       << "  \"collapse_loss\": " << collapse_loss << ",\n"
       << "  \"images_per_second\": " << result.samples_per_second << ",\n"
       << "  \"resumed\": " << (result.resumed ? "true" : "false") << ",\n"
-      << "  \"probe\": {\n    \"epoch\": " << probe.epoch << ",\n    \"images\": " << probe.encoder.images
-      << ",\n";
+      << "  \"probe\": {\n    \"epoch\": " << probe.epoch
+      << ",\n    \"images\": " << probe.encoder.images << ",\n";
   write_probe_json(out, "encoder", probe.encoder);
   if (probe.head) {
     out << ",\n";

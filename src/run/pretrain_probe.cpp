@@ -27,9 +27,8 @@ std::string describe_one(const analysis::EmbeddingProbe& p) {
   std::snprintf(buffer, sizeof buffer,
                 "top-1 %.3f (chance %.3f), mAP %.3f (chance %.3f), cos same %+.3f / other "
                 "%+.3f, align %.3f, unif %.3f, eff. rank %.1f",
-                p.retrieval.top1, p.retrieval.top1_chance, p.retrieval.map,
-                p.retrieval.map_chance, p.positive_cosine, p.negative_cosine, p.alignment,
-                p.uniformity, p.effective_rank);
+                p.retrieval.top1, p.retrieval.top1_chance, p.retrieval.map, p.retrieval.map_chance,
+                p.positive_cosine, p.negative_cosine, p.alignment, p.uniformity, p.effective_rank);
   return buffer;
 }
 
@@ -48,9 +47,9 @@ PretrainProbe::PretrainProbe(const data::CachedDataset& dataset,
       detector_(collapse_options(config)) {}
 
 std::vector<std::string> PretrainProbe::columns() {
-  return {"collapse_loss", "probe_top1",    "probe_top1_chance", "probe_map",
+  return {"collapse_loss",    "probe_top1",    "probe_top1_chance", "probe_map",
           "probe_map_chance", "probe_pos_cos", "probe_neg_cos",     "probe_align",
-          "probe_uniform", "probe_rank",    "head_top1",         "head_map",
+          "probe_uniform",    "probe_rank",    "head_top1",         "head_map",
           "head_rank"};
 }
 
@@ -86,8 +85,8 @@ std::vector<double> PretrainProbe::end_epoch(ssl::Method& method,
   if (!last_epoch && !due) return values;
 
   const ProbeFigures figures = run(method, epoch + 1);
-  spdlog::info("[probe] epoch {}/{} ({} images, {:.2f} s): {}", epoch + 1, epochs_,
-               indices_.size(), figures.seconds, describe_probe(figures));
+  spdlog::info("[probe] epoch {}/{} ({} images, {:.2f} s): {}", epoch + 1, epochs_, indices_.size(),
+               figures.seconds, describe_probe(figures));
   if (auto warning = detector_.observe_rank(figures.encoder.effective_rank)) {
     spdlog::warn("[probe] {}", *warning);
     warnings_.push_back(*warning);

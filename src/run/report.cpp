@@ -30,7 +30,8 @@ struct Row {
 
 Row read_row(const fs::path& input) {
   const fs::path file = fs::is_directory(input) ? input / common::kRunSummaryFile : input;
-  if (!fs::exists(file)) throw common::InputError(file.string() + ": not found (run evaluate first)");
+  if (!fs::exists(file))
+    throw common::InputError(file.string() + ": not found (run evaluate first)");
   try {
     // JSON is YAML: the summary needs no parser of its own.
     const YAML::Node summary = YAML::LoadFile(file.string());
@@ -79,17 +80,18 @@ std::string number(double value) {
 }
 
 std::string format_comparison(const Comparison& c) {
-  char buffer[512];
   const auto& t = c.test;
-  // Dice points (x100), as the table prints them.
-  std::snprintf(buffer, sizeof buffer,
-                "M=%-4lld %s - %s: %+.2f [95%% CI %+.2f, %+.2f] over %lld cells; paired t = %.3f, "
-                "p = %.4g; Wilcoxon W = %.1f, p = %.4g (%s)",
-                static_cast<long long>(c.budget), c.a.c_str(), c.b.c_str(),
+  // Dice points (x100), as the table prints them. The names go in unformatted: any length.
+  char figures[256];
+  std::snprintf(figures, sizeof figures,
+                ": %+.2f [95%% CI %+.2f, %+.2f] over %lld cells; paired t = %.3f, p = %.4g; "
+                "Wilcoxon W = %.1f, p = %.4g (%s)",
                 100.0 * t.mean_difference, 100.0 * t.ci_low, 100.0 * t.ci_high,
                 static_cast<long long>(t.n), t.t_statistic, t.t_p_value, t.wilcoxon_statistic,
                 t.wilcoxon_p_value, analysis::to_string(t.wilcoxon_method));
-  return buffer;
+  char budget[32];
+  std::snprintf(budget, sizeof budget, "M=%-4lld ", static_cast<long long>(c.budget));
+  return budget + c.a + " - " + c.b + figures;
 }
 
 }  // namespace
@@ -119,7 +121,8 @@ Report make_report(const ReportOptions& options) {
   for (const auto& [a, b] : pairs) {
     for (const auto& name : {a, b}) {
       if (!by_name.count(name)) {
-        throw common::InputError("--compare: '" + name + "' is not the initialisation of any "
+        throw common::InputError("--compare: '" + name +
+                                 "' is not the initialisation of any "
                                  "given evaluation");
       }
     }
@@ -167,8 +170,8 @@ Report make_report(const ReportOptions& options) {
     const auto& t = c.test;
     json << "    {\"a\": " << common::json_string(c.a) << ", \"b\": " << common::json_string(c.b)
          << ", \"budget\": " << c.budget << ", \"cells\": " << t.n
-         << ", \"mean_difference\": " << number(t.mean_difference)
-         << ", \"ci95\": [" << number(t.ci_low) << ", " << number(t.ci_high) << "]"
+         << ", \"mean_difference\": " << number(t.mean_difference) << ", \"ci95\": ["
+         << number(t.ci_low) << ", " << number(t.ci_high) << "]"
          << ", \"t\": " << number(t.t_statistic) << ", \"t_p\": " << number(t.t_p_value)
          << ", \"wilcoxon\": " << number(t.wilcoxon_statistic)
          << ", \"wilcoxon_p\": " << number(t.wilcoxon_p_value) << ", \"wilcoxon_method\": \""

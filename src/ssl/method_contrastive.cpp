@@ -160,8 +160,9 @@ class SimCLRMethod final : public Method {
   at::Tensor project(const at::Tensor& pooled) override { return tower_->head->forward(pooled); }
   double collapse_loss() const override {
     // Every view is contrasted with the other 2B - 1 views of its batch.
-    return batch_views_ > 1 ? supcon_scale(supcon_) * std::log(static_cast<double>(batch_views_ - 1))
-                            : 0.0;
+    return batch_views_ > 1
+               ? supcon_scale(supcon_) * std::log(static_cast<double>(batch_views_ - 1))
+               : 0.0;
   }
 
   at::Tensor loss(const MethodBatch& batch, std::int64_t /*step*/) override {

@@ -12,8 +12,8 @@ namespace cltci::config {
 /// Representation probes of the pre-training run (analysis/probes.h). Declared under `run:`
 /// in the YAML (run.probe_every, ...), since they are a property of the run, not of the method.
 struct ProbeConfig {
-  std::int64_t every = 10;           // epochs between probes; the last epoch always probes
-  std::int64_t images = 2000;        // probe set size: whole patients, drawn by the run seed
+  std::int64_t every = 10;     // epochs between probes; the last epoch always probes
+  std::int64_t images = 2000;  // probe set size: whole patients, drawn by the run seed
   std::int64_t collapse_patience = 5;
   double collapse_min_rank = 2.0;
 };

@@ -34,9 +34,7 @@ class TrainingTask {
   /// After the last step of epoch `epoch` (0-based), before its checkpoint; `mean_loss` is the
   /// mean over the epoch's steps run by this process. Returns one value per metric_columns()
   /// entry for the epoch's last metrics.csv row (NaN: left empty), or nothing.
-  virtual std::vector<double> end_epoch(std::int64_t /*epoch*/, double /*mean_loss*/) {
-    return {};
-  }
+  virtual std::vector<double> end_epoch(std::int64_t /*epoch*/, double /*mean_loss*/) { return {}; }
   /// Everything but the optimizer that a resumed run needs (weights, buffers, queues, banks).
   virtual void save_state(torch::serialize::OutputArchive& archive) = 0;
   virtual void load_state(torch::serialize::InputArchive& archive) = 0;

@@ -70,26 +70,25 @@ TEST(Probes, PerfectAndTiedRankings) {
 }
 
 TEST(Probes, CosinesAlignmentUniformityAndRank) {
-  const EmbeddingProbe probe = probe_embeddings(hand_embeddings().slice(0, 0, 4),
-                                                hand_patients().slice(0, 0, 4));
+  const EmbeddingProbe probe =
+      probe_embeddings(hand_embeddings().slice(0, 0, 4), hand_patients().slice(0, 0, 4));
   EXPECT_EQ(probe.images, 4);
   EXPECT_EQ(probe.dims, 2);
   EXPECT_NEAR(probe.positive_cosine, 0.8, 1e-6);
   EXPECT_NEAR(probe.negative_cosine, (0.0 + 0.6 + 0.6 + 0.96) / 4.0, 1e-6);
   EXPECT_NEAR(probe.alignment, 0.4, 1e-6);  // 2 - 2 * 0.8
   // Squared distances of the 6 pairs: 0.4, 2, 0.8, 0.8, 0.08, 0.4.
-  const double expected = std::log((std::exp(-0.8) + std::exp(-4.0) + 2 * std::exp(-1.6) +
-                                    std::exp(-0.16) + std::exp(-0.8)) /
-                                   6.0);
+  const double expected = std::log(
+      (std::exp(-0.8) + std::exp(-4.0) + 2 * std::exp(-1.6) + std::exp(-0.16) + std::exp(-0.8)) /
+      6.0);
   EXPECT_NEAR(probe.uniformity, expected, 1e-6);
 
   // Two orthogonal directions of equal spread: effective rank 2; one point: 1.
-  const auto cross = torch::tensor({{1.0, 0.0, 0.0}, {-1.0, 0.0, 0.0}, {0.0, 1.0, 0.0},
-                                    {0.0, -1.0, 0.0}});
+  const auto cross =
+      torch::tensor({{1.0, 0.0, 0.0}, {-1.0, 0.0, 0.0}, {0.0, 1.0, 0.0}, {0.0, -1.0, 0.0}});
   EXPECT_NEAR(effective_rank(cross), 2.0, 1e-9);
   EXPECT_DOUBLE_EQ(effective_rank(torch::ones({6, 16}) * 0.3), 1.0);
-  EXPECT_THROW(probe_embeddings(torch::ones({3, 2}), torch::zeros({4}, torch::kInt64)),
-               c10::Error);
+  EXPECT_THROW(probe_embeddings(torch::ones({3, 2}), torch::zeros({4}, torch::kInt64)), c10::Error);
 }
 
 TEST(Probes, CollapseDetectorOnAConstantEncoder) {
@@ -99,7 +98,9 @@ TEST(Probes, CollapseDetectorOnAConstantEncoder) {
   // A constant encoder: every probe has effective rank 1, every epoch's loss is the collapse
   // value log(K + 1).
   const double collapse = std::log(257.0);
-  const double rank = probe_embeddings(torch::ones({10, 8}), torch::div(torch::arange(10), 2, "floor")).effective_rank;
+  const double rank =
+      probe_embeddings(torch::ones({10, 8}), torch::div(torch::arange(10), 2, "floor"))
+          .effective_rank;
   EXPECT_DOUBLE_EQ(rank, 1.0);
   std::optional<std::string> loss_warning, rank_warning;
   for (int epoch = 0; epoch < 3; ++epoch) {

@@ -92,10 +92,10 @@ TEST(FinetuneCells, SeedsReplicateEachCellOnTheSameImages) {
   for (std::size_t i = 0; i < plan.cells.size(); i += 2) {
     const Cell& first = plan.cells[i];
     const Cell& second = plan.cells[i + 1];
-    EXPECT_EQ(first.directory, "fold" + std::to_string(first.fold) + "/m" +
-                                   std::to_string(first.budget) + "/seed0");
-    EXPECT_EQ(second.directory, "fold" + std::to_string(first.fold) + "/m" +
-                                    std::to_string(first.budget) + "/seed7");
+    EXPECT_EQ(first.directory,
+              "fold" + std::to_string(first.fold) + "/m" + std::to_string(first.budget) + "/seed0");
+    EXPECT_EQ(second.directory,
+              "fold" + std::to_string(first.fold) + "/m" + std::to_string(first.budget) + "/seed7");
     // Replicates train on the same M images (a paired comparison needs exactly this).
     EXPECT_EQ(first.train, second.train);
     seeds.insert(cell_seed(config.run.seed, first));
@@ -178,9 +178,8 @@ TEST(Finetune, PhantomWithAllLabelsReachesDice90) {
   const auto config =
       small_config(dir, {"data.image_size=64", "data.source.phantom_version=1",
                          "data.source.patients=20", "data.source.images_per_patient=[2, 4]",
-                         "model.base_channels=8",
-                         "model.depth=3", "folds.k=2", "budgets=[24]", "optim.epochs=60",
-                         "optim.batch_size=8", "optim.lr=0.005"});
+                         "model.base_channels=8", "model.depth=3", "folds.k=2", "budgets=[24]",
+                         "optim.epochs=60", "optim.batch_size=8", "optim.lr=0.005"});
   ASSERT_EQ(finetune(config, {}), 0);
   auto evaluation = config::load_evaluate_config(
       {}, {"finetune_run=" + (dir / "ft").string(), "run.output_dir=" + dir.path().string(),

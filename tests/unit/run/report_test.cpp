@@ -28,17 +28,18 @@ std::filesystem::path write_summary(const testing::TempDir& dir,
   std::string json = "{\"initialisation\": \"" + name + "\", \"cells\": [";
   for (std::size_t i = 0; i < cells.size(); ++i) {
     char buffer[160];
-    std::snprintf(buffer, sizeof buffer,
-                  "%s{\"fold\": %lld, \"budget\": %lld, \"seed\": %lld, \"pooled\": {\"mean\": %.6f}}",
-                  i ? ", " : "", static_cast<long long>(cells[i].fold),
-                  static_cast<long long>(cells[i].budget), static_cast<long long>(cells[i].seed),
-                  cells[i].dice);
+    std::snprintf(
+        buffer, sizeof buffer,
+        "%s{\"fold\": %lld, \"budget\": %lld, \"seed\": %lld, \"pooled\": {\"mean\": %.6f}}",
+        i ? ", " : "", static_cast<long long>(cells[i].fold),
+        static_cast<long long>(cells[i].budget), static_cast<long long>(cells[i].seed),
+        cells[i].dice);
     json += buffer;
   }
   char by_budget[160];
   std::snprintf(by_budget, sizeof by_budget,
-                "], \"by_budget\": {\"10\": {\"mean\": %.6f, \"std\": %.6f, \"cells\": %zu}}}\n", mean,
-                std, cells.size());
+                "], \"by_budget\": {\"10\": {\"mean\": %.6f, \"std\": %.6f, \"cells\": %zu}}}\n",
+                mean, std, cells.size());
   json += by_budget;
   const auto file = dir / (name + ".json");
   common::write_file_atomic(file, std::string_view(json));
@@ -49,12 +50,15 @@ TEST(Report, TableAndPairedTestsFromHandMadeSummaries) {
   testing::TempDir dir;
   // Two folds x two seeds; differences a - b = +0.02, -0.01, +0.05, +0.04 (no ties, no zero).
   const auto a = write_summary(dir, "cltci",
-                               {{0, 10, 0, 0.90}, {0, 10, 1, 0.85}, {1, 10, 0, 0.80}, {1, 10, 1, 0.95},
+                               {{0, 10, 0, 0.90},
+                                {0, 10, 1, 0.85},
+                                {1, 10, 0, 0.80},
+                                {1, 10, 1, 0.95},
                                 {2, 10, 0, 0.70}},  // unmatched: fold 2 has no partner in b
                                0.875, 0.0646);
-  const auto b = write_summary(dir, "random",
-                               {{0, 10, 0, 0.88}, {0, 10, 1, 0.86}, {1, 10, 0, 0.75}, {1, 10, 1, 0.91}},
-                               0.85, 0.0668);
+  const auto b = write_summary(
+      dir, "random", {{0, 10, 0, 0.88}, {0, 10, 1, 0.86}, {1, 10, 0, 0.75}, {1, 10, 1, 0.91}}, 0.85,
+      0.0668);
   ReportOptions options;
   options.evaluations = {b, a};  // default: every row against the first
   const Report report = make_report(options);
