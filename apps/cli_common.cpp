@@ -36,8 +36,8 @@ void add_common_flags(CLI::App& app, CommonFlags& flags) {
 std::vector<std::string> overrides(const CommonFlags& flags) {
   std::vector<std::string> all = flags.sets;
   if (flags.device) all.push_back("run.device=" + *flags.device);
-  if (flags.threads) all.push_back("run.threads=" + std::to_string(*flags.threads));
-  if (flags.seed) all.push_back("run.seed=" + std::to_string(*flags.seed));
+  if (flags.threads) all.push_back("run.threads=" + *flags.threads);
+  if (flags.seed) all.push_back("run.seed=" + *flags.seed);
   if (flags.output) all.push_back("run.output_dir=" + *flags.output);
   return all;
 }

@@ -17,8 +17,9 @@ struct CommonFlags {
   std::vector<std::string> sets;
   bool dump_config = false;
   std::optional<std::string> device;
-  std::optional<long long> threads;
-  std::optional<long long> seed;
+  // Kept as text: the config layer parses them with the same rules as --set run.seed=...
+  std::optional<std::string> threads;
+  std::optional<std::string> seed;
   std::optional<std::string> output;
   std::string log_level = "info";
   bool overwrite = false;

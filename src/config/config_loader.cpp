@@ -269,9 +269,21 @@ class YamlReader final : public Schema {
     frame.visited.insert(key);
     if (!frame.node.IsMap()) return;
     const YAML::Node node = frame.node[key];
-    if (!node || node.IsNull()) return;  // absent or `key:` with no value: keep the default
+    if (!node) return;  // absent: keep the default
     const std::string path = join_path(frame.path, key);
     remember(path, node);
+    // `key:` (or `--set key=`) silently meaning "the default" would hide a forgotten value.
+    if (node.IsNull()) {
+      // A null's own mark is where the parser stopped (the next line): point at the key.
+      for (const auto& entry : frame.node) {
+        if (entry.first.Scalar() == key) {
+          remember(path, entry.first);
+          break;
+        }
+      }
+      error(path, "no value (give one, or remove the key to keep the default)");
+      return;
+    }
     decode(node, path);
   }
 
@@ -411,6 +423,33 @@ class YamlWriter final : public Schema {
   YAML::Emitter out_;
 };
 
+/// Every key given twice in one mapping of the file (yaml-cpp keeps both; lookups would
+/// silently take the first), as "file:line:col: path: ..." lines.
+void find_duplicate_keys(const YAML::Node& node,
+                         const std::string& path,
+                         const std::string& file,
+                         std::vector<std::string>& errors) {
+  if (node.IsSequence()) {
+    for (const auto& item : node) find_duplicate_keys(item, path, file, errors);
+    return;
+  }
+  if (!node.IsMap()) return;
+  std::map<std::string, YAML::Mark> first;
+  for (const auto& entry : node) {
+    const std::string key = entry.first.Scalar();
+    const std::string key_path = path.empty() ? key : path + "." + key;
+    const YAML::Mark mark = entry.first.Mark();
+    const auto [found, inserted] = first.emplace(key, mark);
+    if (!inserted) {
+      errors.push_back(file + ":" + std::to_string(mark.line + 1) + ":" +
+                       std::to_string(mark.column + 1) + ": " + key_path +
+                       ": duplicate key (first given at line " +
+                       std::to_string(found->second.line + 1) + "); give each key once");
+    }
+    find_duplicate_keys(entry.second, key_path, file, errors);
+  }
+}
+
 std::vector<Override> apply_overrides(YAML::Node& root,
                                       const std::vector<std::string>& overrides,
                                       std::vector<std::string>& errors) {
@@ -472,8 +511,9 @@ void load_config(const fs::path& file,
     if (!fs::is_regular_file(file, ec)) {
       throw common::InputError(file.string() + ": config file not found");
     }
+    std::vector<YAML::Node> documents;
     try {
-      root = YAML::LoadFile(file.string());
+      documents = YAML::LoadAllFromFile(file.string());
     } catch (const YAML::ParserException& error) {
       throw common::InputError(file.string() + ":" + std::to_string(error.mark.line + 1) + ":" +
                                std::to_string(error.mark.column + 1) +
@@ -481,10 +521,22 @@ void load_config(const fs::path& file,
     } catch (const YAML::Exception& error) {
       throw common::InputError(file.string() + ": cannot read config: " + error.msg);
     }
-    if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
+    if (documents.size() > 1) {
+      // Only the first document would be read: the later ones' settings would be lost.
+      throw common::InputError(file.string() + ":" + std::to_string(documents[1].Mark().line + 1) +
+                               ": a second YAML document ('---'); a config file holds one");
+    }
+    if (documents.empty() || documents.front().IsNull()) {
+      throw common::InputError(file.string() +
+                               ": the config file is empty; give the keys to set (see "
+                               "--dump-config), or leave out --config to run with every default");
+    }
+    root = documents.front();
     if (!root.IsMap()) {
       throw common::InputError(file.string() + ": expected a mapping of sections at the top level");
     }
+    find_duplicate_keys(root, "", file.string(), errors);
+    if (!errors.empty()) throw common::InputError(errors);
   }
   const auto applied = apply_overrides(root, overrides, errors);
   YamlReader reader(root, file.string(), applied);

@@ -138,6 +138,12 @@ void validate(const RunConfig& c, Problems& problems) {
   if (!device_ok)
     problems.add("run.device", "expected auto, cpu, cuda or cuda:N (got '" + c.device + "')");
   if (c.output_dir.empty()) problems.add("run.output_dir", "must not be empty");
+  // The run directory is <output_dir>/<name>: a name with a separator or a dot-dot would write
+  // (and --overwrite delete) outside output_dir.
+  if (c.name.find_first_of("/\\") != std::string::npos || c.name == "." || c.name == "..") {
+    problems.add("run.name",
+                 "must be one directory name (no '/', not '.' or '..'), got '" + c.name + "'");
+  }
 }
 
 void validate(const DataConfig& c, Problems& problems) {

@@ -182,6 +182,13 @@ void PhantomOptions::validate() const {
     problems.push_back("phantom size must be at least 32x32, got " + std::to_string(width) + "x" +
                        std::to_string(height));
   }
+  // Above this a film is a multi-gigabyte float image and rendering fails only after minutes.
+  if (width > kMaxPhantomSide || height > kMaxPhantomSide) {
+    problems.push_back(
+        "phantom size (prepare --size W H, data.source.native_size) must be at most " +
+        std::to_string(kMaxPhantomSide) + "x" + std::to_string(kMaxPhantomSide) + ", got " +
+        std::to_string(width) + "x" + std::to_string(height));
+  }
   if (opacity_probability < 0 || opacity_probability > 1 || device_probability < 0 ||
       device_probability > 1) {
     problems.push_back("phantom probabilities must lie in [0, 1]");

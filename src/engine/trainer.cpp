@@ -72,6 +72,38 @@ Progress load_checkpoint(const fs::path& file,
   return {values[0], values[1], values[2]};
 }
 
+/// A run killed after its last checkpoint logged steps it will run again: keep metrics.csv's
+/// header and its rows up to the checkpoint's global step (and drop a torn last line).
+void truncate_metrics(const fs::path& metrics, std::int64_t global_step) {
+  std::ifstream in(metrics);
+  if (!in) return;
+  std::string line, kept;
+  bool header = true, dropped = false;
+  while (std::getline(in, line)) {
+    if (header) {
+      kept += line + "\n";
+      header = false;
+      continue;
+    }
+    std::istringstream row(line);
+    std::string cell;
+    for (int column = 0; column < 3 && std::getline(row, cell, ','); ++column) {
+    }
+    std::int64_t step = -1;
+    try {
+      step = std::stoll(cell);
+    } catch (const std::exception&) {
+    }
+    if (step >= 0 && step <= global_step) {
+      kept += line + "\n";
+    } else {
+      dropped = true;
+    }
+  }
+  in.close();
+  if (dropped) common::write_file_atomic(metrics, std::string_view(kept));
+}
+
 std::string format_duration(double seconds) {
   const auto total = static_cast<std::int64_t>(seconds);
   std::ostringstream out;
@@ -102,6 +134,7 @@ TrainResult train(TrainingTask& task, const TrainerOptions& options) {
   if (fs::exists(checkpoint)) {
     progress = load_checkpoint(checkpoint, task, *optimizer);
     result.resumed = true;
+    truncate_metrics(metrics, progress.global_step);
     spdlog::info("[train] resuming at epoch {} step {}", progress.epoch + 1, progress.step);
   }
   const std::vector<std::string> extra_columns = task.metric_columns();

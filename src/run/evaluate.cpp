@@ -21,6 +21,7 @@
 #include <torch/torch.h>
 
 #include <iostream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -207,6 +208,17 @@ int segment_images(const config::EvaluateConfig& config, const RunOptions& optio
     files.push_back(input);
   } else {
     throw common::InputError("images: " + input.string() + " not found");
+  }
+  // Outputs are named by stem: a.png and a.tif would write one a_mask.png, the second
+  // overwriting the first.
+  std::map<std::string, fs::path> by_stem;
+  for (const auto& file : files) {
+    const auto [found, inserted] = by_stem.emplace(file.stem().string(), file);
+    if (!inserted) {
+      throw common::InputError("images: " + found->second.string() + " and " + file.string() +
+                               " would both write " + file.stem().string() +
+                               "_mask.png; rename one or segment them separately");
+    }
   }
   // Decode everything first: a corrupt file stops the run before anything is written.
   std::vector<data::DecodedImage> decoded;

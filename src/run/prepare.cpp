@@ -127,6 +127,11 @@ int prepare_import(const PrepareImportOptions& options, std::ostream& out) {
   RemoveOnFailure cleanup(dir, created);
   spdlog::info("importing {} data set from {}", import.kind, import.root.string());
   data::ImportResult result = data::import_dataset(import);
+  if (result.manifest.rows.empty()) {
+    // An empty manifest would only fail later, in a training run, far from its cause.
+    throw common::InputError("no images found under " + import.root.string() + " (" + import.kind +
+                             " importer)");
+  }
   const fs::path manifest_file = dir / "manifest.csv";
   result.manifest.file = manifest_file;
   data::save_manifest(result.manifest, manifest_file);

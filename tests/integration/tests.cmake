@@ -40,3 +40,10 @@ cltci_expect_exit(cli.evaluate.nothing_to_do 2 "give either finetune_run"
 foreach(part pretrain prepare finetune)
   include(${CMAKE_CURRENT_LIST_DIR}/${part}.cmake)
 endforeach()
+
+# --seed and --set run.seed= follow one rule: a value beyond int64 is refused, not clamped.
+cltci_expect_exit(cli.pretrain.huge_seed 2
+                  "pretrain: --set run.seed=99999999999999999999999: run.seed: expected an integer"
+                  $<TARGET_FILE:pretrain> --seed 99999999999999999999999 --dump-config)
+cltci_expect_exit(cli.pretrain.escaping_run_name 2 "run.name: must be one directory name"
+                  $<TARGET_FILE:pretrain> --set run.name=../escape --dump-config)

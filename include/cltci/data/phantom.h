@@ -25,6 +25,9 @@
 
 namespace cltci::data {
 
+/// The largest side a phantom film may have (real detectors: ~3,000 px).
+inline constexpr int kMaxPhantomSide = 8192;
+
 struct PhantomOptions {
   int version = 2;             ///< generator: 1 the original, 2 the paediatric ICU model
   std::uint64_t seed = 12345;  ///< every image is a pure function of (seed, patient, order)

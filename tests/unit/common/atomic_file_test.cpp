@@ -63,5 +63,16 @@ TEST(JsonString, EscapesQuotesBackslashesAndControlCharacters) {
   EXPECT_EQ(json_string("a\"b\\c\nd"), "\"a\\\"b\\\\c\\u000ad\"");
 }
 
+TEST(JsonString, KeepsUtf8AndEscapesBytesThatAreNotUtf8) {
+  // "é" in UTF-8 passes; a Latin-1 "é" (0xE9 alone), a lone continuation byte, an overlong "/"
+  // and a surrogate are written as \u00XX, one per byte, so the JSON stays valid.
+  EXPECT_EQ(json_string("caf\xc3\xa9"), "\"caf\xc3\xa9\"");
+  EXPECT_EQ(json_string("caf\xe9.png"), "\"caf\\u00e9.png\"");
+  EXPECT_EQ(json_string("\x80"), "\"\\u0080\"");
+  EXPECT_EQ(json_string("\xc0\xaf"), "\"\\u00c0\\u00af\"");
+  EXPECT_EQ(json_string("\xed\xa0\x80"), "\"\\u00ed\\u00a0\\u0080\"");
+  EXPECT_EQ(json_string("\xf0\x9f\x98\x80"), "\"\xf0\x9f\x98\x80\"");  // U+1F600
+}
+
 }  // namespace
 }  // namespace cltci::common

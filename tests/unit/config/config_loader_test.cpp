@@ -173,5 +173,61 @@ TEST(ConfigLoader, SuggestionsNeedAPlausibleTypo) {
   EXPECT_EQ(closest_match("schedule", {"lr", "momentum"}), "");
 }
 
+TEST(ConfigLoader, DuplicateKeysAndSectionsAreRefusedNamingBothLines) {
+  testing::TempDir dir;
+  // A block mapping with the key twice, then a second `optim:` block: yaml-cpp keeps both, and
+  // a lookup would silently take the first.
+  const auto file = write_yaml(
+      dir, "optim:\n  lr: 0.01\n  lr: 0.5\nmethod: {name: simclr}\noptim:\n  epochs: 3\n");
+  const auto problems = pretrain_problems(file);
+  ASSERT_EQ(problems.size(), 2U);
+  EXPECT_EQ(problems[0], file.string() +
+                             ":3:3: optim.lr: duplicate key (first given at line 2); give each "
+                             "key once");
+  EXPECT_EQ(problems[1], file.string() +
+                             ":5:1: optim: duplicate key (first given at line 1); give each key "
+                             "once");
+}
+
+TEST(ConfigLoader, ASecondYamlDocumentIsRefused) {
+  testing::TempDir dir;
+  const auto file = write_yaml(dir, "optim: {lr: 0.01}\n---\noptim: {lr: 0.5}\n");
+  const auto problems = pretrain_problems(file);
+  ASSERT_EQ(problems.size(), 1U);
+  EXPECT_EQ(problems[0],
+            file.string() + ":3: a second YAML document ('---'); a config file holds one");
+}
+
+TEST(ConfigLoader, AnEmptyFileIsRefusedAndAKeyWithoutValueIsAnError) {
+  testing::TempDir dir;
+  for (const char* text : {"", "# only a comment\n", "---\n"}) {
+    const auto problems = pretrain_problems(write_yaml(dir, text));
+    ASSERT_EQ(problems.size(), 1U) << text;
+    EXPECT_NE(problems[0].find("the config file is empty"), std::string::npos) << problems[0];
+  }
+  const auto file = write_yaml(dir, "optim:\n  lr:\n");
+  auto problems = pretrain_problems(file);
+  ASSERT_EQ(problems.size(), 1U);
+  EXPECT_EQ(problems[0], file.string() +
+                             ":2:3: optim.lr: no value (give one, or remove the key to keep the "
+                             "default)");
+  problems = pretrain_problems({}, {"optim.lr="});
+  ASSERT_EQ(problems.size(), 1U);
+  EXPECT_EQ(problems[0],
+            "--set optim.lr=: optim.lr: no value (give one, or remove the key to keep the "
+            "default)");
+  // An empty section stays allowed: it changes nothing, as an absent one.
+  EXPECT_NO_THROW(load_pretrain_config(write_yaml(dir, "optim:\nmethod: {name: moco}\n"), {}));
+}
+
+TEST(ConfigLoader, RunNameIsOnePathComponent) {
+  for (const char* name : {"../escape", "a/b", "..", "."}) {
+    const auto problems = pretrain_problems({}, {std::string("run.name=") + name});
+    ASSERT_EQ(problems.size(), 1U) << name;
+    EXPECT_NE(problems[0].find("run.name: must be one directory name"), std::string::npos)
+        << problems[0];
+  }
+}
+
 }  // namespace
 }  // namespace cltci::config

@@ -246,6 +246,35 @@ TEST(Evaluate, SegmentsNewImagesAtNativeResolutionInEveryFormat) {
   }
 }
 
+TEST(Evaluate, ImagesSharingAStemAreRefusedBeforeAnythingIsWritten) {
+  testing::TempDir dir;
+  SegmentationModel model;
+  model.spec.arch = "unet";
+  model.spec.base_channels = 4;
+  model.spec.depth = 2;
+  model.image_size = 32;
+  model.net = models::make_segmentation_net(model.spec);
+  save_segmentation_model(model, dir / "model.safetensors");
+  const auto images = dir / "images";
+  std::filesystem::create_directories(images);
+  const cv::Mat picture(40, 40, CV_8UC1, cv::Scalar(90));
+  data::write_png(images / "a.png", picture);
+  ASSERT_TRUE(cv::imwrite((images / "a.tif").string(), picture));
+  const auto config = config::load_evaluate_config(
+      {}, {"checkpoint=" + (dir / "model.safetensors").string(), "images=" + images.string(),
+           "run.output_dir=" + dir.path().string()});
+  try {
+    evaluate(config, {});
+    FAIL() << "two images with one output name were accepted";
+  } catch (const common::InputError& error) {
+    EXPECT_EQ(std::string(error.what()), "images: " + (images / "a.png").string() + " and " +
+                                             (images / "a.tif").string() +
+                                             " would both write a_mask.png; rename one or "
+                                             "segment them separately");
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir / "segment"));
+}
+
 TEST(Evaluate, ACheckpointThatIsNotASegmentationModelIsRefused) {
   testing::TempDir dir;
   auto encoder = models::make_encoder(model_spec(config::ModelConfig{}));

@@ -125,6 +125,20 @@ TEST(Prepare, FailedImportRemovesTheOutputFolderItCreated) {
   EXPECT_FALSE(fs::exists(dir / "out"));
 }
 
+TEST(Prepare, AFolderWithoutImagesIsRefusedAndLeavesNoManifest) {
+  TempDir dir;
+  fs::create_directories(dir / "patients" / "p1");
+  common::write_file_atomic(dir / "patients" / "p1" / "notes.txt", "no image here");
+  PrepareImportOptions import;
+  import.import.kind = "folder";
+  import.import.root = dir / "patients";
+  import.import.output_dir = dir / "out";
+  std::ostringstream out;
+  EXPECT_EQ(first_problem([&] { prepare_import(import, out); }),
+            "no images found under " + (dir / "patients").string() + " (folder importer)");
+  EXPECT_FALSE(fs::exists(dir / "out"));
+}
+
 TEST(Prepare, CheckReportsAMaskValueWithFileAndLine) {
   TempDir dir;
   data::write_png(dir / "a.png", cv::Mat(8, 8, CV_8UC1, cv::Scalar(100)));

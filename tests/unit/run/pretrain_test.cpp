@@ -259,6 +259,44 @@ INSTANTIATE_TEST_SUITE_P(Methods,
                          ::testing::Values("cltci_moco", "pirl"),
                          [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
+TEST(Pretrain, ResumeFromAnOlderCheckpointTruncatesMetricsToIt) {
+  testing::TempDir dir;
+  auto c = tiny_config(dir, "cltci_moco");
+  c.optim.epochs = 3;
+  c.run.checkpoint_every = 1;
+  // Keep the checkpoint written after epoch 1 (the first step of epoch 2 finds it on disk), as
+  // a SIGKILL late in the run would leave an older checkpoint behind the logged rows.
+  const auto saved = dir / "epoch1.pt";
+  PretrainHooks hooks;
+  std::int64_t steps_per_epoch = -1;
+  hooks.before_step = [&](std::int64_t step, const ssl::MethodBatch&) {
+    if (steps_per_epoch < 0 && std::filesystem::exists(run_dir(c) / "checkpoint.pt")) {
+      steps_per_epoch = step;
+      std::filesystem::copy_file(run_dir(c) / "checkpoint.pt", saved);
+    }
+  };
+  ASSERT_EQ(pretrain(c, {}, hooks), 0);
+  ASSERT_GT(steps_per_epoch, 0);
+  const auto rows_of_whole_run = logged_losses(run_dir(c) / "metrics.csv").size();
+  std::filesystem::copy_file(saved, run_dir(c) / "checkpoint.pt",
+                             std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::remove(run_dir(c) / "summary.json");
+  ASSERT_EQ(pretrain(c, {}), 0);
+  // Every global step is logged once, as in the uninterrupted run.
+  std::ifstream in(run_dir(c) / "metrics.csv");
+  std::string line;
+  std::getline(in, line);
+  std::vector<std::int64_t> steps;
+  while (std::getline(in, line)) {
+    std::istringstream row(line);
+    std::string cell;
+    for (int column = 0; column < 3; ++column) std::getline(row, cell, ',');
+    steps.push_back(std::stoll(cell));
+  }
+  EXPECT_EQ(steps.size(), rows_of_whole_run);
+  for (std::size_t i = 1; i < steps.size(); ++i) EXPECT_LT(steps[i - 1], steps[i]) << "row " << i;
+}
+
 TEST(Pretrain, ValuesTheDataOrEncoderCannotUseAreInputErrorsNamingTheKey) {
   testing::TempDir dir;
   auto c = tiny_config(dir, "moco");
