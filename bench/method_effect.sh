@@ -75,7 +75,7 @@ for method in "${methods[@]}"; do compare+=(--compare "phantom_${method}_unet:ra
 compare+=(--compare "phantom_cltci_moco_unet:phantom_moco_unet")
 echo
 "${bin}/report" "${evals[@]}" "${compare[@]}" --output "${out}/table.txt" \
-  --summary "${out}/report.json"
+  --summary "${out}/report.json" --overwrite
 echo
 echo "Probes of each pre-training (un-augmented images of the pre-training set; encoder + pooling):"
 printf '%-14s %10s %8s %8s %10s %9s %8s %8s\n' method final_loss collapse top1 chance mAP chance rank

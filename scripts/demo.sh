@@ -61,7 +61,7 @@ done
 
 echo
 "${bin}/report" "${out}/phantom_random_unet_eval" "${out}/phantom_pretrained_unet_eval" \
-  --output "${out}/table.txt" --summary "${out}/report.json"
+  --output "${out}/table.txt" --summary "${out}/report.json" --overwrite
 echo
 echo "Probe of the pre-trained encoder (un-augmented pre-training images, same-patient retrieval):"
 grep -h "\[probe\] before training\|\[probe\] epoch 100/" "${out}/phantom_cltci_moco_unet/run.log" |

@@ -7,16 +7,26 @@
 
 #include <CLI/CLI.hpp>
 
+#include <filesystem>
 #include <iostream>
+#include <string>
+#include <system_error>
+#include <vector>
 
 namespace {
 
-/// A file the report may write: not a directory, and in a directory that exists.
-void check_output(const std::filesystem::path& file, const char* flag) {
+/// A file the report may write: not a directory, in a directory that exists, and not an
+/// existing file unless `overwrite` (an earlier table must not be lost to a typo in a path).
+void check_output(const std::filesystem::path& file, const char* flag, bool overwrite) {
   if (file.empty()) return;
   if (std::filesystem::is_directory(file)) {
     throw cltci::common::InputError(std::string(flag) + ": " + file.string() +
                                     " is a directory; give a file name");
+  }
+  std::error_code error;
+  if (!overwrite && std::filesystem::exists(std::filesystem::symlink_status(file, error))) {
+    throw cltci::common::InputError(std::string(flag) + ": " + file.string() +
+                                    " exists; pass --overwrite to replace it");
   }
   const auto parent = file.parent_path();
   if (!parent.empty() && !std::filesystem::is_directory(parent)) {
@@ -41,6 +51,8 @@ int main(int argc, char** argv) {
                  "(repeatable; default: every row against the first)");
   app.add_option("--output", output, "also write the table and tests to this text file");
   app.add_option("--summary", summary, "write the table and tests as JSON to this file");
+  bool overwrite = false;
+  app.add_flag("--overwrite", overwrite, "replace existing --output / --summary files");
   app.add_option("--log-level", flags.log_level, "trace | debug | info | warn | error | off");
   cltci::apps::add_version_flag(app);
   return cltci::apps::run_main(app, argc, argv, flags, [&] {
@@ -51,8 +63,8 @@ int main(int argc, char** argv) {
       }
       options.comparisons.emplace_back(pair.substr(0, colon), pair.substr(colon + 1));
     }
-    check_output(output, "--output");
-    check_output(summary, "--summary");
+    check_output(output, "--output", overwrite);
+    check_output(summary, "--summary", overwrite);
     const auto report = cltci::run::make_report(options);
     const std::string text = "Dice (%) pooled over each test fold, mean(std) over folds x seeds\n" +
                              report.table +

@@ -2,9 +2,12 @@
 
 #include "cltci/common/error.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
+#include <exception>
 #include <fcntl.h>
 #include <fstream>
 #include <sstream>
@@ -29,6 +32,17 @@ fs::path temporary_name(const fs::path& path) {
                                std::to_string(::getpid()) + "." + std::to_string(counter++));
 }
 
+bool out_of_space(int error) { return error == ENOSPC || error == EFBIG || error == EDQUOT; }
+
+// One line naming the target (the temporary is an implementation detail the user never sees).
+Error write_error(const fs::path& path, int error) {
+  if (out_of_space(error)) {
+    return Error("no space left while writing " + path.string() + " (" + std::strerror(error) +
+                 "); the previous file, if any, is unchanged");
+  }
+  return Error("cannot write " + path.string() + ": " + std::strerror(error));
+}
+
 }  // namespace
 
 void write_file_atomic(const fs::path& path,
@@ -42,6 +56,14 @@ void write_file_atomic(const fs::path& path,
     writer(temporary);
     fsync_path(temporary, false);
     fs::rename(temporary, path);
+  } catch (const Error&) {
+    fs::remove(temporary, ec);
+    throw;
+  } catch (const std::exception& e) {
+    // Writers such as torch's archive throw their own types (c10::Error with a stack trace):
+    // one line of ours instead, so that the caller's exit path is that of a runtime failure.
+    fs::remove(temporary, ec);
+    throw Error("cannot write " + path.string() + ": " + e.what());
   } catch (...) {
     fs::remove(temporary, ec);
     throw;
@@ -50,11 +72,31 @@ void write_file_atomic(const fs::path& path,
 }
 
 void write_file_atomic(const fs::path& path, std::string_view contents) {
+  // Plain write(2) rather than a stream: every failure comes back here with its errno (ENOSPC,
+  // EFBIG past RLIMIT_FSIZE with SIGXFSZ ignored, EDQUOT), and nothing is left to flush in a
+  // destructor, where an error could only terminate the process.
   write_file_atomic(path, [&](const fs::path& temporary) {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
-    out.flush();
-    if (!out) throw Error("cannot write " + temporary.string() + ": " + std::strerror(errno));
+    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0) throw write_error(path, errno);
+    std::size_t done = 0;
+    while (done < contents.size()) {
+      const std::size_t chunk = std::min<std::size_t>(contents.size() - done, std::size_t{1} << 30);
+      const ssize_t written = ::write(fd, contents.data() + done, chunk);
+      if (written < 0 && errno == EINTR) continue;
+      if (written <= 0) {
+        const int error = written < 0 ? errno : ENOSPC;  // 0 bytes written: the device is full
+        ::close(fd);
+        throw write_error(path, error);
+      }
+      done += static_cast<std::size_t>(written);
+    }
+    // Delayed allocation (NFS, some ext4 setups) reports a full disk only here.
+    if (::fsync(fd) != 0) {
+      const int error = errno;
+      ::close(fd);
+      throw write_error(path, error);
+    }
+    if (::close(fd) != 0) throw write_error(path, errno);
   });
 }
 

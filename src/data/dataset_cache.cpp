@@ -2,6 +2,7 @@
 
 #include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
+#include "common/crc32c.h"
 #include "data/random.h"
 
 #include <opencv2/imgproc.hpp>
@@ -21,8 +22,15 @@ namespace {
 
 constexpr char kMagic[8] = {'C', 'L', 'T', 'C', 'I', 'D', 'S', '1'};
 constexpr std::uint64_t kTrailer = 0x454E44434C544349ULL;  // "ICLTCDNE" marks a complete file
-// Part of the key: bump when preprocessing changes so that old caches are rebuilt.
-constexpr std::uint64_t kFormatVersion = 1;
+// Part of the key: bump when preprocessing or the layout changes so that old caches are rebuilt.
+// Version 2 added the checksums.
+constexpr std::uint64_t kFormatVersion = 2;
+
+// Layout: Header | mask_slot[count] | orders[count] | geometry[5 count] | scales[count] |
+// strings | pixels | masks | checksums | trailer. The checksums are a CRC32C per image plane and
+// per label plane, then one over the header and every table before the pixels, then 4 zero
+// bytes. One per plane (not one for the file) so that verification splits across threads; a
+// truncated file is caught by its size before any of them is computed.
 
 struct Header {
   char magic[8];
@@ -75,6 +83,48 @@ template <typename T>
 void write_vector(std::ofstream& out, const std::vector<T>& values) {
   out.write(reinterpret_cast<const char*>(values.data()),
             static_cast<std::streamsize>(values.size() * sizeof(T)));
+}
+
+template <typename T>
+std::uint32_t crc_of(const std::vector<T>& values, std::uint32_t crc) {
+  return common::detail::crc32c(values.data(), values.size() * sizeof(T), crc);
+}
+
+// CRC32C of each of the `planes` consecutive planes of `plane_bytes` at `data`, on `threads`.
+std::vector<std::uint32_t> plane_checksums(const std::uint8_t* data,
+                                           std::size_t planes,
+                                           std::size_t plane_bytes,
+                                           unsigned threads) {
+  std::vector<std::uint32_t> crcs(planes);
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t i = next++; i < planes; i = next++)
+      crcs[i] = common::detail::crc32c(data + i * plane_bytes, plane_bytes);
+  };
+  threads =
+      static_cast<unsigned>(std::clamp<std::size_t>(threads, 1, std::max<std::size_t>(planes, 1)));
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (std::thread& t : pool) t.join();
+  return crcs;
+}
+
+unsigned checksum_threads() { return std::max(1U, std::thread::hardware_concurrency()); }
+
+// The CRC32C of the header and the tables before the pixels (the order of the file).
+std::uint32_t metadata_checksum(const Header& header,
+                                const std::vector<std::int64_t>& mask_slot,
+                                const std::vector<std::int64_t>& orders,
+                                const std::vector<std::int32_t>& geometry,
+                                const std::vector<double>& scales,
+                                const std::string& strings) {
+  std::uint32_t crc = common::detail::crc32c(&header, sizeof header);
+  crc = crc_of(mask_slot, crc);
+  crc = crc_of(orders, crc);
+  crc = crc_of(geometry, crc);
+  crc = crc_of(scales, crc);
+  return common::detail::crc32c(strings.data(), strings.size(), crc);
 }
 
 template <typename T>
@@ -334,6 +384,15 @@ void write_cache(const CachedDataset& data, const std::filesystem::path& file) {
   header.labelled =
       data.masks_.size() / (static_cast<std::size_t>(data.image_size_) * data.image_size_);
   header.string_bytes = strings.size();
+  const std::size_t plane = static_cast<std::size_t>(data.image_size_) * data.image_size_;
+  std::vector<std::uint32_t> checksums = plane_checksums(
+      data.pixels_.data(), data.names_.size(), plane * (data.bits_ / 8), checksum_threads());
+  const std::vector<std::uint32_t> mask_checksums =
+      plane_checksums(data.masks_.data(), header.labelled, plane, checksum_threads());
+  checksums.insert(checksums.end(), mask_checksums.begin(), mask_checksums.end());
+  checksums.push_back(
+      metadata_checksum(header, data.mask_slot_, data.orders_, geometry, scales, strings));
+  checksums.push_back(0);
   common::write_file_atomic(file, [&](const std::filesystem::path& temporary) {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
     out.write(reinterpret_cast<const char*>(&header), sizeof header);
@@ -344,13 +403,14 @@ void write_cache(const CachedDataset& data, const std::filesystem::path& file) {
     out.write(strings.data(), static_cast<std::streamsize>(strings.size()));
     write_vector(out, data.pixels_);
     write_vector(out, data.masks_);
+    write_vector(out, checksums);
     out.write(reinterpret_cast<const char*>(&kTrailer), sizeof kTrailer);
     out.flush();
     if (!out) throw common::Error("cache: cannot write " + temporary.string());
   });
 }
 
-CachedDataset read_cache(const std::filesystem::path& file) {
+CachedDataset read_cache(const std::filesystem::path& file, bool verify) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw common::Error("cache: cannot open " + file.string());
   auto fail = [&](const std::string& why) {
@@ -366,7 +426,8 @@ CachedDataset read_cache(const std::filesystem::path& file) {
   const std::uint64_t plane = static_cast<std::uint64_t>(header.image_size) * header.image_size;
   const std::uint64_t expected = sizeof(Header) + header.count * (8 + 8 + 5 * 4 + 8) +
                                  header.string_bytes + header.count * plane * (header.bits / 8) +
-                                 header.labelled * plane + 8;
+                                 header.labelled * plane +
+                                 (header.count + header.labelled + 2) * 4 + 8;
   std::error_code error;
   if (std::filesystem::file_size(file, error) != expected || error)
     throw fail("truncated or corrupt");
@@ -386,9 +447,32 @@ CachedDataset read_cache(const std::filesystem::path& file) {
   in.read(strings.data(), static_cast<std::streamsize>(strings.size()));
   read_vector(in, data.pixels_, static_cast<std::size_t>(header.count * plane * (header.bits / 8)));
   read_vector(in, data.masks_, static_cast<std::size_t>(header.labelled * plane));
+  std::vector<std::uint32_t> checksums;
+  read_vector(in, checksums, static_cast<std::size_t>(header.count + header.labelled + 2));
   std::uint64_t trailer = 0;
   in.read(reinterpret_cast<char*>(&trailer), sizeof trailer);
   if (!in || trailer != kTrailer) throw fail("truncated or corrupt");
+  if (verify) {
+    // Before the string table is parsed: a flipped length must not be trusted either.
+    const std::uint32_t* stored = checksums.data();
+    if (metadata_checksum(header, data.mask_slot_, data.orders_, geometry, scales, strings) !=
+        stored[count + header.labelled])
+      throw ChecksumError("cache: " + file.string() + ": checksum mismatch in the header");
+    const std::vector<std::uint32_t> pixels =
+        plane_checksums(data.pixels_.data(), count, plane * (header.bits / 8), checksum_threads());
+    const std::vector<std::uint32_t> masks = plane_checksums(
+        data.masks_.data(), static_cast<std::size_t>(header.labelled), plane, checksum_threads());
+    for (std::size_t i = 0; i < count; ++i) {
+      if (pixels[i] != stored[i])
+        throw ChecksumError("cache: " + file.string() + ": checksum mismatch in image " +
+                            std::to_string(i));
+    }
+    for (std::size_t i = 0; i < masks.size(); ++i) {
+      if (masks[i] != stored[count + i])
+        throw ChecksumError("cache: " + file.string() + ": checksum mismatch in label map " +
+                            std::to_string(i));
+    }
+  }
 
   std::size_t at = 0;
   auto take = [&]() {
@@ -429,6 +513,10 @@ CachedDataset load_or_build_cache(const std::filesystem::path& file,
         if (outcome != nullptr) *outcome = CacheOutcome::reused;
         return cached;
       }
+    } catch (const ChecksumError& e) {
+      // Derived data, so rebuilding is the whole remedy; a warning because the disk or memory
+      // that flipped the bits may deserve a look.
+      spdlog::warn("{} (the file is corrupt): rebuilding", e.what());
     } catch (const common::Error& e) {
       spdlog::info("{}: rebuilding", e.what());
     }

@@ -3,7 +3,14 @@
 #include "cltci/common/error.h"
 #include "cltci/data/image_io.h"
 
+#include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
 
 namespace cltci::data {
 namespace {
@@ -23,12 +30,40 @@ cv::Mat combine_sides(const cv::Mat& left,
   return labels;
 }
 
+/// Checks a decoded label map against its image here, where the mask file and the manifest
+/// line are known: the cache's own check could only name the image.
+void check_labels(const cv::Mat& image,
+                  const cv::Mat& labels,
+                  const std::filesystem::path& mask_file,
+                  const std::string& where) {
+  const double image_aspect = static_cast<double>(image.cols) / image.rows;
+  const double mask_aspect = static_cast<double>(labels.cols) / labels.rows;
+  if (std::abs(image_aspect - mask_aspect) > 0.01 * image_aspect) {
+    throw common::InputError(where + "mask " + mask_file.string() + " is " +
+                             std::to_string(labels.cols) + "x" + std::to_string(labels.rows) +
+                             " but the image is " + std::to_string(image.cols) + "x" +
+                             std::to_string(image.rows) + " (aspect ratios differ)");
+  }
+  const cv::Mat bad = (labels > 2) & (labels != 255);
+  if (cv::countNonZero(bad) > 0) {
+    cv::Point at;
+    cv::minMaxLoc(bad, nullptr, nullptr, nullptr, &at);
+    throw common::InputError(where + "mask " + mask_file.string() + " has value " +
+                             std::to_string(labels.at<std::uint8_t>(at)) +
+                             " (allowed: 0, 1, 2, 255)");
+  }
+}
+
 }  // namespace
 
 std::vector<SourceRecord> manifest_sources(const Manifest& manifest) {
   std::vector<SourceRecord> records;
   records.reserve(manifest.rows.size());
-  for (const ManifestRow& row : manifest.rows) {
+  for (std::size_t i = 0; i < manifest.rows.size(); ++i) {
+    const ManifestRow& row = manifest.rows[i];
+    // As load_manifest reports a row: rows built in memory get the line save_manifest gives them.
+    const std::int64_t line = row.line > 0 ? row.line : static_cast<std::int64_t>(i) + 2;
+    const std::string where = manifest.file.string() + ":" + std::to_string(line) + ": ";
     SourceRecord record;
     record.name = row.path.string();
     record.patient_id = row.patient_id;
@@ -38,14 +73,16 @@ std::vector<SourceRecord> manifest_sources(const Manifest& manifest) {
       record.identity += '+';
       if (!mask->empty()) record.identity += file_identity(*mask);
     }
-    record.load = [row] {
+    record.load = [row, where] {
       SourceImage source;
       source.image = read_image(row.path).pixels;
       if (!row.mask.empty()) {
         source.labels = read_mask(row.mask);
+        check_labels(source.image, source.labels, row.mask, where);
       } else if (!row.left_mask.empty() && !row.right_mask.empty()) {
         source.labels =
             combine_sides(read_mask(row.left_mask), read_mask(row.right_mask), row.left_mask);
+        check_labels(source.image, source.labels, row.left_mask, where);
       }
       return source;
     };

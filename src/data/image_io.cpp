@@ -2,6 +2,7 @@
 
 #include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
+#include "cltci/common/file_check.h"
 
 #include <opencv2/imgcodecs.hpp>
 
@@ -79,8 +80,8 @@ ImageFormat format_from_magic(const std::string& head) {
 }
 
 std::string read_all(const std::filesystem::path& file) {
-  std::error_code error;
-  if (!std::filesystem::is_regular_file(file, error)) fail(file, "no such file");
+  const std::string why = common::not_a_regular_file(file);
+  if (!why.empty()) fail(file, why);
   return common::read_file(file);
 }
 
@@ -103,8 +104,11 @@ cv::Mat decode_with_opencv(const std::filesystem::path& file, ImageFormat format
 }  // namespace
 
 ImageFormat detect_image_format(const std::filesystem::path& file) {
+  // A directory opens as a stream on Linux and would read as an empty, unknown file.
+  const std::string why = common::not_a_regular_file(file);
+  if (!why.empty()) fail(file, why);
   std::ifstream in(file, std::ios::binary);
-  if (!in) fail(file, "no such file or not readable");
+  if (!in) fail(file, "not readable");
   std::string head(132, '\0');
   in.read(head.data(), static_cast<std::streamsize>(head.size()));
   head.resize(static_cast<std::size_t>(in.gcount()));

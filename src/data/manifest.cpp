@@ -2,6 +2,7 @@
 
 #include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
+#include "cltci/common/file_check.h"
 #include "cltci/data/csv.h"
 #include "cltci/data/image_io.h"
 
@@ -184,9 +185,10 @@ std::vector<std::string> validate_manifest(const Manifest& manifest, const Manif
                                                                {"left_mask", &row.left_mask},
                                                                {"right_mask", &row.right_mask}};
       for (const auto& [what, file] : files) {
-        std::error_code error;
-        if (!file->empty() && !fs::is_regular_file(*file, error)) {
-          problems.push_back(where + what + " " + shown(manifest, *file) + " does not exist");
+        if (file->empty()) continue;
+        const std::string why = common::not_a_regular_file(*file);
+        if (!why.empty()) {
+          problems.push_back(where + what + " " + shown(manifest, *file) + " " + why);
           files_present = false;
         }
       }

@@ -19,6 +19,7 @@ namespace {
 
 using detail::chaikin;
 using detail::curve;
+using detail::expose;
 using detail::fill;
 using detail::kLungTemplate;
 using detail::kPi;
@@ -370,18 +371,8 @@ PhantomImage render_phantom(const PhantomOptions& options, int patient, int orde
   }
 
   // Exposure: contrast about mid-grey, brightness, gamma, quantum noise.
-  cv::Mat image = (density - 0.5) * q.contrast + 0.5 + q.brightness;
-  cv::max(image, 0.0, image);
-  cv::min(image, 1.0, image);
-  cv::pow(image, q.gamma, image);
-  if (q.noise > 0) {
-    cv::Mat noise(size, CV_32FC1);
-    cv::RNG noise_rng(common::mix64(acquisition_seed ^ 0x6e6f6973ULL));
-    noise_rng.fill(noise, cv::RNG::NORMAL, 0.0, q.noise);
-    image += noise;
-  }
-  cv::max(image, 0.0, image);
-  cv::min(image, 1.0, image);
+  const cv::Mat image = expose(density, q.contrast, q.brightness, q.gamma, q.noise,
+                               common::mix64(acquisition_seed ^ 0x6e6f6973ULL));
   out.image = image;
   return out;
 }

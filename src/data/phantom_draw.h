@@ -10,6 +10,7 @@
 #include <array>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 namespace cltci::data::detail {
@@ -109,6 +110,30 @@ inline void stroke(
   cv::polylines(layer, lines, false, cv::Scalar(value),
                 std::max(1, static_cast<int>(std::lround(thickness * pose.scale()))), cv::LINE_8,
                 4);
+}
+
+/// A density map as a displayed film: contrast about mid-grey, brightness and gamma, clamped to
+/// [0, 1], then quantum noise of standard deviation `noise` (0: none) from `noise_seed`, clamped
+/// again.
+inline cv::Mat expose(const cv::Mat& density,
+                      double contrast,
+                      double brightness,
+                      double gamma,
+                      double noise,
+                      std::uint64_t noise_seed) {
+  cv::Mat image = (density - 0.5) * contrast + 0.5 + brightness;
+  cv::max(image, 0.0, image);
+  cv::min(image, 1.0, image);
+  cv::pow(image, gamma, image);
+  if (noise > 0) {
+    cv::Mat grain(density.size(), CV_32FC1);
+    cv::RNG rng(noise_seed);
+    rng.fill(grain, cv::RNG::NORMAL, 0.0, noise);
+    image += grain;
+  }
+  cv::max(image, 0.0, image);
+  cv::min(image, 1.0, image);
+  return image;
 }
 
 }  // namespace cltci::data::detail

@@ -740,19 +740,9 @@ PhantomImage render_phantom_v2(const PhantomOptions& options, int patient, int o
   density += devices;
 
   // Exposure: contrast about mid-grey, brightness, gamma, quantum noise.
-  cv::Mat image = (density - 0.5) * q.contrast + 0.5 + q.brightness;
-  cv::max(image, 0.0, image);
-  cv::min(image, 1.0, image);
-  cv::pow(image, q.gamma, image);
-  if (q.noise > 0) {
-    cv::Mat noise(size, CV_32FC1);
-    cv::RNG noise_rng(common::mix64(
-        patient_seed_v2(options, kNoiseTag, patient, static_cast<std::uint64_t>(order))));
-    noise_rng.fill(noise, cv::RNG::NORMAL, 0.0, q.noise);
-    image += noise;
-  }
-  cv::max(image, 0.0, image);
-  cv::min(image, 1.0, image);
+  const cv::Mat image = expose(density, q.contrast, q.brightness, q.gamma, q.noise,
+                               common::mix64(patient_seed_v2(options, kNoiseTag, patient,
+                                                             static_cast<std::uint64_t>(order))));
   out.image = image;
   return out;
 }

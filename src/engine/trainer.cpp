@@ -5,6 +5,7 @@
 #include "cltci/common/interrupt.h"
 #include "cltci/engine/lr_schedule.h"
 #include "cltci/engine/precision.h"
+#include "common/crc32c.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/Generator.h>
@@ -13,9 +14,14 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <fstream>
 #include <iomanip>
+#include <optional>
 #include <sstream>
+#include <string>
+#include <vector>
 
 namespace cltci::engine {
 namespace fs = std::filesystem;
@@ -26,6 +32,36 @@ struct Progress {
   std::int64_t step = 0;   // next step within it
   std::int64_t global_step = 0;
 };
+
+// A checkpoint is torch's zip archive followed by a 16-byte record: "CLTCICRC", the CRC32C of
+// the archive, 4 zero bytes. torch's reader does not check the zip's own CRCs, so without it a
+// flipped bit in a weight is loaded and surfaces epochs later as a NaN loss. A file without the
+// record (written before it existed) is accepted unchecked.
+constexpr char kChecksumMagic[8] = {'C', 'L', 'T', 'C', 'I', 'C', 'R', 'C'};
+constexpr std::size_t kChecksumRecord = 16;
+
+void append_checksum(std::string& contents) {
+  const std::uint32_t crc = common::detail::crc32c(contents.data(), contents.size());
+  const std::uint32_t zero = 0;
+  contents.append(kChecksumMagic, sizeof kChecksumMagic);
+  contents.append(reinterpret_cast<const char*>(&crc), sizeof crc);
+  contents.append(reinterpret_cast<const char*>(&zero), sizeof zero);
+}
+
+// Verifies and strips the checksum record, if there is one.
+void verify_checksum(const fs::path& file, std::string& contents) {
+  if (contents.size() < kChecksumRecord) return;
+  const char* record = contents.data() + contents.size() - kChecksumRecord;
+  if (std::memcmp(record, kChecksumMagic, sizeof kChecksumMagic) != 0) return;
+  std::uint32_t stored = 0;
+  std::memcpy(&stored, record + sizeof kChecksumMagic, sizeof stored);
+  contents.resize(contents.size() - kChecksumRecord);
+  if (common::detail::crc32c(contents.data(), contents.size()) != stored) {
+    throw common::InputError(file.string() +
+                             ": checksum mismatch: the file is corrupt; delete it to start over "
+                             "or restore it from a backup");
+  }
+}
 
 void save_checkpoint(const fs::path& file,
                      TrainingTask& task,
@@ -42,34 +78,101 @@ void save_checkpoint(const fs::path& file,
   // The CPU generator drives dropout and any torch-side sampling: without it a resumed run would
   // draw different numbers than an uninterrupted one.
   archive.write("rng_cpu", at::detail::getDefaultCPUGenerator().get_state());
-  common::write_file_atomic(
-      file, [&](const fs::path& temporary) { archive.save_to(temporary.string()); });
+  // Serialized in memory, not through torch's file writer: that one throws from its destructor
+  // when the disk fills (std::terminate), and the bytes are needed for the checksum anyway.
+  std::ostringstream zip;
+  archive.save_to(zip);
+  std::string contents = std::move(zip).str();
+  append_checksum(contents);
+  common::write_file_atomic(file, std::string_view(contents));
+}
+
+// The expected layout of a task's state: its current state, saved and read back.
+torch::serialize::InputArchive expected_state(TrainingTask& task) {
+  torch::serialize::OutputArchive out;
+  task.save_state(out);
+  std::stringstream bytes;
+  out.save_to(bytes);
+  torch::serialize::InputArchive in;
+  in.load_from(bytes);
+  return in;
+}
+
+std::string shape_text(const torch::Tensor& tensor) {
+  std::string text = "[";
+  for (std::int64_t d = 0; d < tensor.dim(); ++d)
+    text += (d ? ", " : "") + std::to_string(tensor.size(d));
+  return text + "]";
+}
+
+// The first tensor of `expected` that `found` lacks or holds with another shape, as a sentence.
+// torch's InputArchive would replace the storage of a differently shaped parameter silently
+// (Tensor::set_) and fail later, deep inside a forward pass.
+std::optional<std::string> first_mismatch(torch::serialize::InputArchive& expected,
+                                          torch::serialize::InputArchive& found,
+                                          const std::string& prefix) {
+  for (const std::string& key : expected.keys()) {
+    const std::string name = prefix.empty() ? key : prefix + "." + key;
+    torch::serialize::InputArchive expected_child;
+    if (expected.try_read(key, expected_child)) {
+      torch::serialize::InputArchive found_child;
+      if (!found.try_read(key, found_child)) return "'" + name + "' is missing";
+      if (auto mismatch = first_mismatch(expected_child, found_child, name)) return mismatch;
+      continue;
+    }
+    c10::IValue expected_value;
+    if (!expected.try_read(key, expected_value) || !expected_value.isTensor()) continue;
+    c10::IValue found_value;
+    if (!found.try_read(key, found_value) || !found_value.isTensor())
+      return "tensor '" + name + "' is missing";
+    const torch::Tensor want = expected_value.toTensor();
+    const torch::Tensor have = found_value.toTensor();
+    if (want.sizes() != have.sizes()) {
+      return "tensor '" + name + "' has shape " + shape_text(have) + ", the model expects " +
+             shape_text(want);
+    }
+  }
+  return std::nullopt;
 }
 
 Progress load_checkpoint(const fs::path& file,
                          TrainingTask& task,
                          torch::optim::Optimizer& optimizer) {
-  torch::serialize::InputArchive archive;
+  std::string contents = common::read_file(file);
+  verify_checksum(file, contents);
+  std::istringstream zip(std::move(contents));
   try {
-    archive.load_from(file.string());
+    torch::serialize::InputArchive archive;
+    try {
+      archive.load_from(zip);
+    } catch (const c10::Error& error) {
+      throw common::InputError(file.string() + ": unreadable checkpoint (" +
+                               std::string(error.what_without_backtrace()) + ")");
+    }
+    torch::Tensor progress_tensor;
+    archive.read("progress", progress_tensor);
+    torch::serialize::InputArchive task_archive;
+    archive.read("task", task_archive);
+    torch::serialize::InputArchive expected = expected_state(task);
+    if (auto mismatch = first_mismatch(expected, task_archive, "")) {
+      throw common::InputError(file.string() + ": checkpoint of another model: " + *mismatch +
+                               "; use the configuration it was written with or --overwrite");
+    }
+    task.load_state(task_archive);
+    torch::serialize::InputArchive optimizer_archive;
+    archive.read("optimizer", optimizer_archive);
+    optimizer.load(optimizer_archive);
+    torch::Tensor rng;
+    archive.read("rng_cpu", rng);
+    at::Generator generator = at::detail::getDefaultCPUGenerator();
+    generator.set_state(rng);
+    const auto values = progress_tensor.accessor<std::int64_t, 1>();
+    return {values[0], values[1], values[2]};
   } catch (const c10::Error& error) {
-    throw common::InputError(file.string() + ": unreadable checkpoint (" +
+    // A missing entry or a wrong optimizer state: still the file's fault, in one line.
+    throw common::InputError(file.string() + ": unusable checkpoint (" +
                              std::string(error.what_without_backtrace()) + ")");
   }
-  torch::Tensor progress_tensor;
-  archive.read("progress", progress_tensor);
-  torch::serialize::InputArchive task_archive;
-  archive.read("task", task_archive);
-  task.load_state(task_archive);
-  torch::serialize::InputArchive optimizer_archive;
-  archive.read("optimizer", optimizer_archive);
-  optimizer.load(optimizer_archive);
-  torch::Tensor rng;
-  archive.read("rng_cpu", rng);
-  at::Generator generator = at::detail::getDefaultCPUGenerator();
-  generator.set_state(rng);
-  const auto values = progress_tensor.accessor<std::int64_t, 1>();
-  return {values[0], values[1], values[2]};
 }
 
 /// A run killed after its last checkpoint logged steps it will run again: keep metrics.csv's

@@ -2,13 +2,30 @@
 
 #include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
+#include "common/crc32c.h"
 
+#include <cstdint>
+#include <cstdio>
 #include <cstring>
+#include <map>
+#include <string>
 
 namespace cltci::models {
 namespace {
 
 static_assert(sizeof(std::uint64_t) == 8);
+
+// CRC32C of the data section (everything after the header), as 8 lowercase hex digits in the
+// metadata: Python's safetensors keeps unknown metadata, and a reader without this key (files
+// written before it, or by other tools) skips the check. The header is left out because it
+// holds the checksum; a flipped bit there mostly breaks the JSON or the offset checks.
+constexpr const char* kChecksumKey = "cltci.crc32c";
+
+std::string hex32(std::uint32_t value) {
+  char text[9];
+  std::snprintf(text, sizeof text, "%08x", value);
+  return text;
+}
 
 bool host_is_little_endian() {
   const std::uint16_t probe = 1;
@@ -297,22 +314,28 @@ void write_safetensors(const std::filesystem::path& file,
   TORCH_CHECK(host_is_little_endian(), "safetensors: big-endian hosts are not supported");
   std::vector<torch::Tensor> data;
   data.reserve(tensors.size());
-  std::string header = "{";
-  if (!metadata.empty()) {
-    header += "\"__metadata__\":{";
-    bool first = true;
-    for (const auto& [key, value] : metadata) {
-      header += (first ? "" : ",") + json_quote(key) + ":" + json_quote(value);
-      first = false;
-    }
-    header += "}";
+  std::uint32_t crc = 0;
+  for (const auto& item : tensors) {
+    data.push_back(item.value().detach().to(torch::kCPU).contiguous());
+    crc = common::detail::crc32c(data.back().data_ptr(),
+                                 data.back().numel() * data.back().element_size(), crc);
   }
+  std::map<std::string, std::string> all_metadata = metadata;
+  all_metadata[kChecksumKey] = hex32(crc);
+  std::string header = "{\"__metadata__\":{";
+  bool first = true;
+  for (const auto& [key, value] : all_metadata) {
+    header += (first ? "" : ",") + json_quote(key) + ":" + json_quote(value);
+    first = false;
+  }
+  header += "}";
   std::uint64_t offset = 0;
+  std::size_t index = 0;
   for (const auto& item : tensors) {
     if (item.key() == "__metadata__") {
       throw common::Error("safetensors: '__metadata__' cannot name a tensor");
     }
-    const torch::Tensor t = item.value().detach().to(torch::kCPU).contiguous();
+    const torch::Tensor& t = data[index++];
     const char* dtype = dtype_name(t.scalar_type());
     if (dtype == nullptr) {
       throw common::Error("safetensors: tensor '" + item.key() + "' has unsupported dtype " +
@@ -327,7 +350,6 @@ void write_safetensors(const std::filesystem::path& file,
     header += "],\"data_offsets\":[" + std::to_string(offset) + "," +
               std::to_string(offset + bytes) + "]}";
     offset += bytes;
-    data.push_back(t);
   }
   header += "}";
   // The spec pads the header with spaces so that the data starts 8-byte aligned.
@@ -457,6 +479,16 @@ SafetensorsFile read_safetensors(const std::filesystem::path& file) {
   if (covered != data_size) {
     throw common::InputError(where + std::to_string(data_size - covered) +
                              " trailing bytes after the last tensor");
+  }
+
+  const auto stored = result.metadata.find(kChecksumKey);
+  if (stored != result.metadata.end()) {
+    if (stored->second != hex32(common::detail::crc32c(data, data_size))) {
+      throw common::InputError(where +
+                               "checksum mismatch: the file is corrupt; export it again or "
+                               "restore it from a backup");
+    }
+    result.metadata.erase(stored);  // ours, not the writer's metadata
   }
 
   for (const auto& e : entries) {

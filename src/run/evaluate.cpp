@@ -60,9 +60,19 @@ int score_finetune_run(const config::EvaluateConfig& config, const RunOptions& o
                              " is not a finetune run (it has no config.yaml)");
   }
   const auto finetune = config::load_finetune_config(finetune_config, {});
-  const auto context = open_run(config.run, config::dump(config), options);
   const auto dataset = open_dataset(finetune.data);
   const auto plan = plan_cells(dataset, finetune, finetune_dir);
+  // Every fold model is looked for before the run directory is made: a missing one must not
+  // leave a partial _eval directory behind (a later failure unwinds through the context, which
+  // removes what this run wrote).
+  for (const auto& cell : plan.cells) {
+    const fs::path model_file = finetune_dir / cell.directory / kModelFile;
+    if (!fs::exists(model_file)) {
+      throw common::InputError("finetune_run: " + model_file.string() +
+                               " is missing; run finetune to the end first");
+    }
+  }
+  const auto context = open_run(config.run, config::dump(config), options);
   const std::string initialisation = initialisation_name(finetune);
   const std::int64_t largest_budget = finetune.budgets.back();
   const fs::path overlay_dir = context.directory / "overlays";
@@ -73,10 +83,6 @@ int score_finetune_run(const config::EvaluateConfig& config, const RunOptions& o
   std::vector<engine::CellScore> scores;
   for (const auto& cell : plan.cells) {
     const fs::path model_file = finetune_dir / cell.directory / kModelFile;
-    if (!fs::exists(model_file)) {
-      throw common::InputError("finetune_run: " + model_file.string() +
-                               " is missing; run finetune to the end first");
-    }
     auto model = load_segmentation_model(model_file);
     if (model.image_size != dataset.image_size()) {
       throw common::InputError(

@@ -145,23 +145,22 @@ SegmentationModel initial_model(const config::FinetuneConfig& config) {
 
 int finetune(const config::FinetuneConfig& config, const RunOptions& options) {
   cv::setNumThreads(0);  // OpenCV's own pool would compete with the loader's workers
+  // Everything that can reject the input runs before open_run: a bad encoder file or manifest
+  // must neither touch a run being overwritten nor leave a half-made directory. The initial
+  // model is built once here because that reads (and so checks) init.pretrain_run's weights.
   if (config.init.type == "pretrained") pretrained_encoder_file(config);
+  initial_model(config);
+  data::CachedDataset dataset = open_dataset(config.data);
   const auto context = open_run(config.run, config::dump(config), options);
   if (context.state == common::RunState::kFinished) {
     spdlog::info("[finetune] {} is finished; nothing to do (--overwrite to start over)",
                  context.directory.string());
     return 0;
   }
-  CellPlan plan;
-  data::CachedDataset dataset;
-  try {
-    dataset = open_dataset(config.data);
-    plan = plan_cells(dataset, config, context.directory);
-  } catch (const common::InputError&) {
-    // Bad input found before any training: leave no half-made run directory behind.
-    if (context.state == common::RunState::kFresh) fs::remove_all(context.directory);
-    throw;
-  }
+  // Writes splits.json, or checks the one of a resumed run; an InputError here unwinds through
+  // the context, which removes the fresh directory again (and restores an overwritten run).
+  const CellPlan plan = plan_cells(dataset, config, context.directory);
+  context.commit();
 
   std::vector<std::string> finished;
   for (const auto& cell : plan.cells) {

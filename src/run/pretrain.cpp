@@ -322,6 +322,8 @@ int pretrain(const config::PretrainConfig& config,
   engine::TrainerOptions trainer = trainer_options(config.run, config.optim);
   trainer.run_dir = context.directory;
   trainer.device = context.device;
+  // Started cleanly: from here on a failure leaves a resumable run, and an overwritten one is gone.
+  context.commit();
   const engine::TrainResult result = engine::train(task, trainer);
 
   // A run resumed after its last epoch ran no probe in this process: probe the final encoder.

@@ -8,6 +8,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <memory>
 #include <sstream>
 #include <vector>
 
@@ -42,7 +44,9 @@ RunContext open_run(const config::RunConfig& run,
   common::seed_torch(context.seed);
 
   context.directory = fs::path(run.output_dir) / run.name;
-  context.state = common::open_run_directory(context.directory, options.overwrite);
+  context.run_directory = std::make_shared<common::RunDirectory>(
+      common::open_run_directory(context.directory, options.overwrite));
+  context.state = context.run_directory->state();
   const fs::path config_file = context.directory / common::kRunConfigFile;
   if (context.state == common::RunState::kFresh) {
     common::write_file_atomic(config_file, std::string_view(effective_config));

@@ -42,3 +42,8 @@ if(cltci_printf)
                     "prepare: .*/bad/manifest.csv:2: mask 'bad_mask.png' has value 7 \\(allowed: 0, 1, 2, 255\\)"
                     $<TARGET_FILE:prepare> check --manifest ${cltci_prepare_dir}/bad/manifest.csv --masks)
 endif()
+# A size beyond any detector is refused at once (not after minutes of rendering), naming the option.
+cltci_expect_exit(cli.prepare.phantom_too_large 2
+                  "prepare: phantom size \\(prepare --size W H, data.source.native_size\\) must be at most 8192x8192, got 100000x100000"
+                  $<TARGET_FILE:prepare> phantom --output ${CMAKE_CURRENT_BINARY_DIR}/cli-prepare-huge
+                  --size 100000 100000)

@@ -57,3 +57,18 @@ cltci_expect_exit(cli.evaluate.embed_without_run 2 "--embed: give the pre-traini
 cltci_expect_exit(cli.evaluate.embed_not_a_run 2 "pretrain_run: /nonexistent/run is not a finished pretrain run"
                   $<TARGET_FILE:evaluate> --embed --pretrain-run /nonexistent/run
                   --output ${cltci_pretrain_out}-bad)
+
+# --overwrite never empties a folder the toolkit did not create, even one holding a config.yaml.
+set(cltci_user_dir ${CMAKE_CURRENT_BINARY_DIR}/cli-user-folder)
+file(WRITE ${cltci_user_dir}/mine/config.yaml "my own notes\n")
+file(WRITE ${cltci_user_dir}/mine/thesis.tex "chapter 1\n")
+file(WRITE ${cltci_user_dir}/thesis.ref "chapter 1\n")
+cltci_expect_exit(cli.pretrain.overwrite_foreign_folder 2
+                  "mine: --overwrite refused: the directory was not created by this toolkit"
+                  $<TARGET_FILE:pretrain> --config ${cltci_pretrain_phantom} --overwrite
+                  --output ${cltci_user_dir} --set run.name=mine ${cltci_pretrain_fast})
+add_test(NAME cli.pretrain.overwrite_foreign_folder_kept
+         COMMAND ${CMAKE_COMMAND} -E compare_files ${cltci_user_dir}/thesis.ref
+                 ${cltci_user_dir}/mine/thesis.tex)
+set_tests_properties(cli.pretrain.overwrite_foreign_folder_kept PROPERTIES
+                     DEPENDS cli.pretrain.overwrite_foreign_folder)

@@ -47,3 +47,29 @@ cltci_expect_exit(cli.pretrain.huge_seed 2
                   $<TARGET_FILE:pretrain> --seed 99999999999999999999999 --dump-config)
 cltci_expect_exit(cli.pretrain.escaping_run_name 2 "run.name: must be one directory name"
                   $<TARGET_FILE:pretrain> --set run.name=../escape --dump-config)
+
+# An existing --output / --summary file is kept unless --overwrite is given.
+set(cltci_report_out ${CMAKE_CURRENT_BINARY_DIR}/cli-report)
+file(WRITE ${cltci_report_out}/old_table.ref "an earlier table\n")
+add_test(NAME cli.report.make_old_table
+         COMMAND ${CMAKE_COMMAND} -E copy ${cltci_report_out}/old_table.ref
+                 ${cltci_report_out}/old_table.txt)
+set_tests_properties(cli.report.make_old_table PROPERTIES FIXTURES_SETUP cli_report_old)
+cltci_expect_exit(cli.report.existing_output 2
+                  "report: --output: .*old_table.txt exists; pass --overwrite to replace it"
+                  $<TARGET_FILE:report> /nonexistent/ev --output ${cltci_report_out}/old_table.txt)
+cltci_expect_exit(cli.report.existing_summary 2
+                  "report: --summary: .*old_table.txt exists; pass --overwrite"
+                  $<TARGET_FILE:report> /nonexistent/ev --summary ${cltci_report_out}/old_table.txt)
+# With --overwrite the file check passes (the missing evaluation is what stops it).
+cltci_expect_exit(cli.report.overwrite_output 2 "report: /nonexistent/ev: not found"
+                  $<TARGET_FILE:report> /nonexistent/ev --output ${cltci_report_out}/old_table.txt
+                  --overwrite)
+add_test(NAME cli.report.existing_output_unchanged
+         COMMAND ${CMAKE_COMMAND} -E compare_files ${cltci_report_out}/old_table.ref
+                 ${cltci_report_out}/old_table.txt)
+set_tests_properties(cli.report.existing_output cli.report.existing_summary
+                     cli.report.overwrite_output cli.report.existing_output_unchanged
+                     PROPERTIES FIXTURES_REQUIRED cli_report_old)
+set_tests_properties(cli.report.existing_output_unchanged PROPERTIES DEPENDS
+                     "cli.report.existing_output;cli.report.existing_summary;cli.report.overwrite_output")

@@ -8,6 +8,8 @@
 // and the tests all produce such records.
 #pragma once
 
+#include "cltci/common/error.h"
+
 #include <opencv2/core/mat.hpp>
 
 #include <cstdint>
@@ -92,7 +94,7 @@ class CachedDataset {
 
  private:
   friend CachedDataset build_cache(const std::vector<SourceRecord>&, const CacheOptions&);
-  friend CachedDataset read_cache(const std::filesystem::path&);
+  friend CachedDataset read_cache(const std::filesystem::path&, bool);
   friend void write_cache(const CachedDataset&, const std::filesystem::path&);
   void index_patients();
 
@@ -117,8 +119,15 @@ std::uint64_t cache_key(const std::vector<SourceRecord>& records, const CacheOpt
 /// common::InputError naming it (other errors are wrapped the same way).
 CachedDataset build_cache(const std::vector<SourceRecord>& records, const CacheOptions& options);
 
-/// Reads a cache file in one pass; throws common::Error when it is truncated or not a cache.
-CachedDataset read_cache(const std::filesystem::path& file);
+/// A cache file whose stored checksums do not match its contents (bit rot, a bad disk).
+struct ChecksumError : common::Error {
+  using common::Error::Error;
+};
+
+/// Reads a cache file in one pass; throws common::Error when it is truncated or not a cache, and
+/// ChecksumError (naming the file) when `verify` and a CRC32C of a plane or of the header and
+/// tables does not match (verification runs on all cores; see docs/benchmarks.md for its cost).
+CachedDataset read_cache(const std::filesystem::path& file, bool verify = true);
 
 /// Writes a cache file atomically.
 void write_cache(const CachedDataset& dataset, const std::filesystem::path& file);
@@ -126,7 +135,8 @@ void write_cache(const CachedDataset& dataset, const std::filesystem::path& file
 enum class CacheOutcome { reused, built };
 
 /// The data set of `records` from `file` when its key matches, otherwise built and written to
-/// `file` (a missing, stale, truncated or foreign file is rebuilt).
+/// `file` (a missing, stale, truncated, corrupt or foreign file is rebuilt; a corrupt one with
+/// a warning naming it).
 CachedDataset load_or_build_cache(const std::filesystem::path& file,
                                   const std::vector<SourceRecord>& records,
                                   const CacheOptions& options,

@@ -68,7 +68,9 @@ inline constexpr const char* kMetricsFile = "metrics.csv";
 
 /// Runs (or resumes, from run_dir/checkpoint.pt) the training of `task`. Throws
 /// common::Interrupted after saving a checkpoint when SIGINT/SIGTERM arrived, and common::Error
-/// (keeping the last good checkpoint) when the loss stops being finite.
+/// (keeping the last good checkpoint) when the loss stops being finite. A checkpoint whose CRC32C
+/// record does not match, or whose task state lacks a tensor of the task or holds it with another
+/// shape, throws common::InputError naming the file (and the tensor) and is left as it is.
 TrainResult train(TrainingTask& task, const TrainerOptions& options);
 
 }  // namespace cltci::engine

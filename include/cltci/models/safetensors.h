@@ -18,14 +18,17 @@ struct SafetensorsFile {
 };
 
 /// Writes the tensors (moved to CPU, contiguous) atomically. Supported dtypes: F64, F32, F16,
-/// BF16, I64, I32, I16, I8, U8, BOOL. Throws common::Error on an unsupported dtype.
+/// BF16, I64, I32, I16, I8, U8, BOOL. Throws common::Error on an unsupported dtype. The metadata
+/// gains "cltci.crc32c", the CRC32C of the data section.
 void write_safetensors(const std::filesystem::path& file,
                        const StateDict& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 
 /// Reads a safetensors file into CPU tensors. A truncated file, a malformed header, offsets out
 /// of range, overlapping or leaving holes, or an unknown dtype throws common::InputError naming
-/// the file.
+/// the file, and so does a data section that does not match its "cltci.crc32c" ("FILE: checksum
+/// mismatch: ..."; files without the key are read unchecked). That key is not returned in
+/// `metadata`.
 SafetensorsFile read_safetensors(const std::filesystem::path& file);
 
 }  // namespace cltci::models

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 
 namespace cltci::run {
@@ -24,12 +25,21 @@ struct RunContext {
   c10::Device device{c10::kCPU};
   int threads = 1;
   std::uint64_t seed = 0;
+  /// Shared so that the context stays copyable; see common::RunDirectory for the undo rule.
+  std::shared_ptr<common::RunDirectory> run_directory;
+
+  /// The run has started cleanly (inputs checked, first files written): an overwritten run is
+  /// removed for good and a later failure no longer removes this one.
+  void commit() const {
+    if (run_directory) run_directory->commit();
+  }
 };
 
 /// Prepares the run `<run.output_dir>/<run.name>`. `effective_config` (the dumped YAML) is
 /// written to config.yaml when the run is fresh; when resuming, a config.yaml that differs in
 /// anything but the run section's runtime keys (device, threads) is an InputError naming the
-/// first differing line, so a resumed run never silently mixes two configurations.
+/// first differing line, so a resumed run never silently mixes two configurations. A fresh run
+/// is undone (and an overwritten one put back) when an exception ends it before commit().
 RunContext open_run(const config::RunConfig& run,
                     const std::string& effective_config,
                     const RunOptions& options);

@@ -9,7 +9,11 @@
 #include <gtest/gtest.h>
 #include <torch/cuda.h>
 
+#include <algorithm>
 #include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
 
 namespace cltci::common {
 namespace {
@@ -71,12 +75,13 @@ TEST(Interrupt, FlagRoundTripsAndThrowsInterrupted) {
 TEST(RunDirectory, FreshResumeFinishedAndRefusal) {
   testing::TempDir dir;
   const auto run = dir / "run";
-  EXPECT_EQ(open_run_directory(run, false), RunState::kFresh);
+  EXPECT_EQ(open_run_directory(run, false).state(), RunState::kFresh);
+  EXPECT_TRUE(std::filesystem::exists(run / kRunMarker));
   std::ofstream(run / kRunConfigFile) << "run: {}\n";
-  EXPECT_EQ(open_run_directory(run, false), RunState::kResume);
+  EXPECT_EQ(open_run_directory(run, false).state(), RunState::kResume);
   std::ofstream(run / kRunSummaryFile) << "{}";
-  EXPECT_EQ(open_run_directory(run, false), RunState::kFinished);
-  EXPECT_EQ(open_run_directory(run, true), RunState::kFresh);
+  EXPECT_EQ(open_run_directory(run, false).state(), RunState::kFinished);
+  EXPECT_EQ(open_run_directory(run, true).state(), RunState::kFresh);
   EXPECT_FALSE(std::filesystem::exists(run / kRunSummaryFile));
 
   const auto foreign = dir / "photos";
@@ -85,6 +90,83 @@ TEST(RunDirectory, FreshResumeFinishedAndRefusal) {
   EXPECT_THROW(open_run_directory(foreign, false), InputError);
   EXPECT_THROW(open_run_directory(foreign, true), InputError);
   EXPECT_TRUE(std::filesystem::exists(foreign / "holiday.jpg"));
+}
+
+/// Names in `dir` (hidden ones included), sorted.
+std::vector<std::string> listing(const std::filesystem::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::string contents(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST(RunDirectory, OverwriteRefusesAFolderTheToolkitDidNotCreate) {
+  testing::TempDir dir;
+  // A user's folder that happens to hold a config.yaml, or a run made before the marker.
+  const auto mine = dir / "mine";
+  std::filesystem::create_directories(mine);
+  std::ofstream(mine / kRunConfigFile) << "my: notes\n";
+  std::ofstream(mine / "thesis.tex") << "chapter 1";
+  try {
+    open_run_directory(mine, true);
+    FAIL();
+  } catch (const InputError& error) {
+    EXPECT_NE(std::string(error.what()).find("--overwrite refused: the directory was not created"),
+              std::string::npos)
+        << error.what();
+    EXPECT_NE(std::string(error.what()).find("can be resumed or skipped but not replaced"),
+              std::string::npos);
+  }
+  EXPECT_EQ(contents(mine / "thesis.tex"), "chapter 1");
+  EXPECT_EQ(listing(dir.path()), (std::vector<std::string>{"mine"}));
+  // Without --overwrite it is still resumed (an old run keeps working).
+  EXPECT_EQ(open_run_directory(mine, false).state(), RunState::kResume);
+  EXPECT_FALSE(std::filesystem::exists(mine / kRunMarker));
+}
+
+TEST(RunDirectory, OverwriteKeepsTheOldRunUntilCommitAndRestoresItOnFailure) {
+  testing::TempDir dir;
+  const auto run = dir / "run";
+  open_run_directory(run, false);
+  std::ofstream(run / kRunConfigFile) << "run: {}\n";
+  std::ofstream(run / kRunSummaryFile) << "{\"old\": 1}";
+  std::ofstream(run / "model.safetensors") << "weights";
+  const auto before = listing(run);
+  // A failure before commit: the new directory goes, the old run comes back unchanged.
+  try {
+    const RunDirectory opened = open_run_directory(run, true);
+    EXPECT_EQ(opened.state(), RunState::kFresh);
+    EXPECT_FALSE(std::filesystem::exists(run / "model.safetensors"));
+    std::ofstream(run / kRunConfigFile) << "run: {new: 1}\n";
+    throw InputError("bad manifest");
+  } catch (const InputError&) {
+  }
+  EXPECT_EQ(listing(run), before);
+  EXPECT_EQ(contents(run / "model.safetensors"), "weights");
+  EXPECT_EQ(contents(run / kRunConfigFile), "run: {}\n");
+  EXPECT_EQ(listing(dir.path()), (std::vector<std::string>{"run"}));  // nothing left aside
+  // A fresh run that fails leaves nothing at all.
+  try {
+    const RunDirectory opened = open_run_directory(dir / "new", false);
+    throw Error("disk full");
+  } catch (const Error&) {
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir / "new"));
+  // Committed: the old run is gone for good, nothing is left aside.
+  {
+    RunDirectory opened = open_run_directory(run, true);
+    opened.commit();
+    std::ofstream(run / kRunConfigFile) << "run: {new: 1}\n";
+  }
+  EXPECT_EQ(listing(dir.path()), (std::vector<std::string>{"run"}));
+  EXPECT_EQ(listing(run), (std::vector<std::string>{kRunMarker, kRunConfigFile}));
 }
 
 }  // namespace

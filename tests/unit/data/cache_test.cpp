@@ -1,6 +1,8 @@
+#include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
 #include "cltci/data/dataset_cache.h"
 #include "cltci/data/phantom.h"
+#include "common/crc32c.h"
 #include "common_test_support.h"
 
 #include <gtest/gtest.h>
@@ -9,6 +11,8 @@
 
 #include <atomic>
 #include <fstream>
+#include <string>
+#include <vector>
 
 namespace cltci::data {
 namespace {
@@ -141,6 +145,61 @@ TEST(CacheTest, TruncatedStoreIsRebuilt) {
   CacheOutcome outcome{};
   load_or_build_cache(store, files.records(), options, &outcome);
   EXPECT_EQ(outcome, CacheOutcome::built);
+}
+
+// Flips one bit of `file` at `offset` (from the end when negative).
+void flip_bit(const std::filesystem::path& file, std::int64_t offset) {
+  std::fstream io(file, std::ios::binary | std::ios::in | std::ios::out);
+  if (offset < 0) offset += static_cast<std::int64_t>(std::filesystem::file_size(file));
+  io.seekg(offset);
+  char byte = 0;
+  io.read(&byte, 1);
+  byte = static_cast<char>(byte ^ 0x10);
+  io.seekp(offset);
+  io.write(&byte, 1);
+}
+
+TEST(CacheTest, Crc32cMatchesTheStandardCheckValue) {
+  const char digits[] = "123456789";
+  EXPECT_EQ(common::detail::crc32c(digits, 9), 0xE3069283U);
+  // Chaining, the portable tables and the SSE4.2 path agree (odd lengths and offsets included).
+  EXPECT_EQ(common::detail::crc32c(digits + 4, 5, common::detail::crc32c(digits, 4)), 0xE3069283U);
+  std::vector<unsigned char> bytes(1001);
+  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<unsigned char>(i * 37 + 11);
+  EXPECT_EQ(common::detail::crc32c(bytes.data() + 1, 999),
+            ~common::detail::crc32c_update_table(~0U, bytes.data() + 1, 999));
+}
+
+TEST(CacheTest, BitFlippedStoreIsRebuiltNotReused) {
+  FileSet files(2);
+  const std::filesystem::path store = files.dir / "set.bin";
+  CacheOptions options;
+  options.image_size = 16;
+  const CachedDataset built = load_or_build_cache(store, files.records(), options);
+  const std::string good = common::read_file(store);
+  // A pixel of the second image (before its label maps, checksums and trailer), then a byte of
+  // the orders table (metadata): the size stays right, so only the checksums can tell.
+  const std::int64_t pixel = -8 - (2 + 2 + 2) * 4 - 2 * 16 * 16 - 5;
+  for (const std::int64_t offset : {pixel, std::int64_t{56 + 2 * 8 + 3}}) {
+    flip_bit(store, offset);
+    ASSERT_EQ(std::filesystem::file_size(store), good.size());
+    try {
+      read_cache(store);
+      ADD_FAILURE() << "a corrupt cache was read";
+    } catch (const ChecksumError& e) {
+      EXPECT_NE(std::string(e.what()).find(store.string()), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("checksum mismatch"), std::string::npos) << e.what();
+    }
+    EXPECT_NO_THROW(read_cache(store, /*verify=*/false));  // nothing else notices
+    CacheOutcome outcome{};
+    const int loads = files.loads.load();
+    const CachedDataset again = load_or_build_cache(store, files.records(), options, &outcome);
+    EXPECT_EQ(outcome, CacheOutcome::built);
+    EXPECT_EQ(files.loads.load(), loads + 2);
+    EXPECT_EQ(common::read_file(store), good);  // rebuilt to the same bytes
+    for (std::int64_t i = 0; i < 2; ++i)
+      EXPECT_EQ(cv::norm(built.image(i), again.image(i), cv::NORM_INF), 0.0);
+  }
 }
 
 TEST(CacheTest, PhantomRoundTripsThroughTheStore) {

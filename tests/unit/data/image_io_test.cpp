@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <sys/stat.h>
 
 namespace cltci::data {
 namespace {
@@ -76,7 +77,21 @@ TEST(ImageIo, TruncatedPngIsAnErrorNamingTheFile) {
 TEST(ImageIo, MissingFileIsAnErrorNamingIt) {
   TempDir dir;
   EXPECT_EQ(input_error_text([&] { read_image(dir / "none.png"); }),
-            "'" + (dir / "none.png").string() + "': no such file or not readable");
+            "'" + (dir / "none.png").string() + "': does not exist");
+}
+
+TEST(ImageIo, ADirectoryFifoOrSymlinkLoopIsNamedForWhatItIs) {
+  TempDir dir;
+  std::filesystem::create_directories(dir / "folder.png");
+  EXPECT_EQ(input_error_text([&] { read_image(dir / "folder.png"); }),
+            "'" + (dir / "folder.png").string() + "': is a directory");
+  ASSERT_EQ(::mkfifo((dir / "pipe.png").c_str(), 0600), 0);
+  EXPECT_EQ(input_error_text([&] { read_mask(dir / "pipe.png"); }),
+            "'" + (dir / "pipe.png").string() + "': is not a regular file");
+  std::filesystem::create_symlink(dir / "b.png", dir / "a.png");
+  std::filesystem::create_symlink(dir / "a.png", dir / "b.png");
+  EXPECT_EQ(input_error_text([&] { read_image(dir / "a.png"); }),
+            "'" + (dir / "a.png").string() + "': cannot be resolved (symlink loop?)");
 }
 
 TEST(ImageIo, MagicBytesWinOverTheExtension) {

@@ -2,11 +2,13 @@
 
 #include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
+#include "cltci/data/dataset_from_manifest.h"
 #include "cltci/data/image_writers.h"
 #include "common_test_support.h"
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -124,6 +126,41 @@ TEST(Manifest, EveryProblemIsOneLineNamingFileAndRow) {
                 file + ":5: patient 'p1' is in split 'test' but in split 'train' on line 2",
                 file + ":6: mask 'wide_mask.png' is 16x8 but image 'c.png' is 8x8 (aspect "
                        "ratios differ)"}));
+}
+
+TEST(Manifest, AFolderGivenAsAFileIsCalledAFolder) {
+  TempDir dir;
+  touch_png(dir / "a.png", 8, 8);
+  std::filesystem::create_directories(dir / "masks");
+  common::write_file_atomic(dir / "m.csv",
+                            "path,patient_id,order,mask\n"
+                            "a.png,p1,0,masks\n");
+  EXPECT_EQ(
+      problems_of([&] { load_manifest(dir / "m.csv"); }),
+      (std::vector<std::string>{(dir / "m.csv").string() + ":2: mask 'masks' is a directory"}));
+}
+
+TEST(Manifest, ABadMaskMetWhileLoadingNamesTheMaskAndTheManifestLine) {
+  TempDir dir;
+  touch_png(dir / "a.png", 8, 8);
+  touch_png(dir / "c.png", 8, 8);
+  cv::Mat bad_mask = cv::Mat::zeros(8, 8, CV_8UC1);
+  bad_mask.at<unsigned char>(2, 2) = 7;
+  write_png(dir / "bad_mask.png", bad_mask);
+  touch_png(dir / "wide_mask.png", 16, 8, 2);
+  common::write_file_atomic(dir / "m.csv",
+                            "path,patient_id,order,mask\n"
+                            "a.png,p1,0,bad_mask.png\n"
+                            "c.png,p2,0,wide_mask.png\n");
+  const auto records = manifest_sources(load_manifest(dir / "m.csv"));  // masks not decoded yet
+  ASSERT_EQ(records.size(), 2U);
+  const std::string file = (dir / "m.csv").string();
+  EXPECT_EQ(problems_of([&] { records[0].load(); }),
+            (std::vector<std::string>{file + ":2: mask " + (dir / "bad_mask.png").string() +
+                                      " has value 7 (allowed: 0, 1, 2, 255)"}));
+  EXPECT_EQ(problems_of([&] { records[1].load(); }),
+            (std::vector<std::string>{file + ":3: mask " + (dir / "wide_mask.png").string() +
+                                      " is 16x8 but the image is 8x8 (aspect ratios differ)"}));
 }
 
 TEST(Manifest, OrderMustAgreeWithTime) {

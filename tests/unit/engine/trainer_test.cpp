@@ -1,5 +1,6 @@
 #include "cltci/engine/trainer.h"
 
+#include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
 #include "cltci/common/interrupt.h"
 #include "cltci/engine/lr_schedule.h"
@@ -9,6 +10,9 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <string>
 
 namespace cltci::engine {
 namespace {
@@ -17,11 +21,13 @@ namespace {
 /// exactly also needs the RNG state from the checkpoint.
 class RegressionTask : public TrainingTask {
  public:
-  explicit RegressionTask(std::int64_t interrupt_at_global_step = -1, bool poison = false)
+  explicit RegressionTask(std::int64_t interrupt_at_global_step = -1,
+                          bool poison = false,
+                          std::int64_t hidden = 8)
       : interrupt_at_(interrupt_at_global_step), poison_(poison) {
     torch::manual_seed(3);
-    model_ = torch::nn::Sequential(torch::nn::Linear(4, 8), torch::nn::Dropout(0.2),
-                                   torch::nn::Linear(8, 1));
+    model_ = torch::nn::Sequential(torch::nn::Linear(4, hidden), torch::nn::Dropout(0.2),
+                                   torch::nn::Linear(hidden, 1));
     inputs_ = torch::randn({64, 4});
     targets_ = inputs_.matmul(torch::tensor({1.0F, -2.0F, 0.5F, 3.0F}).unsqueeze(1));
   }
@@ -127,6 +133,66 @@ TEST(Trainer, NonFiniteLossStopsAndKeepsTheCheckpoint) {
               std::string::npos)
         << error.what();
   }
+}
+
+// The checkpoint of a finished 6-epoch run; the tests resume it for 8 epochs.
+std::string checkpoint_of_a_run(const std::filesystem::path& dir) {
+  RegressionTask task;
+  train(task, options_for(dir));
+  return common::read_file(dir / kCheckpointFile);
+}
+
+TEST(Trainer, CorruptCheckpointIsRefusedAndKeptAsItIs) {
+  testing::TempDir dir;
+  std::string bytes = checkpoint_of_a_run(dir.path());
+  // Flip a bit in the middle: inside some tensor's data, where torch's reader checks nothing.
+  bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x04);
+  common::write_file_atomic(dir / kCheckpointFile, std::string_view(bytes));
+  auto options = options_for(dir.path());
+  options.epochs = 8;
+  RegressionTask task;
+  try {
+    train(task, options);
+    FAIL() << "a corrupt checkpoint was loaded";
+  } catch (const common::InputError& error) {
+    const std::string what = error.what();
+    EXPECT_EQ(
+        what.find((dir / kCheckpointFile).string() + ": checksum mismatch: the file is corrupt"),
+        0U)
+        << what;
+  }
+  EXPECT_EQ(common::read_file(dir / kCheckpointFile), bytes);
+}
+
+TEST(Trainer, CheckpointWithoutAChecksumIsStillAccepted) {
+  testing::TempDir dir;
+  std::string bytes = checkpoint_of_a_run(dir.path());
+  ASSERT_EQ(bytes.substr(bytes.size() - 16, 8), "CLTCICRC");
+  bytes.resize(bytes.size() - 16);  // as written before the checksum record existed
+  common::write_file_atomic(dir / kCheckpointFile, std::string_view(bytes));
+  auto options = options_for(dir.path());
+  options.epochs = 8;
+  RegressionTask task;
+  const auto result = train(task, options);
+  EXPECT_TRUE(result.resumed);
+}
+
+TEST(Trainer, CheckpointOfAnotherModelNamesTheFirstMismatchingTensor) {
+  testing::TempDir dir;
+  const std::string bytes = checkpoint_of_a_run(dir.path());
+  auto options = options_for(dir.path());
+  options.epochs = 8;
+  RegressionTask wider(-1, false, /*hidden=*/16);
+  try {
+    train(wider, options);
+    FAIL() << "a checkpoint of another model was loaded";
+  } catch (const common::InputError& error) {
+    EXPECT_EQ(std::string(error.what()),
+              (dir / kCheckpointFile).string() +
+                  ": checkpoint of another model: tensor '0.weight' has shape [8, 4], the model "
+                  "expects [16, 4]; use the configuration it was written with or --overwrite");
+  }
+  EXPECT_EQ(common::read_file(dir / kCheckpointFile), bytes);
 }
 
 }  // namespace

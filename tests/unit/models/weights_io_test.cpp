@@ -1,5 +1,6 @@
 #include "cltci/models/weights_io.h"
 
+#include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
 #include "cltci/models/safetensors.h"
 #include "cltci/models/unet.h"
@@ -7,6 +8,8 @@
 #include "unit/models/model_test_support.h"
 
 #include <gtest/gtest.h>
+
+#include <string>
 
 namespace cltci::models {
 namespace {
@@ -37,6 +40,34 @@ TEST(WeightsIo, ResNetExportImportRoundTripIsBitExact) {
   const auto b = state_dict(*imported);
   for (const auto& item : a) EXPECT_TRUE(torch::equal(item.value(), b[item.key()])) << item.key();
   EXPECT_EQ(read_safetensors(dir / "r.safetensors").metadata.at("format"), "pt");
+}
+
+TEST(WeightsIo, CorruptWeightsAreRefusedAndOldFilesStillRead) {
+  cltci::testing::TempDir dir;
+  const auto file = dir / "u.safetensors";
+  UNetEncoder exported(UNetEncoderOptions(1).base_channels(4).depth(2));
+  export_weights(*exported, file);
+  std::string bytes = common::read_file(file);
+  // The last byte is tensor data: a flipped bit there passes every structural check.
+  bytes.back() = static_cast<char>(bytes.back() ^ 0x01);
+  common::write_file_atomic(file, std::string_view(bytes));
+  UNetEncoder imported(UNetEncoderOptions(1).base_channels(4).depth(2));
+  const auto before = state_dict(*imported);
+  try {
+    import_weights(*imported, file);
+    FAIL() << "corrupt weights were imported";
+  } catch (const common::InputError& error) {
+    EXPECT_EQ(std::string(error.what())
+                  .find(file.string() + ": checksum mismatch: the file is "
+                                        "corrupt"),
+              0U)
+        << error.what();
+  }
+  EXPECT_EQ(common::read_file(file), bytes);
+  for (const auto& item : state_dict(*imported))
+    EXPECT_TRUE(torch::equal(item.value(), before[item.key()])) << item.key();
+  // Files without the checksum key (older exports, other tools) are still read: the hand-made
+  // headers of safetensors_test.cpp have none.
 }
 
 TEST(WeightsIo, PrefixesForSmpAndMocoCheckpoints) {

@@ -1,5 +1,6 @@
 #include "cltci/run/finetune.h"
 
+#include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
 #include "cltci/common/interrupt.h"
 #include "cltci/config/evaluate_config.h"
@@ -10,6 +11,7 @@
 #include "cltci/run/bridges.h"
 #include "cltci/run/evaluate.h"
 #include "cltci/run/finetune_cells.h"
+#include "cltci/run/pretrain.h"
 #include "cltci/run/segmentation_model.h"
 #include "common_test_support.h"
 
@@ -17,8 +19,13 @@
 #include <opencv2/imgcodecs.hpp>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <fstream>
+#include <iterator>
+#include <map>
 #include <set>
+#include <string>
+#include <vector>
 
 namespace cltci::run {
 namespace {
@@ -44,6 +51,17 @@ config::FinetuneConfig small_config(const testing::TempDir& dir,
                                      "budgets=[2, 4]"};
   overrides.insert(overrides.end(), extra.begin(), extra.end());
   return config::load_finetune_config({}, overrides);
+}
+
+/// A fresh 32 px U-Net (base 4, depth 2) saved as a segmentation model.
+void save_tiny_model(const std::filesystem::path& file) {
+  SegmentationModel model;
+  model.spec.arch = "unet";
+  model.spec.base_channels = 4;
+  model.spec.depth = 2;
+  model.image_size = 32;
+  model.net = models::make_segmentation_net(model.spec);
+  save_segmentation_model(model, file);
 }
 
 TEST(FinetuneCells, NestedBudgetsAndNoPatientAcrossFolds) {
@@ -141,6 +159,89 @@ TEST(Finetune, MissingPretrainRunIsAnInputError) {
               std::string::npos)
         << error.what();
   }
+}
+
+/// Every file under `dir` with its contents: a snapshot to prove that nothing changed. run.log
+/// is left out: in this one test process the earlier run's log file stays open and receives the
+/// later calls' messages (an executable opens one run per process).
+std::map<std::string, std::string> snapshot(const std::filesystem::path& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!entry.is_regular_file() || entry.path().filename() == common::kRunLogFile) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    files[std::filesystem::relative(entry.path(), dir).string()] =
+        std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  return files;
+}
+
+std::vector<std::string> names_in(const std::filesystem::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+TEST(Finetune, OverwriteWithBadInputKeepsTheFinishedRun) {
+  testing::TempDir dir;
+  const auto config = small_config(dir, {"budgets=[2]", "folds.k=2", "optim.epochs=1"});
+  ASSERT_EQ(finetune(config, {}), 0);
+  const auto before = snapshot(dir / "ft");
+  ASSERT_TRUE(before.count("fold1/m2/seed0/" + std::string(kModelFile)));
+  const auto parent_before = names_in(dir.path());
+  RunOptions overwrite;
+  overwrite.overwrite = true;
+
+  // A truncated encoder file in init.pretrain_run.
+  const auto pretrain_run = dir / "pre";
+  std::filesystem::create_directories(pretrain_run);
+  std::ofstream(pretrain_run / kEncoderFile) << "\x08\x00\x00";
+  auto bad_encoder = config;
+  bad_encoder.init.type = "pretrained";
+  bad_encoder.init.pretrain_run = pretrain_run.string();
+  EXPECT_THROW(finetune(bad_encoder, overwrite), common::Error);
+  EXPECT_EQ(snapshot(dir / "ft"), before);
+
+  // A manifest that does not parse.
+  const auto manifest = dir / "manifest.csv";
+  std::ofstream(manifest) << "not,a,manifest\n";
+  auto bad_manifest = config;
+  bad_manifest.data.source.type = "manifest";
+  bad_manifest.data.source.path = manifest.string();
+  EXPECT_THROW(finetune(bad_manifest, overwrite), common::InputError);
+  EXPECT_EQ(snapshot(dir / "ft"), before);
+
+  // Bad input found once the new run directory exists (a budget the folds cannot hold): the
+  // old run is put back as it was.
+  auto bad_budget = config;
+  bad_budget.budgets = {500};
+  EXPECT_THROW(finetune(bad_budget, overwrite), common::InputError);
+  EXPECT_EQ(snapshot(dir / "ft"), before);
+  auto parent_after = names_in(dir.path());
+  parent_after.erase(std::remove(parent_after.begin(), parent_after.end(), "pre"),
+                     parent_after.end());
+  parent_after.erase(std::remove(parent_after.begin(), parent_after.end(), "manifest.csv"),
+                     parent_after.end());
+  EXPECT_EQ(parent_after, parent_before);  // no moved-aside copy left over
+}
+
+TEST(Finetune, AFailedFreshRunLeavesNothingAndTheCorrectedCommandRuns) {
+  testing::TempDir dir;
+  auto config = small_config(dir, {"budgets=[500]", "folds.k=2", "optim.epochs=1"});
+  EXPECT_THROW(finetune(config, {}), common::InputError);
+  EXPECT_FALSE(std::filesystem::exists(dir / "ft"));  // no config.yaml, run.log, splits.json
+  config = small_config(dir, {"budgets=[2]", "folds.k=2", "optim.epochs=1"});
+  EXPECT_EQ(finetune(config, {}), 0);
+
+  // evaluate with a fold model missing leaves no partial _eval directory.
+  std::filesystem::remove(dir / "ft" / "fold1" / "m2" / "seed0" / kModelFile);
+  const auto evaluation = config::load_evaluate_config(
+      {}, {"finetune_run=" + (dir / "ft").string(), "run.output_dir=" + dir.path().string(),
+           "run.name=ft_eval"});
+  EXPECT_THROW(evaluate(evaluation, {}), common::InputError);
+  EXPECT_FALSE(std::filesystem::exists(dir / "ft_eval"));
 }
 
 TEST(Finetune, CellsAreSkippedWhenFinishedAndResumedWhenInterrupted) {
@@ -248,13 +349,7 @@ TEST(Evaluate, SegmentsNewImagesAtNativeResolutionInEveryFormat) {
 
 TEST(Evaluate, ImagesSharingAStemAreRefusedBeforeAnythingIsWritten) {
   testing::TempDir dir;
-  SegmentationModel model;
-  model.spec.arch = "unet";
-  model.spec.base_channels = 4;
-  model.spec.depth = 2;
-  model.image_size = 32;
-  model.net = models::make_segmentation_net(model.spec);
-  save_segmentation_model(model, dir / "model.safetensors");
+  save_tiny_model(dir / "model.safetensors");
   const auto images = dir / "images";
   std::filesystem::create_directories(images);
   const cv::Mat picture(40, 40, CV_8UC1, cv::Scalar(90));
@@ -286,6 +381,23 @@ TEST(Evaluate, ACheckpointThatIsNotASegmentationModelIsRefused) {
     EXPECT_NE(std::string(error.what()).find("not a segmentation model of this toolkit"),
               std::string::npos);
   }
+}
+
+TEST(Evaluate, ACorruptModelFileIsRefusedWithItsName) {
+  testing::TempDir dir;
+  const auto file = dir / "model.safetensors";
+  save_tiny_model(file);
+  std::string bytes = common::read_file(file);
+  bytes[bytes.size() - 3] = static_cast<char>(bytes[bytes.size() - 3] ^ 0x40);  // a weight
+  common::write_file_atomic(file, std::string_view(bytes));
+  try {
+    load_segmentation_model(file);
+    FAIL() << "a corrupt model was loaded";
+  } catch (const common::InputError& error) {
+    EXPECT_EQ(std::string(error.what()).find(file.string() + ": checksum mismatch"), 0U)
+        << error.what();
+  }
+  EXPECT_EQ(common::read_file(file), bytes);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
 #include "cltci/common/interrupt.h"
+#include "cltci/common/run_directory.h"
 #include "cltci/data/dataset_cache.h"
 #include "cltci/models/safetensors.h"
 #include "cltci/models/weights_io.h"
@@ -322,6 +323,41 @@ TEST(Pretrain, ValuesTheDataOrEncoderCannotUseAreInputErrorsNamingTheKey) {
 
   // None of them left a run directory behind.
   EXPECT_FALSE(std::filesystem::exists(dir / "runs"));
+}
+
+TEST(Pretrain, OverwriteReplacesOnlyRunsTheToolkitMadeAndLeavesNothingAside) {
+  testing::TempDir dir;
+  auto c = tiny_config(dir, "rotation");
+  c.optim.epochs = 1;
+  ASSERT_EQ(pretrain(c, {}), 0);
+  RunOptions overwrite;
+  overwrite.overwrite = true;
+  // Bad input with --overwrite: the finished run stays as it was.
+  const auto encoder = run_dir(c) / kEncoderFile;
+  const auto written = std::filesystem::last_write_time(encoder);
+  auto bad = c;
+  bad.optim.batch_size = 500;
+  EXPECT_THROW(pretrain(bad, overwrite), common::InputError);
+  EXPECT_EQ(std::filesystem::last_write_time(encoder), written);
+  // A good one replaces it, and no moved-aside copy of the old run remains.
+  ASSERT_EQ(pretrain(c, overwrite), 0);
+  std::vector<std::string> siblings;
+  for (const auto& entry : std::filesystem::directory_iterator(c.run.output_dir)) {
+    siblings.push_back(entry.path().filename().string());
+  }
+  EXPECT_EQ(siblings, std::vector<std::string>{"rotation"});
+  // A run directory without the marker (made before it existed, or by hand) is not replaced.
+  std::filesystem::remove(run_dir(c) / common::kRunMarker);
+  const auto kept = std::filesystem::last_write_time(encoder);
+  try {
+    pretrain(c, overwrite);
+    FAIL();
+  } catch (const common::InputError& error) {
+    EXPECT_NE(std::string(error.what()).find("--overwrite refused"), std::string::npos)
+        << error.what();
+  }
+  EXPECT_EQ(std::filesystem::last_write_time(encoder), kept);
+  EXPECT_EQ(pretrain(c, {}), 0);  // but it is still recognised as finished
 }
 
 }  // namespace
