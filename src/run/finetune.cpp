@@ -148,7 +148,6 @@ int finetune(const config::FinetuneConfig& config, const RunOptions& options) {
   // Everything that can reject the input runs before open_run: a bad encoder file or manifest
   // must neither touch a run being overwritten nor leave a half-made directory. The initial
   // model is built once here because that reads (and so checks) init.pretrain_run's weights.
-  if (config.init.type == "pretrained") pretrained_encoder_file(config);
   initial_model(config);
   data::CachedDataset dataset = open_dataset(config.data);
   const auto context = open_run(config.run, config::dump(config), options);

@@ -119,33 +119,15 @@ TEST(Pretrain, PhantomRunLossFallsAndWritesEncoderAndSummary) {
 
 TEST(Pretrain, CltciMocoProbeFindsPatientsAndLossLeavesTheCollapseValue) {
   testing::TempDir dir;
-  // configs/pretrain/phantom_cltci_moco_unet.yaml (64 px, U-Net base 8, its views, shuffle-BN)
-  // on a CI-sized data set: 16 patients of the phantom v2, queue 32 (<= images - batch), 30
-  // epochs; about 5 s on 2 cores.
-  auto c = tiny_config(dir, "cltci_moco");
-  c.data.source.patients = 16;
-  c.data.source.images_per_patient = {2, 6};
-  c.data.source.native_size = {160, 144};
-  c.data.image_size = 64;
-  c.model.base_channels = 8;
-  c.model.depth = 4;
-  c.method.embedding_dim = 128;
-  c.method.queue_size = 32;
-  c.method.momentum = 0.99;
-  c.method.shuffle_bn = true;
-  c.run.log_every = 100;
-  c.run.checkpoint_every = 10;
-  c.optim.lr = 0.01;
-  c.optim.epochs = 30;
-  c.optim.warmup_epochs = 2;
-  c.optim.batch_size = 16;
-  c.probe.every = 10;
-  c.augment.rotation_deg = 5.0;
-  c.augment.translate = 0.05;
-  c.augment.crop_area = {0.9, 1.0};
-  c.augment.contrast = {0.8, 1.2};
-  c.augment.brightness = {0.8, 1.2};
-  c.augment.gamma = {1.0, 1.2};
+  // The shipped configs/pretrain/phantom_cltci_moco_unet.yaml (64 px, U-Net base 8, its views,
+  // shuffle-BN) on a CI-sized data set: 16 patients of the phantom v2, queue 32 (<= images -
+  // batch), 30 epochs; about 5 s on 2 cores.
+  const auto c = config::load_pretrain_config(
+      std::filesystem::path(CLTCI_SOURCE_DIR) / "configs/pretrain/phantom_cltci_moco_unet.yaml",
+      {"run.output_dir=" + (dir / "runs").string(), "run.threads=2", "run.log_every=100",
+       "data.cache_dir=" + (dir / "cache").string(), "data.source.patients=16",
+       "data.source.images_per_patient=[2, 6]", "method.queue_size=32", "optim.epochs=30",
+       "optim.warmup_epochs=2"});
   ASSERT_EQ(pretrain(c, {}), 0);
   const YAML::Node summary = YAML::LoadFile((run_dir(c) / "summary.json").string());
   const YAML::Node probe = summary["probe"]["encoder"];
