@@ -40,6 +40,21 @@ void validate(const PretrainConfig& c, Problems& problems) {
                                          std::to_string(c.method.images_per_patient) +
                                          ") for cltci_simclr (P patients x K images)");
   }
+  const bool cltci = c.method.name == "cltci_moco" || c.method.name == "cltci_simclr";
+  if (!cltci && c.method.positives != "patient") {
+    problems.add("method.positives", "only cltci_moco and cltci_simclr have patient positives; " +
+                                         c.method.name + " takes the default 'patient'");
+  }
+  if (c.method.positives == "window" && !(c.method.max_days > 0.0)) {
+    problems.add("method.max_days",
+                 "must be > 0 with positives: window (the largest time "
+                 "between two positives, in days)");
+  }
+  if (c.method.positives == "weighted" && !(c.method.time_scale_days > 0.0)) {
+    problems.add("method.time_scale_days",
+                 "must be > 0 with positives: weighted (tau_t of the "
+                 "weights exp(-|dt| / tau_t), in days)");
+  }
   if (c.method.name == "pirl" && c.data.image_size < 48) {
     problems.add("data.image_size", "PIRL's 3x3 jigsaw needs at least 48 pixels");
   }

@@ -19,6 +19,11 @@ const std::vector<std::string>& source_types() {
   return types;
 }
 
+const std::vector<std::string>& positive_rules() {
+  static const std::vector<std::string> rules{"patient", "study", "window", "weighted"};
+  return rules;
+}
+
 void describe(Schema& s, RunConfig& c) {
   s.field("name", c.name,
           "run name; the run directory is <output_dir>/<name> (default: config file stem)");
@@ -93,6 +98,14 @@ void describe(Schema& s, MethodConfig& c) {
           Rule::at_least(1));
   s.field("momentum", c.momentum, "MoCo: key encoder momentum m", Rule::from_below(0.0, 1.0));
   s.field("shuffle_bn", c.shuffle_bn, "MoCo: split-batch BatchNorm in the key encoder");
+  s.field("positives", c.positives,
+          "CL-TCI: positives among a patient's images: patient (all), study (same study), "
+          "window (|dt| <= max_days), weighted (weight exp(-|dt| / time_scale_days))",
+          positive_rules());
+  s.field("max_days", c.max_days, "positives: window: largest time between positives, days",
+          Rule::non_negative());
+  s.field("time_scale_days", c.time_scale_days,
+          "positives: weighted: time scale tau_t of the weights, days", Rule::non_negative());
   s.field("images_per_patient", c.images_per_patient,
           "CL-TCI-SimCLR: K images per patient in a batch (batch = P x K)", Rule::at_least(1));
   s.field("pirl_negatives", c.pirl_negatives, "PIRL: negatives drawn from the memory bank",

@@ -2,6 +2,7 @@
 
 #include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
+#include "cltci/data/acquisition_time.h"
 #include "common/crc32c.h"
 #include "data/random.h"
 
@@ -23,14 +24,15 @@ namespace {
 constexpr char kMagic[8] = {'C', 'L', 'T', 'C', 'I', 'D', 'S', '1'};
 constexpr std::uint64_t kTrailer = 0x454E44434C544349ULL;  // "ICLTCDNE" marks a complete file
 // Part of the key: bump when preprocessing or the layout changes so that old caches are rebuilt.
-// Version 2 added the checksums.
-constexpr std::uint64_t kFormatVersion = 2;
+// Version 2 added the checksums; version 3 the acquisition times and studies.
+constexpr std::uint64_t kFormatVersion = 3;
 
-// Layout: Header | mask_slot[count] | orders[count] | geometry[5 count] | scales[count] |
-// strings | pixels | masks | checksums | trailer. The checksums are a CRC32C per image plane and
-// per label plane, then one over the header and every table before the pixels, then 4 zero
-// bytes. One per plane (not one for the file) so that verification splits across threads; a
-// truncated file is caught by its size before any of them is computed.
+// Layout: Header | mask_slot[count] | orders[count] | days[count] | geometry[5 count] |
+// scales[count] | strings (name, patient id, study per image) | pixels | masks | checksums |
+// trailer. Days are stored as the doubles' bytes, so NaN (undated) survives exactly. The checksums
+// are a CRC32C per image plane and per label plane, then one over the header and every table before
+// the pixels, then 4 zero bytes. One per plane (not one for the file) so that verification splits
+// across threads; a truncated file is caught by its size before any of them is computed.
 
 struct Header {
   char magic[8];
@@ -116,12 +118,14 @@ unsigned checksum_threads() { return std::max(1U, std::thread::hardware_concurre
 std::uint32_t metadata_checksum(const Header& header,
                                 const std::vector<std::int64_t>& mask_slot,
                                 const std::vector<std::int64_t>& orders,
+                                const std::vector<double>& days,
                                 const std::vector<std::int32_t>& geometry,
                                 const std::vector<double>& scales,
                                 const std::string& strings) {
   std::uint32_t crc = common::detail::crc32c(&header, sizeof header);
   crc = crc_of(mask_slot, crc);
   crc = crc_of(orders, crc);
+  crc = crc_of(days, crc);
   crc = crc_of(geometry, crc);
   crc = crc_of(scales, crc);
   return common::detail::crc32c(strings.data(), strings.size(), crc);
@@ -244,15 +248,41 @@ void CachedDataset::index_patients() {
     patient_index_[i] = numbers.at(patient_ids_[i]);
 }
 
+void CachedDataset::index_studies() {
+  std::map<std::string, std::int64_t> numbers;
+  for (const std::string& id : study_ids_) {
+    if (!id.empty()) numbers.emplace(id, 0);
+  }
+  study_names_.clear();
+  for (auto& [id, number] : numbers) {
+    number = static_cast<std::int64_t>(study_names_.size());
+    study_names_.push_back(id);
+  }
+  study_index_.resize(study_ids_.size());
+  for (std::size_t i = 0; i < study_ids_.size(); ++i)
+    study_index_[i] = study_ids_[i].empty() ? -1 : numbers.at(study_ids_[i]);
+}
+
+std::int64_t CachedDataset::dated_images() const {
+  return static_cast<std::int64_t>(std::count_if(days_.begin(), days_.end(), is_dated));
+}
+
 std::uint64_t cache_key(const std::vector<SourceRecord>& records, const CacheOptions& options) {
   std::string text = "v" + std::to_string(kFormatVersion) + "|" +
                      std::to_string(options.image_size) + "|" + std::to_string(options.bits) + "|" +
                      std::to_string(records.size());
   std::uint64_t hash = detail::fnv1a(text.data(), text.size());
   for (const SourceRecord& r : records) {
+    // A time by its bits: exact and locale-free, so any change of a time rebuilds.
+    std::string days = "-";
+    if (is_dated(r.days)) {
+      std::uint64_t bits = 0;
+      std::memcpy(&bits, &r.days, sizeof bits);
+      days = std::to_string(bits);
+    }
     // Separators with a byte that cannot appear in ids keep "a|bc" and "ab|c" apart.
     text = r.name + '\x1f' + r.patient_id + '\x1f' + std::to_string(r.order) + '\x1f' + r.identity +
-           '\x1e';
+           '\x1f' + days + '\x1f' + r.study + '\x1e';
     hash = detail::fnv1a(text.data(), text.size(), hash);
   }
   return hash;
@@ -357,8 +387,11 @@ CachedDataset build_cache(const std::vector<SourceRecord>& records, const CacheO
     data.names_.push_back(r.name);
     data.patient_ids_.push_back(r.patient_id);
     data.orders_.push_back(r.order);
+    data.days_.push_back(r.days);
+    data.study_ids_.push_back(r.study);
   }
   data.index_patients();
+  data.index_studies();
   return data;
 }
 
@@ -367,6 +400,7 @@ void write_cache(const CachedDataset& data, const std::filesystem::path& file) {
   for (std::size_t i = 0; i < data.names_.size(); ++i) {
     append_string(strings, data.names_[i]);
     append_string(strings, data.patient_ids_[i]);
+    append_string(strings, data.study_ids_[i]);
   }
   std::vector<std::int32_t> geometry;
   std::vector<double> scales;
@@ -390,14 +424,15 @@ void write_cache(const CachedDataset& data, const std::filesystem::path& file) {
   const std::vector<std::uint32_t> mask_checksums =
       plane_checksums(data.masks_.data(), header.labelled, plane, checksum_threads());
   checksums.insert(checksums.end(), mask_checksums.begin(), mask_checksums.end());
-  checksums.push_back(
-      metadata_checksum(header, data.mask_slot_, data.orders_, geometry, scales, strings));
+  checksums.push_back(metadata_checksum(header, data.mask_slot_, data.orders_, data.days_, geometry,
+                                        scales, strings));
   checksums.push_back(0);
   common::write_file_atomic(file, [&](const std::filesystem::path& temporary) {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
     out.write(reinterpret_cast<const char*>(&header), sizeof header);
     write_vector(out, data.mask_slot_);
     write_vector(out, data.orders_);
+    write_vector(out, data.days_);
     write_vector(out, geometry);
     write_vector(out, scales);
     out.write(strings.data(), static_cast<std::streamsize>(strings.size()));
@@ -424,7 +459,7 @@ CachedDataset read_cache(const std::filesystem::path& file, bool verify) {
     throw fail("format version " + std::to_string(header.version));
   if ((header.bits != 8 && header.bits != 16) || header.image_size == 0) throw fail("bad header");
   const std::uint64_t plane = static_cast<std::uint64_t>(header.image_size) * header.image_size;
-  const std::uint64_t expected = sizeof(Header) + header.count * (8 + 8 + 5 * 4 + 8) +
+  const std::uint64_t expected = sizeof(Header) + header.count * (8 + 8 + 8 + 5 * 4 + 8) +
                                  header.string_bytes + header.count * plane * (header.bits / 8) +
                                  header.labelled * plane +
                                  (header.count + header.labelled + 2) * 4 + 8;
@@ -439,6 +474,7 @@ CachedDataset read_cache(const std::filesystem::path& file, bool verify) {
   const auto count = static_cast<std::size_t>(header.count);
   read_vector(in, data.mask_slot_, count);
   read_vector(in, data.orders_, count);
+  read_vector(in, data.days_, count);
   std::vector<std::int32_t> geometry;
   std::vector<double> scales;
   read_vector(in, geometry, count * 5);
@@ -455,8 +491,8 @@ CachedDataset read_cache(const std::filesystem::path& file, bool verify) {
   if (verify) {
     // Before the string table is parsed: a flipped length must not be trusted either.
     const std::uint32_t* stored = checksums.data();
-    if (metadata_checksum(header, data.mask_slot_, data.orders_, geometry, scales, strings) !=
-        stored[count + header.labelled])
+    if (metadata_checksum(header, data.mask_slot_, data.orders_, data.days_, geometry, scales,
+                          strings) != stored[count + header.labelled])
       throw ChecksumError("cache: " + file.string() + ": checksum mismatch in the header");
     const std::vector<std::uint32_t> pixels =
         plane_checksums(data.pixels_.data(), count, plane * (header.bits / 8), checksum_threads());
@@ -488,12 +524,14 @@ CachedDataset read_cache(const std::filesystem::path& file, bool verify) {
   for (std::size_t i = 0; i < count; ++i) {
     data.names_.push_back(take());
     data.patient_ids_.push_back(take());
+    data.study_ids_.push_back(take());
     const std::int32_t* g = geometry.data() + 5 * i;
     data.geometry_.push_back({g[0], g[1], g[2], g[3], g[4], scales[i]});
     if (data.mask_slot_[i] >= static_cast<std::int64_t>(header.labelled))
       throw fail("corrupt mask index");
   }
   data.index_patients();
+  data.index_studies();
   return data;
 }
 

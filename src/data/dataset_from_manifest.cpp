@@ -1,6 +1,7 @@
 #include "cltci/data/dataset_from_manifest.h"
 
 #include "cltci/common/error.h"
+#include "cltci/data/acquisition_time.h"
 #include "cltci/data/image_io.h"
 
 #include <opencv2/core.hpp>
@@ -68,6 +69,13 @@ std::vector<SourceRecord> manifest_sources(const Manifest& manifest) {
     record.name = row.path.string();
     record.patient_id = row.patient_id;
     record.order = row.order;
+    // load_manifest checks the time's grammar only, so a 2021-02-30 is caught here, on its line.
+    try {
+      record.days = iso_to_days(row.time);
+    } catch (const common::InputError& e) {
+      throw common::InputError(where + e.what());
+    }
+    record.study = row.study;
     record.identity = file_identity(row.path);
     for (const std::filesystem::path* mask : {&row.mask, &row.left_mask, &row.right_mask}) {
       record.identity += '+';

@@ -2,6 +2,7 @@
 
 #include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
+#include "cltci/data/acquisition_time.h"
 #include "data/phantom_draw.h"
 #include "data/phantom_v2.h"
 #include "data/random.h"
@@ -387,6 +388,7 @@ std::vector<SourceRecord> phantom_sources(const PhantomOptions& options) {
     record.name = "phantom/" + entry.name;
     record.patient_id = entry.patient_id;
     record.order = entry.order;
+    record.days = iso_to_days(entry.time);  // v1 has no times: NaN
     record.identity = identity + entry.name;
     record.load = [options, patient = entry.patient, order = entry.order] {
       PhantomImage phantom = render_phantom(options, patient, order);

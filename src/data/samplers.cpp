@@ -5,8 +5,10 @@
 #include "data/random.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <string>
+#include <utility>
 
 namespace cltci::data {
 namespace {
@@ -42,12 +44,30 @@ std::vector<Batch> make_batches(const std::vector<std::int64_t>& order,
 PatientBatchSampler::PatientBatchSampler(std::vector<std::int64_t> patient_of_image,
                                          PatientBatchOptions options,
                                          std::uint64_t seed,
-                                         const std::vector<std::int64_t>& images)
-    : options_(options), seed_(seed) {
+                                         const std::vector<std::int64_t>& images,
+                                         ImageTimes times)
+    : options_(options), seed_(seed), times_(std::move(times)) {
   if (options.patients_per_batch < 1 || options.images_per_patient < 1) {
     throw common::InputError("patient batches need P >= 1 and K >= 1, got P=" +
                              std::to_string(options.patients_per_batch) +
                              " K=" + std::to_string(options.images_per_patient));
+  }
+  if (!std::isfinite(options.window_days) || options.window_days < 0) {
+    throw common::InputError("patient batches need a finite window_days >= 0, got " +
+                             std::to_string(options.window_days));
+  }
+  if (options.window_days > 0 && times_.days.empty()) {
+    throw common::InputError(
+        "patient batches within a time window need acquisition times, and none were given");
+  }
+  if (options.same_study && times_.study.empty()) {
+    throw common::InputError("patient batches from one study need studies, and none were given");
+  }
+  for (const std::size_t given : {times_.days.size(), times_.study.size()}) {
+    if (given != 0 && given != patient_of_image.size()) {
+      throw common::Error("patient sampler: " + std::to_string(given) + " times or studies for " +
+                          std::to_string(patient_of_image.size()) + " images");
+    }
   }
   std::map<std::int64_t, std::vector<std::int64_t>> by_patient;
   auto add = [&](std::int64_t image) {
@@ -70,6 +90,20 @@ PatientBatchSampler::PatientBatchSampler(std::vector<std::int64_t> patient_of_im
   }
 }
 
+bool PatientBatchSampler::compatible(std::int64_t first, std::int64_t other) const {
+  if (options_.window_days > 0) {
+    const double a = times_.days[static_cast<std::size_t>(first)];
+    const double b = times_.days[static_cast<std::size_t>(other)];
+    // NaN compares false, so an undated image is compatible with none.
+    if (!(std::abs(a - b) <= options_.window_days)) return false;
+  }
+  if (options_.same_study) {
+    const std::int64_t study = times_.study[static_cast<std::size_t>(first)];
+    if (study < 0 || study != times_.study[static_cast<std::size_t>(other)]) return false;
+  }
+  return true;
+}
+
 std::int64_t PatientBatchSampler::batches_per_epoch() const {
   const std::int64_t p = options_.patients_per_batch;
   return options_.drop_last ? patients() / p : (patients() + p - 1) / p;
@@ -89,12 +123,27 @@ std::vector<Batch> PatientBatchSampler::epoch(std::int64_t epoch) const {
     detail::Rng rng(common::derive_seed(
         seed_, {kPatientTag, static_cast<std::uint64_t>(epoch),
                 static_cast<std::uint64_t>(patient_numbers_[static_cast<std::size_t>(g)])}));
-    std::vector<std::int64_t> chosen = images;
-    rng.shuffle(chosen);
-    if (chosen.size() >= k) {
-      chosen.resize(k);
+    std::vector<std::int64_t> chosen;
+    if (coherent()) {
+      const std::int64_t first = images[rng.below(images.size())];
+      std::vector<std::int64_t> pool{first};  // the first, then its compatible images
+      for (const std::int64_t other : images) {
+        if (other != first && compatible(first, other)) pool.push_back(other);
+      }
+      std::vector<std::int64_t> others(pool.begin() + 1, pool.end());
+      rng.shuffle(others);
+      if (others.size() > k - 1) others.resize(k - 1);
+      chosen.push_back(first);
+      chosen.insert(chosen.end(), others.begin(), others.end());
+      while (chosen.size() < k) chosen.push_back(pool[rng.below(pool.size())]);
     } else {
-      while (chosen.size() < k) chosen.push_back(images[rng.below(images.size())]);
+      chosen = images;
+      rng.shuffle(chosen);
+      if (chosen.size() >= k) {
+        chosen.resize(k);
+      } else {
+        while (chosen.size() < k) chosen.push_back(images[rng.below(images.size())]);
+      }
     }
     current.insert(current.end(), chosen.begin(), chosen.end());
     if (++in_batch == options_.patients_per_batch) {

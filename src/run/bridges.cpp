@@ -7,6 +7,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 namespace cltci::run {
 namespace fs = std::filesystem;
 
@@ -24,7 +28,23 @@ models::ModelSpec model_spec(const config::ModelConfig& model) {
   return spec;
 }
 
-ssl::MethodOptions method_options(const config::PretrainConfig& config, std::int64_t dataset_size) {
+ssl::PositiveOptions positive_options(const config::MethodConfig& method) {
+  const std::vector<std::string>& names = ssl::positive_rule_names();
+  const auto found = std::find(names.begin(), names.end(), method.positives);
+  if (found == names.end()) {
+    // The schema's choice list already refused it; this guards a list that drifted apart.
+    throw common::InputError("method.positives: unknown rule '" + method.positives + "'");
+  }
+  ssl::PositiveOptions options;
+  options.rule = static_cast<ssl::PositiveRule>(found - names.begin());
+  options.max_days = method.max_days;
+  options.time_scale_days = method.time_scale_days;
+  return options;
+}
+
+ssl::MethodOptions method_options(const config::PretrainConfig& config,
+                                  const data::CachedDataset& dataset) {
+  const std::int64_t dataset_size = dataset.size();
   ssl::MethodOptions options;
   const auto& m = config.method;
   options.name = m.name;
@@ -40,6 +60,9 @@ ssl::MethodOptions method_options(const config::PretrainConfig& config, std::int
   options.dataset_size = dataset_size;
   options.image_size = config.data.image_size;
   options.seed = static_cast<std::uint64_t>(config.run.seed);
+  options.positives = positive_options(m);
+  if (options.positives.needs_days()) options.image_days = dataset.image_days();
+  if (options.positives.needs_studies()) options.image_studies = dataset.study_indices();
   return options;
 }
 

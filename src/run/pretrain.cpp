@@ -11,6 +11,7 @@
 #include "cltci/engine/trainer.h"
 #include "cltci/models/weights_io.h"
 #include "cltci/run/bridges.h"
+#include "cltci/run/pretrain_positives.h"
 #include "cltci/run/pretrain_probe.h"
 #include "cltci/ssl/method.h"
 
@@ -64,7 +65,19 @@ class BatchPlan {
       options.patients_per_batch = p;
       options.images_per_patient = k;
       options.drop_last = true;  // every batch holds P x K images, as configured
-      sampler_.emplace(dataset.patient_indices(), options, seed);
+      // A patient's K images are drawn so that they are positives of each other under the
+      // window and study rules (the weighted rule weighs whichever images come).
+      const ssl::PositiveOptions positives = positive_options(config.method);
+      data::ImageTimes times;
+      if (positives.rule == ssl::PositiveRule::kWindow) {
+        options.window_days = positives.max_days;
+        times.days = dataset.image_days();
+      } else if (positives.rule == ssl::PositiveRule::kStudy) {
+        options.same_study = true;
+        times.study = dataset.study_indices();
+      }
+      sampler_.emplace(dataset.patient_indices(), options, seed, std::vector<std::int64_t>{},
+                       times);
       steps_ = sampler_->batches_per_epoch();
     } else {
       if (batch_size_ > images) {
@@ -100,12 +113,14 @@ class PretrainTask final : public engine::TrainingTask {
                const BatchPlan& plan,
                data::Loader& loader,
                PretrainProbe& probe,
+               PretrainPositives* positives,
                c10::Device device,
                const PretrainHooks& hooks)
       : method_(method),
         plan_(plan),
         loader_(loader),
         probe_(probe),
+        positives_(positives),
         device_(device),
         hooks_(hooks) {}
 
@@ -135,9 +150,20 @@ class PretrainTask final : public engine::TrainingTask {
   }
 
   void after_step() override { method_.after_step(); }
-  std::vector<std::string> metric_columns() const override { return PretrainProbe::columns(); }
+  std::vector<std::string> metric_columns() const override {
+    std::vector<std::string> columns = PretrainProbe::columns();
+    if (positives_ != nullptr) {
+      for (std::string& column : PretrainPositives::columns()) columns.push_back(std::move(column));
+    }
+    return columns;
+  }
   std::vector<double> end_epoch(std::int64_t epoch, double mean_loss) override {
-    return probe_.end_epoch(method_, epoch, mean_loss);
+    // Taken before the probe: the probe's forward passes are not training steps.
+    std::vector<double> counts;
+    if (positives_ != nullptr) counts = positives_->end_epoch(method_, epoch);
+    std::vector<double> values = probe_.end_epoch(method_, epoch, mean_loss);
+    values.insert(values.end(), counts.begin(), counts.end());
+    return values;
   }
   void save_state(torch::serialize::OutputArchive& archive) override {
     method_.save_state(archive);
@@ -156,6 +182,7 @@ class PretrainTask final : public engine::TrainingTask {
   const BatchPlan& plan_;
   data::Loader& loader_;
   PretrainProbe& probe_;
+  PretrainPositives* positives_;
   c10::Device device_;
   const PretrainHooks& hooks_;
 };
@@ -228,7 +255,9 @@ void write_summary(const fs::path& file,
                    const ProbeFigures& probe,
                    const std::optional<ProbeFigures>& initial,
                    const std::vector<std::string>& warnings,
-                   std::int64_t images) {
+                   std::int64_t images,
+                   const PretrainPositives* positives,
+                   const std::optional<DatasetPositives>& data_positives) {
   std::ostringstream out;
   out << std::setprecision(9);
   out << "{\n"
@@ -260,8 +289,13 @@ void write_summary(const fs::path& file,
   for (std::size_t i = 0; i < warnings.size(); ++i) {
     out << (i ? ", " : "") << common::json_string(warnings[i]);
   }
-  out << "],\n"
-      << "  \"encoder\": " << common::json_string(kEncoderFile) << "\n"
+  out << "],\n";
+  if (positives != nullptr) {
+    out << "  \"positives\": ";
+    positives->write_json(out, data_positives, 2);
+    out << ",\n";
+  }
+  out << "  \"encoder\": " << common::json_string(kEncoderFile) << "\n"
       << "}\n";
   common::write_file_atomic(file, std::string_view(out.str()));
 }
@@ -279,7 +313,7 @@ int pretrain(const config::PretrainConfig& config,
   const data::CachedDataset dataset = open_dataset(config.data);
   // Seeded here so that the initial weights follow run.seed (open_run seeds again, identically).
   common::seed_torch(seed);
-  auto method = ssl::make_method(method_options(config, dataset.size()), model_spec(config.model));
+  auto method = ssl::make_method(method_options(config, dataset), model_spec(config.model));
   check_image_size(config, *method->encoder());
   const BatchPlan plan(config, dataset, method->patient_batches(), seed);
   check_queue_size(config, dataset.size());
@@ -318,7 +352,21 @@ int pretrain(const config::PretrainConfig& config,
     spdlog::info("[probe] before training ({} images, {:.2f} s): {}", probe.probe_images(),
                  initial->seconds, describe_probe(*initial));
   }
-  PretrainTask task(*method, plan, loader, probe, context.device, hooks);
+  std::optional<PretrainPositives> positives;
+  std::optional<DatasetPositives> data_positives;
+  if (ssl::uses_patient_positives(config.method.name)) {
+    const ssl::PositiveOptions rule = positive_options(config.method);
+    positives.emplace(rule, config.method.name == "cltci_moco");
+    data_positives = dataset_positives(dataset, rule);
+    spdlog::info(
+        "[positives] {}: {:.2f} positives per image among its patient's other images (weight "
+        "{:.2f}), {:.1f} % of images without; {} of {} images dated",
+        describe_positives(rule), data_positives->positives_per_image,
+        data_positives->weight_per_image, 100.0 * data_positives->share_without,
+        data_positives->dated_images, data_positives->images);
+  }
+  PretrainTask task(*method, plan, loader, probe, positives ? &*positives : nullptr, context.device,
+                    hooks);
   engine::TrainerOptions trainer = trainer_options(config.run, config.optim);
   trainer.run_dir = context.directory;
   trainer.device = context.device;
@@ -343,7 +391,8 @@ int pretrain(const config::PretrainConfig& config,
                                 ? result.last_loss
                                 : last_logged_loss(context.directory / engine::kMetricsFile);
   write_summary(context.directory / common::kRunSummaryFile, config, result, final_loss,
-                method->collapse_loss(), figures, initial, probe.warnings(), dataset.size());
+                method->collapse_loss(), figures, initial, probe.warnings(), dataset.size(),
+                positives ? &*positives : nullptr, data_positives);
   spdlog::info(
       "[pretrain] done: final loss {:.4f} (collapse value {:.4f}), {:.1f} images/s; probe "
       "top-1 {:.3f} (chance {:.3f}); encoder {}",

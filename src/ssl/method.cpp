@@ -2,10 +2,15 @@
 #include "cltci/ssl/method.h"
 
 #include "cltci/common/error.h"
+#include "cltci/ssl/positives.h"
 
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
 
 namespace cltci::ssl {
 
@@ -13,6 +18,10 @@ const std::vector<std::string>& method_names() {
   static const std::vector<std::string> names{"cltci_moco", "cltci_simclr", "moco",
                                               "simclr",     "rotation",     "pirl"};
   return names;
+}
+
+bool uses_patient_positives(const std::string& method_name) {
+  return method_name == "cltci_moco" || method_name == "cltci_simclr";
 }
 
 Method::Method(std::string name, std::shared_ptr<models::Encoder> encoder)
@@ -60,6 +69,47 @@ void Method::to(c10::Device device) {
   device_ = device;
 }
 
+namespace {
+
+/// A positive rule the data cannot feed is a config error, found before any training: a window
+/// over undated images would silently leave every anchor with its own views only.
+void check_positive_data(const MethodOptions& options) {
+  const PositiveOptions& positives = options.positives;
+  check_positive_options(positives);
+  if (positives.rule != PositiveRule::kPatient && !uses_patient_positives(options.name)) {
+    throw common::InputError("method.positives: " + to_string(positives.rule) +
+                             " applies to "
+                             "cltci_moco and cltci_simclr only, not " +
+                             options.name);
+  }
+  const auto size = static_cast<std::size_t>(options.dataset_size);
+  if (positives.needs_days()) {
+    if (options.image_days.size() != size) {
+      throw common::InputError("method.positives: " + to_string(positives.rule) +
+                               " needs an acquisition time per image");
+    }
+    const bool any = std::any_of(options.image_days.begin(), options.image_days.end(),
+                                 [](double d) { return !std::isnan(d); });
+    if (!any) {
+      throw common::InputError("method.positives: " + to_string(positives.rule) +
+                               " needs acquisition times, but no image of the data set has one "
+                               "(the manifest's time column is empty)");
+    }
+  }
+  if (positives.needs_studies()) {
+    const bool any = options.image_studies.size() == size &&
+                     std::any_of(options.image_studies.begin(), options.image_studies.end(),
+                                 [](std::int64_t s) { return s >= 0; });
+    if (!any) {
+      throw common::InputError(
+          "method.positives: study needs study ids, but no image of the "
+          "data set has one (the manifest's study column is empty)");
+    }
+  }
+}
+
+}  // namespace
+
 std::unique_ptr<Method> make_method(const MethodOptions& options, const models::ModelSpec& spec) {
   std::vector<std::string> problems;
   if (!(options.temperature > 0.0)) {
@@ -75,6 +125,7 @@ std::unique_ptr<Method> make_method(const MethodOptions& options, const models::
                        std::to_string(options.embedding_dim) + ")");
   }
   if (!problems.empty()) throw common::InputError(std::move(problems));
+  check_positive_data(options);
   const std::string& name = options.name;
   if (name == "cltci_moco" || name == "moco") return make_moco(options, spec);
   if (name == "cltci_simclr" || name == "simclr") return make_simclr(options, spec);

@@ -5,12 +5,14 @@
 #include "cltci/models/heads.h"
 #include "cltci/ssl/method.h"
 #include "cltci/ssl/moco.h"
+#include "cltci/ssl/positives.h"
 #include "cltci/ssl/supcon.h"
 
 #include <torch/torch.h>
 
 #include <cmath>
 #include <optional>
+#include <utility>
 
 namespace cltci::ssl {
 namespace {
@@ -28,8 +30,73 @@ SupConOptions supcon_options(const MethodOptions& options) {
   supcon.temperature = options.temperature;
   if (options.base_temperature > 0.0) supcon.base_temperature = options.base_temperature;
   supcon.memory_budget_bytes = options.loss_memory_bytes;
+  supcon.positives = options.positives;
   return supcon;
 }
+
+/// Each image's time and study, looked up by data set index on the method's device, for the
+/// positive rules that read them (undefined tensors for the rules that do not).
+class ImageAttributes {
+ public:
+  explicit ImageAttributes(const MethodOptions& options) : positives_(options.positives) {
+    if (positives_.needs_days()) {
+      days_ = torch::tensor(options.image_days, torch::kDouble);
+    }
+    if (positives_.needs_studies()) {
+      studies_ = torch::tensor(options.image_studies, torch::kLong);
+    }
+  }
+
+  /// ids (patient numbers), days, studies and images of a batch; `index` holds data set
+  /// indices.
+  PairAttributes of(const at::Tensor& ids, const at::Tensor& index) const {
+    PairAttributes attributes;
+    attributes.ids = ids;
+    const at::Tensor on_device = index.to(ids.device(), torch::kLong);
+    attributes.images = on_device;
+    if (days_.defined()) attributes.days = days_.index_select(0, on_device);
+    if (studies_.defined()) attributes.studies = studies_.index_select(0, on_device);
+    return attributes;
+  }
+
+  void to(c10::Device device) {
+    if (days_.defined()) days_ = days_.to(device);
+    if (studies_.defined()) studies_ = studies_.to(device);
+  }
+
+ private:
+  PositiveOptions positives_;
+  at::Tensor days_;
+  at::Tensor studies_;
+};
+
+/// Running means of PositiveCounts over the anchors of several steps.
+class PositiveCountsMean {
+ public:
+  void add(const PositiveCounts& counts) {
+    anchors_ += counts.anchors;
+    positives_ += counts.positives_per_anchor * counts.anchors;
+    weight_ += counts.weight_per_anchor * counts.anchors;
+    without_ += counts.share_without * counts.anchors;
+  }
+
+  std::optional<PositiveCounts> take() {
+    if (!(anchors_ > 0.0)) return std::nullopt;
+    PositiveCounts mean;
+    mean.anchors = anchors_;
+    mean.positives_per_anchor = positives_ / anchors_;
+    mean.weight_per_anchor = weight_ / anchors_;
+    mean.share_without = without_ / anchors_;
+    *this = PositiveCountsMean();
+    return mean;
+  }
+
+ private:
+  double anchors_ = 0.0;
+  double positives_ = 0.0;
+  double weight_ = 0.0;
+  double without_ = 0.0;
+};
 
 /// Encoder followed by the projection head: the unit that MoCo copies and momentum-updates.
 /// Its children are the very modules the method registers, so updating the tower updates them.
@@ -61,7 +128,8 @@ class MoCoMethod final : public Method {
         positives_(options.name == "moco" ? MoCoPositives::kOwnKey : MoCoPositives::kPatient),
         query_(std::move(query)),
         key_(std::move(key)),
-        queue_(options.queue_size, options.embedding_dim) {
+        queue_(options.queue_size, options.embedding_dim),
+        attributes_(options) {
     add_module("encoder", query_->encoder, true);
     add_module("head", query_->head.ptr(), true);
     add_module("key_encoder", key_->encoder, false);
@@ -87,21 +155,35 @@ class MoCoMethod final : public Method {
         keys = key_->forward(batch.view2);
       }
     }
-    at::Tensor result = moco_loss(queries, keys, batch.patient, queue_.keys(), queue_.ids(),
-                                  queue_.valid(), positives_, supcon_);
+    MoCoLossInputs inputs;
+    inputs.queries = queries;
+    inputs.keys = keys;
+    inputs.query = attributes_.of(batch.patient, batch.index);
+    inputs.queue_keys = queue_.keys();
+    inputs.queue = queue_.attributes();
+    inputs.queue_valid = queue_.valid();
+    inputs.positives = positives_;
+    at::Tensor result = moco_loss(inputs, supcon_);
+    if (positives_ == MoCoPositives::kPatient) {
+      counts_.add(positive_counts(moco_contrastive_inputs(inputs), supcon_));
+    }
     pending_keys_ = keys.detach();
-    pending_ids_ = batch.patient;
+    pending_ = inputs.query;
     return result;
   }
+
+  std::optional<PositiveCounts> take_positive_counts() override { return counts_.take(); }
 
   void after_step() override {
     // MoCo Alg. 1 order: the query encoder has just been updated by the optimizer; the key
     // encoder follows it every step (the authors' code never calls this update), then the keys
     // of this step enter the queue with their patient ids.
     momentum_update(*key_, *query_, options_.momentum);
-    if (pending_keys_.defined()) queue_.enqueue(pending_keys_, pending_ids_);
+    if (pending_keys_.defined()) {
+      queue_.enqueue(pending_keys_, pending_.ids, pending_.days, pending_.studies, pending_.images);
+    }
     pending_keys_.reset();
-    pending_ids_.reset();
+    pending_ = PairAttributes();
   }
 
   const MoCoQueue* queue() const override { return &queue_; }
@@ -117,6 +199,9 @@ class MoCoMethod final : public Method {
     archive.write("queue_ids", state.ids);
     archive.write("queue_valid", state.valid);
     archive.write("queue_pointer", state.pointer);
+    archive.write("queue_days", state.days);
+    archive.write("queue_studies", state.studies);
+    archive.write("queue_images", state.images);
   }
 
   void load_state(torch::serialize::InputArchive& archive) override {
@@ -126,12 +211,20 @@ class MoCoMethod final : public Method {
     archive.read("queue_ids", state.ids);
     archive.read("queue_valid", state.valid);
     archive.read("queue_pointer", state.pointer);
+    // Checkpoints written before the queue stored times, studies and images lack them; the
+    // queue then restores them as unknown.
+    for (auto& [key, tensor] : {std::pair<const char*, at::Tensor*>{"queue_days", &state.days},
+                                {"queue_studies", &state.studies},
+                                {"queue_images", &state.images}}) {
+      if (!archive.try_read(key, *tensor)) tensor->reset();
+    }
     queue_.load_state(state);
   }
 
   void to(c10::Device device) override {
     Method::to(device);
     queue_.to(device);
+    attributes_.to(device);
   }
 
  private:
@@ -141,8 +234,10 @@ class MoCoMethod final : public Method {
   Tower query_;
   Tower key_;
   MoCoQueue queue_;
+  ImageAttributes attributes_;
+  PositiveCountsMean counts_;
   at::Tensor pending_keys_;
-  at::Tensor pending_ids_;
+  PairAttributes pending_;
 };
 
 class SimCLRMethod final : public Method {
@@ -151,7 +246,8 @@ class SimCLRMethod final : public Method {
       : Method(options.name, tower->encoder),
         supcon_(supcon_options(options)),
         patient_labels_(options.name == "cltci_simclr"),
-        tower_(std::move(tower)) {
+        tower_(std::move(tower)),
+        attributes_(options) {
     add_module("encoder", tower_->encoder, true);
     add_module("head", tower_->head.ptr(), true);
   }
@@ -172,13 +268,25 @@ class SimCLRMethod final : public Method {
     const at::Tensor out = tower_->forward(torch::cat({batch.view1, batch.view2}, 0));
     const at::Tensor features = torch::stack({out.slice(0, 0, n), out.slice(0, n)}, 1);
     // Without labels every image is its own class: NT-Xent.
-    return supcon_loss(features, patient_labels_ ? batch.patient : at::Tensor(), supcon_);
+    if (!patient_labels_) return supcon_loss(features, at::Tensor(), supcon_);
+    const PairAttributes images = attributes_.of(batch.patient, batch.index);
+    counts_.add(positive_counts(supcon_contrastive_inputs(features, images), supcon_));
+    return supcon_loss(features, images, supcon_);
+  }
+
+  std::optional<PositiveCounts> take_positive_counts() override { return counts_.take(); }
+
+  void to(c10::Device device) override {
+    Method::to(device);
+    attributes_.to(device);
   }
 
  private:
   SupConOptions supcon_;
   bool patient_labels_;
   Tower tower_;
+  ImageAttributes attributes_;
+  PositiveCountsMean counts_;
   std::int64_t batch_views_ = 0;
 };
 

@@ -5,7 +5,9 @@
 
 #include <torch/torch.h>
 
+#include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace cltci::ssl {
@@ -26,34 +28,54 @@ MoCoQueue::MoCoQueue(std::int64_t size, std::int64_t dim, c10::Device device) {
   keys_ = torch::zeros({size, dim}, options.dtype(torch::kFloat));
   ids_ = torch::full({size}, -1, options.dtype(torch::kLong));
   valid_ = torch::zeros({size}, options.dtype(torch::kBool));
+  days_ =
+      torch::full({size}, std::numeric_limits<double>::quiet_NaN(), options.dtype(torch::kDouble));
+  studies_ = torch::full({size}, -1, options.dtype(torch::kLong));
+  images_ = torch::full({size}, -1, options.dtype(torch::kLong));
 }
 
-void MoCoQueue::enqueue(const at::Tensor& keys, const at::Tensor& ids) {
+void MoCoQueue::enqueue(const at::Tensor& keys,
+                        const at::Tensor& ids,
+                        const at::Tensor& days,
+                        const at::Tensor& studies,
+                        const at::Tensor& images) {
   TORCH_CHECK(keys.dim() == 2 && keys.size(1) == dim(), "moco queue: keys must be [B, ", dim(),
               "], got ", keys.sizes());
-  TORCH_CHECK(ids.dim() == 1 && ids.size(0) == keys.size(0), "moco queue: ids must be [",
-              keys.size(0), "], got ", ids.sizes());
+  const std::int64_t n = keys.size(0);
+  TORCH_CHECK(ids.dim() == 1 && ids.size(0) == n, "moco queue: ids must be [", n, "], got ",
+              ids.sizes());
+  for (const at::Tensor* column : {&days, &studies, &images}) {
+    TORCH_CHECK(!column->defined() || (column->dim() == 1 && column->size(0) == n),
+                "moco queue: days, studies and images must be [", n, "], got ", column->sizes());
+  }
   const torch::NoGradGuard no_grad;
-  std::int64_t batch = keys.size(0);
-  at::Tensor k = F::normalize(keys.detach().to(keys_.device(), torch::kFloat),
-                              F::NormalizeFuncOptions().dim(1));
-  at::Tensor i = ids.to(ids_.device(), torch::kLong);
+  const auto unknown = [&](const at::Tensor& like, double value) {
+    return torch::full({n}, value, like.options());
+  };
+  // Slots and what goes into them, column by column; keys are normalised on the way in.
+  std::vector<std::pair<at::Tensor*, at::Tensor>> columns{
+      {&keys_, F::normalize(keys.detach().to(keys_.device(), torch::kFloat),
+                            F::NormalizeFuncOptions().dim(1))},
+      {&ids_, ids.to(ids_.device(), torch::kLong)},
+      {&valid_, torch::ones({n}, valid_.options())},
+      {&days_, days.defined() ? days.to(days_.device(), torch::kDouble)
+                              : unknown(days_, std::numeric_limits<double>::quiet_NaN())},
+      {&studies_,
+       studies.defined() ? studies.to(studies_.device(), torch::kLong) : unknown(studies_, -1)},
+      {&images_,
+       images.defined() ? images.to(images_.device(), torch::kLong) : unknown(images_, -1)}};
+  std::int64_t batch = n;
   if (batch > size()) {
     // Only the newest `size` survive; the pointer advances as if all had been written.
     pointer_ = (pointer_ + batch - size()) % size();
-    k = k.slice(0, batch - size());
-    i = i.slice(0, batch - size());
+    for (auto& column : columns) column.second = column.second.slice(0, batch - size());
     batch = size();
   }
   const std::int64_t first = std::min(batch, size() - pointer_);
-  keys_.slice(0, pointer_, pointer_ + first).copy_(k.slice(0, 0, first));
-  ids_.slice(0, pointer_, pointer_ + first).copy_(i.slice(0, 0, first));
-  valid_.slice(0, pointer_, pointer_ + first).fill_(true);
   const std::int64_t rest = batch - first;
-  if (rest > 0) {
-    keys_.slice(0, 0, rest).copy_(k.slice(0, first));
-    ids_.slice(0, 0, rest).copy_(i.slice(0, first));
-    valid_.slice(0, 0, rest).fill_(true);
+  for (auto& [slots, values] : columns) {
+    slots->slice(0, pointer_, pointer_ + first).copy_(values.slice(0, 0, first));
+    if (rest > 0) slots->slice(0, 0, rest).copy_(values.slice(0, first));
   }
   pointer_ = (pointer_ + batch) % size();
 }
@@ -61,7 +83,8 @@ void MoCoQueue::enqueue(const at::Tensor& keys, const at::Tensor& ids) {
 std::int64_t MoCoQueue::num_valid() const { return valid_.sum().item<std::int64_t>(); }
 
 MoCoQueueState MoCoQueue::state() const {
-  return {keys_.clone(), ids_.clone(), valid_.clone(), torch::tensor(pointer_, torch::kLong)};
+  return {keys_.clone(), ids_.clone(),     valid_.clone(), torch::tensor(pointer_, torch::kLong),
+          days_.clone(), studies_.clone(), images_.clone()};
 }
 
 void MoCoQueue::load_state(const MoCoQueueState& state) {
@@ -74,6 +97,10 @@ void MoCoQueue::load_state(const MoCoQueueState& state) {
               "moco queue state: valid must be ", valid_.sizes());
   TORCH_CHECK(state.pointer.defined() && state.pointer.numel() == 1,
               "moco queue state: pointer must be a single integer");
+  for (const at::Tensor* column : {&state.days, &state.studies, &state.images}) {
+    TORCH_CHECK(!column->defined() || column->sizes() == ids_.sizes(),
+                "moco queue state: days, studies and images must be ", ids_.sizes());
+  }
   const std::int64_t pointer = state.pointer.item<std::int64_t>();
   TORCH_CHECK(pointer >= 0 && pointer < size(), "moco queue state: pointer ", pointer,
               " outside [0, ", size(), ")");
@@ -81,13 +108,28 @@ void MoCoQueue::load_state(const MoCoQueueState& state) {
   keys_.copy_(state.keys);
   ids_.copy_(state.ids);
   valid_.copy_(state.valid);
+  if (state.days.defined()) {
+    days_.copy_(state.days);
+  } else {
+    days_.fill_(std::numeric_limits<double>::quiet_NaN());
+  }
+  if (state.studies.defined()) {
+    studies_.copy_(state.studies);
+  } else {
+    studies_.fill_(-1);
+  }
+  if (state.images.defined()) {
+    images_.copy_(state.images);
+  } else {
+    images_.fill_(-1);
+  }
   pointer_ = pointer;
 }
 
 void MoCoQueue::to(c10::Device device) {
-  keys_ = keys_.to(device);
-  ids_ = ids_.to(device);
-  valid_ = valid_.to(device);
+  for (at::Tensor* column : {&keys_, &ids_, &valid_, &days_, &studies_, &images_}) {
+    *column = column->to(device);
+  }
 }
 
 namespace {

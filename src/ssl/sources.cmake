@@ -2,6 +2,7 @@
 target_sources(cltci PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/moco.cpp
   ${CMAKE_CURRENT_LIST_DIR}/pirl.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/positives.cpp
   ${CMAKE_CURRENT_LIST_DIR}/rotation.cpp
   ${CMAKE_CURRENT_LIST_DIR}/supcon.cpp
   ${CMAKE_CURRENT_LIST_DIR}/supcon_kernels_cpu.cpp)

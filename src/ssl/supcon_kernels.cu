@@ -1,9 +1,10 @@
 // Fused CUDA reductions of the chunked contrastive loss. Forward: one block per anchor row
 // reads the row's logits once and produces the online-softmax log-sum-exp (running max with
-// rescaled sum, so no separate max pass), the positive sum and the positive count, deciding
-// validity / self / id match on the fly; the unfused ATen equivalent needs a bool mask, a masked
-// copy and four passes over [c, Nk]. Backward: one elementwise pass writes
-// (softmax - positive/|P|) * weight in place, zero for excluded keys.
+// rescaled sum, so no separate max pass), the weighted positive sum and the weight sum, deciding
+// validity / self / positive weight on the fly (pair_kept / pair_weight, shared with the CPU
+// pass); the unfused ATen equivalent needs a bool mask, a weight matrix, a masked copy and four
+// passes over [c, Nk]. Backward: one elementwise pass writes (softmax - w/sum(w)) * weight in
+// place, zero for excluded keys.
 #include "ssl/supcon_kernels.h"
 
 #include <ATen/ATen.h>
@@ -19,20 +20,6 @@ namespace {
 
 constexpr int kThreads = 256;
 
-struct DeviceMask {
-  const std::int64_t* anchor_ids;
-  const std::int64_t* key_ids;
-  const bool* key_valid;
-  bool has_self;
-  std::int64_t self_col0;
-  bool match_ids;
-};
-
-__device__ __forceinline__ bool kept(const DeviceMask& m, std::int64_t r, std::int64_t j) {
-  if (m.key_valid != nullptr && !m.key_valid[j]) return false;
-  return !(m.has_self && j == m.self_col0 + r);
-}
-
 template <typename scalar_t>
 __device__ __forceinline__ void merge_lse(scalar_t& m, scalar_t& s, scalar_t m2, scalar_t s2) {
   const scalar_t mx = m > m2 ? m : m2;
@@ -44,7 +31,7 @@ __device__ __forceinline__ void merge_lse(scalar_t& m, scalar_t& s, scalar_t m2,
 template <typename scalar_t>
 __global__ void forward_stats_kernel(const scalar_t* __restrict__ logits,
                                      std::int64_t cols,
-                                     DeviceMask mask,
+                                     MaskPointers mask,
                                      scalar_t* __restrict__ lse,
                                      scalar_t* __restrict__ pos_sum,
                                      scalar_t* __restrict__ pos_count) {
@@ -54,9 +41,8 @@ __global__ void forward_stats_kernel(const scalar_t* __restrict__ logits,
   scalar_t s = 0;
   scalar_t psum = 0;
   scalar_t pcount = 0;
-  const std::int64_t id = mask.match_ids ? mask.anchor_ids[r] : 0;
   for (std::int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
-    if (!kept(mask, r, j)) continue;
+    if (!pair_kept(mask, r, j)) continue;
     const scalar_t x = row[j];
     if (x > m) {
       s = s * exp(m - x) + scalar_t(1);
@@ -64,9 +50,13 @@ __global__ void forward_stats_kernel(const scalar_t* __restrict__ logits,
     } else {
       s += exp(x - m);
     }
-    if (mask.match_ids && mask.key_ids[j] == id) {
-      psum += x;
-      pcount += scalar_t(1);
+    if (mask.match_ids) {
+      // Through the logits' dtype, as the CPU pass and the full path do.
+      const auto w = static_cast<scalar_t>(pair_weight(mask, r, j));
+      if (w != scalar_t(0)) {
+        psum += w * x;
+        pcount += w;
+      }
     }
   }
   __shared__ scalar_t sh_m[kThreads];
@@ -97,7 +87,7 @@ __global__ void forward_stats_kernel(const scalar_t* __restrict__ logits,
 template <typename scalar_t>
 __global__ void backward_coefficients_kernel(scalar_t* __restrict__ logits,
                                              std::int64_t cols,
-                                             DeviceMask mask,
+                                             MaskPointers mask,
                                              const scalar_t* __restrict__ lse,
                                              const scalar_t* __restrict__ inv_count,
                                              const scalar_t* __restrict__ weight) {
@@ -106,30 +96,13 @@ __global__ void backward_coefficients_kernel(scalar_t* __restrict__ logits,
   if (j >= cols) return;
   scalar_t* entry = logits + r * cols + j;
   const scalar_t w = weight[r];
-  if (w == scalar_t(0) || !kept(mask, r, j)) {
+  if (w == scalar_t(0) || !pair_kept(mask, r, j)) {
     *entry = scalar_t(0);
     return;
   }
   scalar_t g = exp(*entry - lse[r]);
-  if (mask.match_ids && mask.key_ids[j] == mask.anchor_ids[r]) g -= inv_count[r];
+  if (mask.match_ids) g -= static_cast<scalar_t>(pair_weight(mask, r, j)) * inv_count[r];
   *entry = g * w;
-}
-
-DeviceMask device_mask(const ChunkMask& mask, at::Tensor& valid_holder) {
-  DeviceMask m{};
-  m.match_ids = mask.match_ids;
-  if (mask.match_ids) {
-    TORCH_CHECK(mask.anchor_ids.is_cuda() && mask.key_ids.is_cuda(), "ids must be on the GPU");
-    m.anchor_ids = mask.anchor_ids.data_ptr<std::int64_t>();
-    m.key_ids = mask.key_ids.data_ptr<std::int64_t>();
-  }
-  if (mask.key_valid.defined()) {
-    valid_holder = mask.key_valid.contiguous();
-    m.key_valid = valid_holder.data_ptr<bool>();
-  }
-  m.has_self = mask.has_self;
-  m.self_col0 = mask.self_col0;
-  return m;
 }
 
 }  // namespace
@@ -145,7 +118,7 @@ ChunkStats chunk_forward_stats_cuda(const at::Tensor& logits, const ChunkMask& m
   stats.pos_count = at::empty({rows}, logits.options());
   if (rows == 0) return stats;
   at::Tensor valid_holder;
-  const DeviceMask m = device_mask(mask, valid_holder);
+  const MaskPointers m = mask_pointers(mask, rows, cols, logits.device(), valid_holder);
   const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
   AT_DISPATCH_FLOATING_TYPES(logits.scalar_type(), "chunk_forward_stats_cuda", [&] {
     forward_stats_kernel<scalar_t><<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(
@@ -168,7 +141,7 @@ void chunk_backward_coefficients_cuda(at::Tensor& logits,
   if (rows == 0 || cols == 0) return;
   TORCH_CHECK(rows <= 65535, "chunk of ", rows, " rows exceeds the CUDA grid's y limit");
   at::Tensor valid_holder;
-  const DeviceMask m = device_mask(mask, valid_holder);
+  const MaskPointers m = mask_pointers(mask, rows, cols, logits.device(), valid_holder);
   const at::Tensor l = lse.contiguous();
   const at::Tensor inv = inv_count.contiguous();
   const at::Tensor w = weight.contiguous();

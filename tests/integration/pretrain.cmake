@@ -72,3 +72,44 @@ add_test(NAME cli.pretrain.overwrite_foreign_folder_kept
                  ${cltci_user_dir}/mine/thesis.tex)
 set_tests_properties(cli.pretrain.overwrite_foreign_folder_kept PROPERTIES
                      DEPENDS cli.pretrain.overwrite_foreign_folder)
+
+# Positive rules (issue #13): a window over the phantom's acquisition dates trains and reports
+# its counts; values the rule or the data cannot use exit 2 naming the key.
+cltci_expect_exit(cli.pretrain.positives_window 0
+                  "\\[positives\\] window \\(max_days 3\\): [0-9.]+ positives per image.*\\[positives\\] epoch 1: [0-9.]+ positives per anchor from other images of the patient in the queue"
+                  $<TARGET_FILE:pretrain> --config ${cltci_pretrain_phantom} --threads 2
+                  --output ${cltci_pretrain_out}-positives --overwrite ${cltci_pretrain_fast}
+                  --set method.positives=window --set method.max_days=3)
+cltci_expect_exit(cli.pretrain.positives_weighted_simclr 0
+                  "\\[positives\\] weighted \\(time_scale_days 2\\).*\\[positives\\] epoch 1: [0-9.]+ positives per anchor from other images of the patient in the batch \\(weight"
+                  $<TARGET_FILE:pretrain> --config ${cltci_pretrain_phantom} --threads 2
+                  --output ${cltci_pretrain_out}-positives --overwrite ${cltci_pretrain_fast}
+                  --set method.name=cltci_simclr --set optim.batch_size=8
+                  --set method.positives=weighted --set method.time_scale_days=2)
+cltci_expect_exit(cli.pretrain.positives_study_without_studies 2
+                  "method.positives: study needs study ids, but no image of the data set has one"
+                  $<TARGET_FILE:pretrain> --config ${cltci_pretrain_phantom}
+                  --output ${cltci_pretrain_out}-bad ${cltci_pretrain_fast}
+                  --set method.positives=study)
+cltci_expect_exit(cli.pretrain.positives_window_without_days 2
+                  "method.max_days: must be > 0 with positives: window"
+                  $<TARGET_FILE:pretrain> --config ${cltci_pretrain_phantom}
+                  --output ${cltci_pretrain_out}-bad --set method.positives=window)
+cltci_expect_exit(cli.pretrain.positives_negative_max_days 2
+                  "method.max_days=-2: method.max_days: must be >= 0"
+                  $<TARGET_FILE:pretrain> --config ${cltci_pretrain_phantom}
+                  --output ${cltci_pretrain_out}-bad --set method.positives=window
+                  --set method.max_days=-2)
+cltci_expect_exit(cli.pretrain.positives_weighted_without_scale 2
+                  "method.time_scale_days: must be > 0 with positives: weighted"
+                  $<TARGET_FILE:pretrain> --config ${cltci_pretrain_phantom}
+                  --output ${cltci_pretrain_out}-bad --set method.positives=weighted)
+cltci_expect_exit(cli.pretrain.positives_not_cltci 2
+                  "method.positives: only cltci_moco and cltci_simclr have patient positives"
+                  $<TARGET_FILE:pretrain> --config ${cltci_pretrain_phantom}
+                  --output ${cltci_pretrain_out}-bad --set method.name=moco
+                  --set method.positives=window --set method.max_days=3)
+cltci_expect_exit(cli.pretrain.positives_unknown_rule 2
+                  "method.positives: must be one of patient, study, window, weighted"
+                  $<TARGET_FILE:pretrain> --config ${cltci_pretrain_phantom}
+                  --output ${cltci_pretrain_out}-bad --set method.positives=session)

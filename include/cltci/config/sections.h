@@ -63,6 +63,10 @@ struct MethodConfig {
   std::int64_t queue_size = 3072;
   double momentum = 0.999;
   bool shuffle_bn = false;
+  /// CL-TCI: which same-patient pairs are positives (issue #13; docs/pretraining.md#positives).
+  std::string positives = "patient";
+  double max_days = 0.0;         ///< positives: window
+  double time_scale_days = 0.0;  ///< positives: weighted
   std::int64_t images_per_patient = 2;
   std::int64_t pirl_negatives = 128;
   double pirl_bank_momentum = 0.5;
@@ -108,6 +112,10 @@ void validate(const DataConfig& config, Problems& problems);
 void validate(const ModelConfig& config, Problems& problems);
 void validate(const AugmentConfig& config, Problems& problems);
 void validate(const OptimConfig& config, Problems& problems);
+
+/// Rules `method.positives` accepts (the same list, in the same order, as
+/// ssl::positive_rule_names(), which a test checks: config sits below ssl in the layers).
+const std::vector<std::string>& positive_rules();
 
 /// Source types `data.source.type` accepts.
 const std::vector<std::string>& source_types();

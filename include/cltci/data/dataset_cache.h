@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,11 @@ struct SourceRecord {
   std::int64_t order = 0;  ///< acquisition order within the patient
   std::string identity;    ///< changes whenever the decoded pixels may change (see file_identity)
   std::function<SourceImage()> load;  ///< decodes; called from worker threads
+  // Last, and `study` with an explicit initialiser, so that brace-initialised records that stop
+  // at `load` stay valid and warning-free.
+  /// Acquisition time in days since 1970-01-01 (see iso_to_days); NaN: undated.
+  double days = std::numeric_limits<double>::quiet_NaN();
+  std::string study = {};  ///< study id (e.g. a StudyInstanceUID); empty: unknown
 };
 
 /// "path|size|mtime-ns" of a file: the part of a record's identity that a file contributes.
@@ -85,6 +91,10 @@ class CachedDataset {
   const std::string& patient_id(std::int64_t index) const { return patient_ids_.at(index); }
   std::int64_t order(std::int64_t index) const { return orders_.at(index); }
   const ImageGeometry& geometry(std::int64_t index) const { return geometry_.at(index); }
+  /// Acquisition time in days since 1970-01-01 (fractional); NaN when undated.
+  double days(std::int64_t index) const { return days_.at(index); }
+  /// Study id, empty when unknown.
+  const std::string& study(std::int64_t index) const { return study_ids_.at(index); }
 
   /// Dense patient number 0..patients()-1 (patients sorted by id).
   std::int64_t patient_index(std::int64_t index) const { return patient_index_.at(index); }
@@ -92,11 +102,21 @@ class CachedDataset {
   const std::vector<std::int64_t>& patient_indices() const { return patient_index_; }
   const std::vector<std::string>& patient_ids() const { return patient_ids_; }
 
+  /// Dense study number 0..studies()-1 (known studies sorted by id), -1 when unknown.
+  std::int64_t study_index(std::int64_t index) const { return study_index_.at(index); }
+  std::int64_t studies() const { return static_cast<std::int64_t>(study_names_.size()); }
+  const std::vector<std::int64_t>& study_indices() const { return study_index_; }
+  /// days(i) of every image, in data set order (what the patient sampler's windows read).
+  const std::vector<double>& image_days() const { return days_; }
+  /// How many images have a time.
+  std::int64_t dated_images() const;
+
  private:
   friend CachedDataset build_cache(const std::vector<SourceRecord>&, const CacheOptions&);
   friend CachedDataset read_cache(const std::filesystem::path&, bool);
   friend void write_cache(const CachedDataset&, const std::filesystem::path&);
   void index_patients();
+  void index_studies();
 
   int image_size_ = 0;
   int bits_ = 8;
@@ -108,11 +128,15 @@ class CachedDataset {
   std::vector<std::string> patient_ids_;
   std::vector<std::int64_t> orders_;
   std::vector<ImageGeometry> geometry_;
+  std::vector<double> days_;
+  std::vector<std::string> study_ids_;
   std::vector<std::int64_t> patient_index_;
   std::vector<std::string> patient_names_;
+  std::vector<std::int64_t> study_index_;
+  std::vector<std::string> study_names_;
 };
 
-/// The key of a cache: records (in order) and options, hashed.
+/// The key of a cache: records (in order, with their times and studies) and options, hashed.
 std::uint64_t cache_key(const std::vector<SourceRecord>& records, const CacheOptions& options);
 
 /// Decodes and preprocesses every record (in parallel). A failing record throws

@@ -23,6 +23,14 @@ struct PatientBatchOptions {
   std::int64_t patients_per_batch = 8;  ///< P
   std::int64_t images_per_patient = 2;  ///< K
   bool drop_last = false;               ///< drop the final batch with fewer than P patients
+  double window_days = 0;   ///< > 0: a patient's K images lie within this of the first (0: off)
+  bool same_study = false;  ///< a patient's K images come from the first image's study
+};
+
+/// Per data set image, what coherent groups are drawn by (indexed like `patient_of_image`).
+struct ImageTimes {
+  std::vector<double> days;         ///< acquisition time in days (NaN: undated); empty: none
+  std::vector<std::int64_t> study;  ///< study number (-1: unknown); empty: none
 };
 
 /// CL-TCI-SimCLR batches: P patients x K images, so that every anchor has K-1 same-patient
@@ -36,22 +44,42 @@ struct PatientBatchOptions {
 ///   replacement from those n (so a one-image patient repeats that image K times; the loader
 ///   seeds augmentations by batch position, so the repeats are different views);
 /// - within a batch, the K images of a patient are adjacent (patient-major order).
+///
+/// With a window (window_days > 0) or same_study, a patient's K images form a coherent group
+/// instead (the two rules above about n are replaced):
+/// - the first image is drawn uniformly among the patient's n images;
+/// - another image of the patient is compatible with it when, with a window, both are dated
+///   and |t - t_first| <= window_days, and, with same_study, both have the same known study
+///   (both conditions when both are set); so the group spans at most 2 x window_days;
+/// - the other K - 1 are drawn without replacement from the compatible ones; when fewer than
+///   K - 1 are compatible, all of them are taken and the rest is drawn uniformly with
+///   replacement from the compatible ones and the first (an undated first image under a window,
+///   or one of unknown study under same_study, gives K copies of itself: K views of it);
+/// - the first image comes first in the group.
+/// Without a window or same_study the batches are exactly those of the rules above.
 class PatientBatchSampler {
  public:
   /// `patient_of_image[i]` is the patient number of data set image i; `images` restricts the
-  /// sampler to those data set indices (empty: all images).
+  /// sampler to those data set indices (empty: all images); `times` gives what a window or
+  /// same_study needs. Throws common::InputError when window_days is negative or not finite,
+  /// when a window is set without times.days, or same_study without times.study.
   PatientBatchSampler(std::vector<std::int64_t> patient_of_image,
                       PatientBatchOptions options,
                       std::uint64_t seed,
-                      const std::vector<std::int64_t>& images = {});
+                      const std::vector<std::int64_t>& images = {},
+                      ImageTimes times = {});
 
   std::vector<Batch> epoch(std::int64_t epoch) const;
   std::int64_t patients() const { return static_cast<std::int64_t>(groups_.size()); }
   std::int64_t batches_per_epoch() const;
 
  private:
+  bool coherent() const { return options_.window_days > 0 || options_.same_study; }
+  bool compatible(std::int64_t first, std::int64_t other) const;
+
   PatientBatchOptions options_;
   std::uint64_t seed_;
+  ImageTimes times_;
   std::vector<std::int64_t> patient_numbers_;      // patient of each group
   std::vector<std::vector<std::int64_t>> groups_;  // image indices per patient, ascending
 };

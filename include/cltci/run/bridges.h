@@ -18,8 +18,13 @@ namespace cltci::run {
 
 models::ModelSpec model_spec(const config::ModelConfig& model);
 
-/// The pre-training method the config describes; `dataset_size` sizes PIRL's memory bank.
-ssl::MethodOptions method_options(const config::PretrainConfig& config, std::int64_t dataset_size);
+/// method.positives and its parameters as the loss reads them (the rule's name parsed here, once).
+ssl::PositiveOptions positive_options(const config::MethodConfig& method);
+
+/// The pre-training method the config describes over `dataset`: its size sizes PIRL's memory
+/// bank, its acquisition times and studies feed the positive rules that read them.
+ssl::MethodOptions method_options(const config::PretrainConfig& config,
+                                  const data::CachedDataset& dataset);
 
 data::AugmentOptions augment_options(const config::AugmentConfig& augment);
 

@@ -7,6 +7,8 @@
 
 #include "cltci/models/encoder.h"
 #include "cltci/models/model_factory.h"
+#include "cltci/ssl/positives.h"
+#include "cltci/ssl/supcon.h"
 
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
@@ -15,6 +17,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,6 +29,10 @@ class PirlMemoryBank;
 
 /// Names accepted by make_method (the config's method.name).
 const std::vector<std::string>& method_names();
+
+/// True for the CL-TCI methods, whose positives are other images of the patient (and which
+/// therefore read method.positives).
+bool uses_patient_positives(const std::string& method_name);
 
 struct MethodOptions {
   std::string name = "cltci_moco";
@@ -45,6 +52,12 @@ struct MethodOptions {
   /// jigsaw geometry).
   std::int64_t dataset_size = 0;
   std::int64_t image_size = 256;
+  /// CL-TCI-MoCo / CL-TCI-SimCLR: which same-patient pairs are positives (issue #13). The
+  /// rules that read times or studies look them up by data set index in image_days (NaN:
+  /// undated) and image_studies (-1: unknown), one entry per image.
+  PositiveOptions positives;
+  std::vector<double> image_days;
+  std::vector<std::int64_t> image_studies;
   /// Drives every random draw of the method (shuffle-BN permutations, jigsaw offsets and
   /// orders, PIRL negatives, the bank's initial entries), mixed with the global step.
   std::uint64_t seed = 0;
@@ -88,6 +101,10 @@ class Method {
   /// number of valid contrast entries per anchor at the current state (MoCo: own key + the
   /// queue as filled now), times the SupCon scale. 0 when the method has no such value.
   virtual double collapse_loss() const { return 0.0; }
+  /// CL-TCI-MoCo / CL-TCI-SimCLR: the positive pairs of the steps since the last call, averaged
+  /// over their anchors (what a user needs to see a window that is too tight for the data);
+  /// nullopt for methods without patient positives or when no step ran.
+  virtual std::optional<PositiveCounts> take_positive_counts() { return std::nullopt; }
   /// MoCo's queue and PIRL's bank, nullptr for the other methods.
   virtual const MoCoQueue* queue() const { return nullptr; }
   virtual const PirlMemoryBank* memory_bank() const { return nullptr; }

@@ -2,6 +2,8 @@
 // encoder and split-batch ("shuffled sub-batch") BatchNorm for the key encoder.
 #pragma once
 
+#include "cltci/ssl/positives.h"
+
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
 #include <torch/nn/module.h>
@@ -17,30 +19,48 @@ struct MoCoQueueState {
   at::Tensor ids;      ///< [size] int64 patient ids (-1 where invalid)
   at::Tensor valid;    ///< [size] bool
   at::Tensor pointer;  ///< [] int64: the slot the next key goes to
+  at::Tensor days;     ///< [size] float64 acquisition times (NaN: undated or invalid)
+  at::Tensor studies;  ///< [size] int64 study numbers (-1: unknown or invalid)
+  at::Tensor images;   ///< [size] int64 data set indices (-1: unknown or invalid)
 };
 
-/// FIFO of L2-normalised keys with their patient ids. Slots start invalid (neither positive nor
-/// negative in the loss), unlike the authors' queue of random keys all labelled patient 0. The
-/// size need not be a multiple of the batch size: an enqueue wraps around the end.
+/// FIFO of L2-normalised keys with their patient ids, acquisition times, studies and image
+/// indices (what the positive rules of CL-TCI read, ssl/positives.h). Slots start invalid
+/// (neither positive nor negative in the loss), unlike the authors' queue of random keys all
+/// labelled patient 0. The size need not be a multiple of the batch size: an enqueue wraps
+/// around the end.
 class MoCoQueue {
  public:
   /// size > 0 and dim > 0, else InputError.
   MoCoQueue(std::int64_t size, std::int64_t dim, c10::Device device = c10::Device(c10::kCPU));
 
-  /// Appends keys [B, D] (normalised here, stored without gradient) with ids [B]. B may exceed the
-  /// size: then only the newest `size` keys survive, as with B single-key enqueues.
-  void enqueue(const at::Tensor& keys, const at::Tensor& ids);
+  /// Appends keys [B, D] (normalised here, stored without gradient) with ids [B] and, when
+  /// defined, days [B] (float64, NaN undated), studies [B] and images [B] (int64, -1 unknown);
+  /// undefined ones store "unknown". B may exceed the size: then only the newest `size` keys
+  /// survive, as with B single-key enqueues.
+  void enqueue(const at::Tensor& keys,
+               const at::Tensor& ids,
+               const at::Tensor& days = {},
+               const at::Tensor& studies = {},
+               const at::Tensor& images = {});
 
   const at::Tensor& keys() const { return keys_; }
   const at::Tensor& ids() const { return ids_; }
   const at::Tensor& valid() const { return valid_; }
+  const at::Tensor& days() const { return days_; }
+  const at::Tensor& studies() const { return studies_; }
+  const at::Tensor& images() const { return images_; }
+  /// ids, days, studies and images of every slot, as the loss reads them.
+  PairAttributes attributes() const { return {ids_, days_, studies_, images_}; }
   std::int64_t pointer() const { return pointer_; }
   std::int64_t size() const { return keys_.size(0); }
   std::int64_t dim() const { return keys_.size(1); }
   std::int64_t num_valid() const;
 
   MoCoQueueState state() const;
-  /// Restores a state of the same size and dim (c10::Error on a mismatch).
+  /// Restores a state of the same size and dim (c10::Error on a mismatch). A state without
+  /// days, studies or images (a checkpoint written before they were stored) restores them as
+  /// unknown.
   void load_state(const MoCoQueueState& state);
   void to(c10::Device device);
 
@@ -48,6 +68,9 @@ class MoCoQueue {
   at::Tensor keys_;
   at::Tensor ids_;
   at::Tensor valid_;
+  at::Tensor days_;
+  at::Tensor studies_;
+  at::Tensor images_;
   std::int64_t pointer_ = 0;
 };
 

@@ -10,7 +10,11 @@
 #include <opencv2/imgproc.hpp>
 
 #include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -228,6 +232,95 @@ TEST(CacheTest, PhantomRoundTripsThroughTheStore) {
   const cv::Mat expected = square_resize_labels(first.labels, 48);
   EXPECT_EQ(cv::norm(read.labels(0), expected, cv::NORM_INF), 0.0);
   EXPECT_EQ(read.patients(), 3);
+}
+
+// Four in-memory 8x8 images of two patients with times (one undated) and studies (one unknown).
+std::vector<SourceRecord> timed_records() {
+  std::vector<SourceRecord> records;
+  const double days[] = {11017.5, std::numeric_limits<double>::quiet_NaN(), -0.25, 11017.5};
+  const char* studies[] = {"s2", "", "s1", "s2"};
+  for (int i = 0; i < 4; ++i) {
+    SourceRecord record{"r" + std::to_string(i), "p" + std::to_string(i / 2), i % 2,
+                        "r" + std::to_string(i), [i] {
+                          return SourceImage{cv::Mat(8, 8, CV_8UC1, cv::Scalar(10 * i)), {}};
+                        }};
+    record.days = days[i];
+    record.study = studies[i];
+    records.push_back(std::move(record));
+  }
+  return records;
+}
+
+TEST(CacheTest, TimesAndStudiesRoundTripThroughTheStore) {
+  testing::TempDir dir;
+  const std::vector<SourceRecord> records = timed_records();
+  CacheOptions options;
+  options.image_size = 8;
+  const CachedDataset built = build_cache(records, options);
+  write_cache(built, dir / "t.bin");
+  const CachedDataset read = read_cache(dir / "t.bin");
+  for (const CachedDataset* data : {&built, &read}) {
+    ASSERT_EQ(data->size(), 4);
+    EXPECT_EQ(data->days(0), 11017.5);
+    EXPECT_TRUE(std::isnan(data->days(1)));
+    EXPECT_EQ(data->days(2), -0.25);
+    EXPECT_EQ(data->image_days().size(), 4U);
+    EXPECT_EQ(data->dated_images(), 3);
+    EXPECT_EQ(data->study(0), "s2");
+    EXPECT_EQ(data->study(1), "");
+    // Dense over the known studies sorted by id; -1 for the unknown one.
+    EXPECT_EQ(data->studies(), 2);
+    EXPECT_EQ(data->study_indices(), (std::vector<std::int64_t>{1, -1, 0, 1}));
+    EXPECT_EQ(data->study_index(2), 0);
+    EXPECT_EQ(data->patient_index(3), 1);
+  }
+  // Bit for bit, NaN included.
+  EXPECT_EQ(std::memcmp(built.image_days().data(), read.image_days().data(), 4 * sizeof(double)),
+            0);
+  // Writing what was read gives the same file.
+  write_cache(read, dir / "again.bin");
+  EXPECT_EQ(common::read_file(dir / "again.bin"), common::read_file(dir / "t.bin"));
+}
+
+TEST(CacheTest, ChangedTimeOrStudyRebuilds) {
+  testing::TempDir dir;
+  CacheOptions options;
+  options.image_size = 8;
+  std::vector<SourceRecord> records = timed_records();
+  const std::uint64_t key = cache_key(records, options);
+  EXPECT_EQ(cache_key(timed_records(), options), key);
+  CacheOutcome outcome{};
+  load_or_build_cache(dir / "t.bin", records, options, &outcome);
+  EXPECT_EQ(outcome, CacheOutcome::built);
+  load_or_build_cache(dir / "t.bin", records, options, &outcome);
+  EXPECT_EQ(outcome, CacheOutcome::reused);
+
+  records[0].days += 1.0 / 86400.0;  // one second later
+  EXPECT_NE(cache_key(records, options), key);
+  const CachedDataset later = load_or_build_cache(dir / "t.bin", records, options, &outcome);
+  EXPECT_EQ(outcome, CacheOutcome::built);
+  EXPECT_EQ(later.days(0), records[0].days);
+
+  records = timed_records();
+  records[1].days = 0;  // an undated image gets a time
+  EXPECT_NE(cache_key(records, options), key);
+  records = timed_records();
+  records[1].study = "s1";
+  EXPECT_NE(cache_key(records, options), key);
+  const CachedDataset moved = load_or_build_cache(dir / "t.bin", records, options, &outcome);
+  EXPECT_EQ(outcome, CacheOutcome::built);
+  EXPECT_EQ(moved.study_indices(), (std::vector<std::int64_t>{1, 0, 0, 1}));
+}
+
+TEST(CacheTest, BitFlippedTimeIsCaughtByTheHeaderChecksum) {
+  testing::TempDir dir;
+  CacheOptions options;
+  options.image_size = 8;
+  write_cache(build_cache(timed_records(), options), dir / "t.bin");
+  // Header (56), mask slots (4 x 8) and orders (4 x 8), then the days: a byte of the first.
+  flip_bit(dir / "t.bin", 56 + 4 * 8 + 4 * 8 + 6);
+  EXPECT_THROW(read_cache(dir / "t.bin"), ChecksumError);
+  EXPECT_NE(read_cache(dir / "t.bin", /*verify=*/false).days(0), 11017.5);
 }
 
 TEST(CacheTest, BadLabelValueNamesTheRecord) {

@@ -1,6 +1,7 @@
 # Unit tests of the data layer (added to cltci_tests).
 include(${CMAKE_CURRENT_LIST_DIR}/tests_io.cmake)
 target_sources(cltci_tests PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/acquisition_time_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/augment_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cache_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/folds_test.cpp

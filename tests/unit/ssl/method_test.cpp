@@ -1,6 +1,7 @@
 #include "cltci/ssl/method.h"
 
 #include "cltci/common/error.h"
+#include "cltci/config/sections.h"
 #include "cltci/models/safetensors.h"
 #include "cltci/models/weights_io.h"
 #include "cltci/ssl/moco.h"
@@ -11,6 +12,7 @@
 
 #include <cmath>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -41,6 +43,12 @@ MethodOptions tiny_options(const std::string& name) {
   options.image_size = kSize;
   options.seed = 5;
   return options;
+}
+
+template <typename T>
+std::vector<T> to_vector_of(const torch::Tensor& t) {
+  const torch::Tensor c = t.cpu().contiguous();
+  return {c.data_ptr<T>(), c.data_ptr<T>() + c.numel()};
 }
 
 MethodBatch random_batch(std::int64_t seed, std::vector<std::int64_t> patients = {3, 5, 3, 7}) {
@@ -216,6 +224,92 @@ TEST(MoCoMethod, QueueFillsWithTheKeysAndPatientIdsOfEachStep) {
     EXPECT_TRUE(torch::equal(queue->ids(), torch::tensor({8, 9, 3, 7, 1, 2}, torch::kLong)));
     const torch::Tensor norms = queue->keys().norm(2, 1);
     EXPECT_TRUE(torch::allclose(norms, torch::ones_like(norms), 1e-5, 1e-6));
+  }
+}
+
+/// Days of image i: patient-independent, one every 2.5 days, image 3 undated.
+MethodOptions dated_options(const std::string& name, PositiveOptions positives) {
+  MethodOptions options = tiny_options(name);
+  options.positives = positives;
+  for (std::int64_t i = 0; i < kImages; ++i) {
+    options.image_days.push_back(i == 3 ? std::nan("") : 2.5 * static_cast<double>(i));
+    options.image_studies.push_back(i / 2);
+  }
+  return options;
+}
+
+TEST(MoCoMethod, QueueStoresTheTimesStudiesAndImagesOfItsKeys) {
+  PositiveOptions window;
+  window.rule = PositiveRule::kWindow;
+  window.max_days = 30.0;
+  auto method = make_method(dated_options("cltci_moco", window), tiny_unet());
+  method->train(true);
+  torch::optim::SGD optimizer(method->trainable_parameters(), torch::optim::SGDOptions(0.01));
+  // random_batch(3) holds images 3 (undated), 8, 13, 18.
+  train_step(*method, optimizer, random_batch(3, {3, 5, 3, 7}), 0);
+  const MoCoQueue* queue = method->queue();
+  ASSERT_NE(queue, nullptr);
+  EXPECT_EQ(to_vector_of<std::int64_t>(queue->images()),
+            (std::vector<std::int64_t>{3, 8, 13, 18, -1, -1}));
+  const std::vector<double> days = to_vector_of<double>(queue->days());
+  EXPECT_TRUE(std::isnan(days[0]));
+  EXPECT_EQ(days[1], 20.0);
+  EXPECT_EQ(days[2], 32.5);
+  EXPECT_EQ(days[3], 45.0);
+  EXPECT_TRUE(std::isnan(days[4]));
+  // The window rule does not read studies: the queue stores them as unknown.
+  EXPECT_EQ(to_vector_of<std::int64_t>(queue->studies()), (std::vector<std::int64_t>(6, -1)));
+  // Counts of the step: 4 anchors, and the queue was empty, so no positive of another image.
+  const std::optional<PositiveCounts> counts = method->take_positive_counts();
+  ASSERT_TRUE(counts.has_value());
+  EXPECT_EQ(counts->anchors, 4.0);
+  EXPECT_EQ(counts->positives_per_anchor, 0.0);
+  EXPECT_EQ(counts->share_without, 1.0);
+  EXPECT_FALSE(method->take_positive_counts().has_value()) << "taken counts restart";
+  // Second step, images 4 (patient 3, day 10), 9, 14, 19: anchor 0 (image 4, patient 3) has
+  // queue positives image 13 (day 32.5, |dt| = 22.5 <= 30) but not image 3 (undated).
+  train_step(*method, optimizer, random_batch(4, {3, 1, 2, 4}), 1);
+  const std::optional<PositiveCounts> second = method->take_positive_counts();
+  ASSERT_TRUE(second.has_value());
+  EXPECT_DOUBLE_EQ(second->positives_per_anchor, 0.25);
+  EXPECT_DOUBLE_EQ(second->share_without, 0.75);
+}
+
+TEST(Method, PositiveRulesTheDataCannotFeedAreInputErrorsNamingTheKey) {
+  auto message = [](const MethodOptions& options) {
+    try {
+      make_method(options, tiny_unet());
+    } catch (const common::InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  PositiveOptions study;
+  study.rule = PositiveRule::kStudy;
+  MethodOptions no_studies = dated_options("cltci_simclr", study);
+  no_studies.image_studies.assign(kImages, -1);
+  EXPECT_NE(message(no_studies).find("method.positives: study needs study ids"), std::string::npos);
+  PositiveOptions weighted;
+  weighted.rule = PositiveRule::kWeighted;
+  weighted.time_scale_days = 5.0;
+  MethodOptions undated = dated_options("cltci_moco", weighted);
+  undated.image_days.assign(kImages, std::nan(""));
+  EXPECT_NE(message(undated).find("method.positives: weighted needs acquisition times"),
+            std::string::npos);
+  EXPECT_NE(message(dated_options("simclr", weighted))
+                .find("method.positives: weighted applies "
+                      "to cltci_moco and cltci_simclr"),
+            std::string::npos);
+  weighted.time_scale_days = -1.0;
+  EXPECT_NE(message(dated_options("cltci_moco", weighted)).find("method.time_scale_days"),
+            std::string::npos);
+}
+
+TEST(Method, ConfigListsThePositiveRulesOfTheLoss) {
+  // config/ sits below ssl/ and keeps its own choice list; the two must not drift apart.
+  EXPECT_EQ(config::positive_rules(), positive_rule_names());
+  for (const std::string& name : method_names()) {
+    EXPECT_EQ(uses_patient_positives(name), name == "cltci_moco" || name == "cltci_simclr");
   }
 }
 

@@ -5,6 +5,7 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
 #include <vector>
 
 namespace cltci::ssl {
@@ -69,6 +70,57 @@ TEST(MoCoQueue, StateRoundTripsAndRejectsMismatches) {
   EXPECT_EQ(state.pointer.item<std::int64_t>(), 3);
   MoCoQueue other(5, 3);
   EXPECT_THROW(other.load_state(state), c10::Error);
+}
+
+TEST(MoCoQueue, StoresTimesStudiesAndImagesBesideTheIdsWithWrapAround) {
+  MoCoQueue queue(3, 4);
+  const double nan = std::nan("");
+  // Undated slots hold NaN, unknown studies and images -1, from the start.
+  EXPECT_TRUE(torch::isnan(queue.days()).all().item<bool>());
+  EXPECT_EQ(to_vector(queue.studies()), (std::vector<std::int64_t>{-1, -1, -1}));
+  queue.enqueue(marker_keys(2, 4, 0), torch::tensor({1, 2}), torch::tensor({10.5, nan}),
+                torch::tensor({7, -1}), torch::tensor({40, 41}));
+  queue.enqueue(marker_keys(2, 4, 2), torch::tensor({3, 4}), torch::tensor({12.0, 13.25}),
+                torch::tensor({8, 9}), torch::tensor({42, 43}));
+  // Slots: [3, 2, 1] after the wrap: the second batch's second key went to slot 0.
+  EXPECT_EQ(to_vector(queue.ids()), (std::vector<std::int64_t>{4, 2, 3}));
+  EXPECT_EQ(to_vector(queue.studies()), (std::vector<std::int64_t>{9, -1, 8}));
+  EXPECT_EQ(to_vector(queue.images()), (std::vector<std::int64_t>{43, 41, 42}));
+  const torch::Tensor days = queue.days();
+  EXPECT_EQ(days.scalar_type(), torch::kDouble);
+  EXPECT_EQ(days[0].item<double>(), 13.25);
+  EXPECT_TRUE(std::isnan(days[1].item<double>()));
+  EXPECT_EQ(days[2].item<double>(), 12.0);
+  const PairAttributes attributes = queue.attributes();
+  EXPECT_TRUE(torch::equal(attributes.ids, queue.ids()));
+  EXPECT_TRUE(torch::equal(attributes.images, queue.images()));
+  // Without times, studies and images an enqueue stores them as unknown.
+  queue.enqueue(marker_keys(1, 4, 0), torch::tensor({5}));
+  EXPECT_TRUE(std::isnan(queue.days()[1].item<double>()));
+  EXPECT_EQ(queue.images()[1].item<std::int64_t>(), -1);
+  EXPECT_THROW(queue.enqueue(marker_keys(2, 4, 0), torch::tensor({1, 2}), torch::tensor({1.0})),
+               c10::Error);
+}
+
+TEST(MoCoQueue, StateKeepsTimesAndRestoresAnOlderStateWithoutThemAsUnknown) {
+  MoCoQueue queue(3, 2);
+  queue.enqueue(torch::randn({2, 2}), torch::tensor({1, 2}), torch::tensor({4.0, 5.0}),
+                torch::tensor({0, 1}), torch::tensor({6, 7}));
+  MoCoQueue restored(3, 2);
+  restored.load_state(queue.state());
+  EXPECT_TRUE(torch::equal(restored.days().nan_to_num(-1), queue.days().nan_to_num(-1)));
+  EXPECT_TRUE(torch::equal(restored.studies(), queue.studies()));
+  EXPECT_TRUE(torch::equal(restored.images(), queue.images()));
+  // A checkpoint from before the queue stored them: keys and ids come back, the rest unknown.
+  MoCoQueueState old = queue.state();
+  old.days.reset();
+  old.studies.reset();
+  old.images.reset();
+  MoCoQueue from_old(3, 2);
+  from_old.load_state(old);
+  EXPECT_TRUE(torch::equal(from_old.ids(), queue.ids()));
+  EXPECT_TRUE(torch::isnan(from_old.days()).all().item<bool>());
+  EXPECT_EQ(to_vector(from_old.images()), (std::vector<std::int64_t>{-1, -1, -1}));
 }
 
 TEST(MoCoQueue, BadSizesAreInputErrors) {
