@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <string>
 
-/// First statement of every *_CUDA test: reports the test as skipped where there is no GPU (the
-/// test main also filters these out of plain gtest runs).
+/// First statement of every *_CUDA test: reports the test as skipped where there is no GPU, so
+/// ctest lists GPU tests everywhere (test_main.cpp fails a run where one did not skip).
 #define CLTCI_REQUIRE_CUDA()                                    \
   do {                                                          \
     if (!torch::cuda::is_available()) GTEST_SKIP() << "no GPU"; \

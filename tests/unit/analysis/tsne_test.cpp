@@ -1,6 +1,7 @@
 #include "cltci/analysis/tsne.h"
 
 #include "cltci/common/error.h"
+#include "common_test_support.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
@@ -174,6 +175,7 @@ TEST(Tsne, NeighbourLabelAgreementOnALine) {
 }
 
 TEST(Tsne, RunsOnTheGpu_CUDA) {
+  CLTCI_REQUIRE_CUDA();
   const Clusters data = gaussian_clusters(8, 40, 50, 7);
   TsneOptions options;
   options.iterations = 500;

@@ -1,2 +1,3 @@
 # The pretrain pipeline: phantom runs, batch composition, resume equality, bad values.
-target_sources(cltci_tests PRIVATE ${CMAKE_CURRENT_LIST_DIR}/pretrain_test.cpp)
+target_sources(cltci_tests PRIVATE ${CMAKE_CURRENT_LIST_DIR}/pretrain_test.cpp
+                                   ${CMAKE_CURRENT_LIST_DIR}/pretrain_positives_test.cpp)
