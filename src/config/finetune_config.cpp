@@ -3,6 +3,9 @@
 #include "cltci/config/config_loader.h"
 
 #include <algorithm>
+#include <cmath>
+#include <sstream>
+#include <string>
 
 namespace cltci::config {
 
@@ -41,6 +44,19 @@ void describe(Schema& s, FoldsConfig& c) {
           {"patient", "image"});
 }
 
+void describe(Schema& s, ValidationConfig& c) {
+  s.field("source", c.source,
+          "none: keep the last epoch | budget: whole patients out of the M images | rest: whole "
+          "patients of the training folds outside the M (uses labels beyond the budget)",
+          {"none", "budget", "rest"});
+  // Open at both ends: no validation image or no training image is never what was meant.
+  s.field("fraction", c.fraction,
+          "share of the source's images held out for choosing the epoch (whole patients)",
+          Rule{0.0, 1.0, true, true});
+  s.field("every", c.every, "score the validation images every N epochs (and after the last)",
+          Rule::at_least(1));
+}
+
 void describe(Schema& s, FinetuneConfig& c) {
   s.section("run", "run identity, output and runtime", [&] { describe(s, c.run); });
   s.section("data", "labelled images", [&] { describe(s, c.data); });
@@ -55,6 +71,8 @@ void describe(Schema& s, FinetuneConfig& c) {
           "decoder, batch order and augmentation (folds and M images fixed)",
           Rule::non_negative());
   s.field("loss", c.loss, "ce | dice_ce", {"ce", "dice_ce"});
+  s.section("validation", "choosing the epoch on held-out training patients, never the test fold",
+            [&] { describe(s, c.validation); });
 }
 
 void validate(const FinetuneConfig& c, Problems& problems) {
@@ -83,6 +101,29 @@ void validate(const FinetuneConfig& c, Problems& problems) {
     std::sort(sorted.begin(), sorted.end());
     if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
       problems.add("seeds", "must not repeat a seed");
+    }
+  }
+  if (c.validation.source == "budget") {
+    // The arithmetic half of "at least one image on each side", checked before any run
+    // directory exists; plan_cells checks the whole-patient half against the data.
+    for (const auto budget : c.budgets) {
+      const double share = c.validation.fraction * static_cast<double>(budget);
+      const auto held_out = std::llround(share);
+      std::ostringstream numbers;
+      numbers << c.validation.fraction << " x M=" << budget << " = " << share;
+      if (held_out < 1) {
+        problems.add("validation.fraction", numbers.str() +
+                                                " rounds to no validation image; raise "
+                                                "validation.fraction or the smallest budget");
+        break;
+      }
+      if (held_out >= budget) {
+        problems.add("validation.fraction", numbers.str() + " rounds to " +
+                                                std::to_string(held_out) +
+                                                " validation images, leaving none to train on; "
+                                                "lower validation.fraction or raise the budget");
+        break;
+      }
     }
   }
   if (c.data.source.type != "phantom" && c.model.classes != 3) {

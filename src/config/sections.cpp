@@ -19,6 +19,12 @@ const std::vector<std::string>& source_types() {
   return types;
 }
 
+const std::vector<std::string>& pretraining_methods() {
+  static const std::vector<std::string> names{"cltci_moco", "cltci_simclr", "moco",
+                                              "simclr",     "rotation",     "pirl"};
+  return names;
+}
+
 const std::vector<std::string>& positive_rules() {
   static const std::vector<std::string> rules{"patient", "study", "window", "weighted"};
   return rules;
@@ -88,8 +94,7 @@ void describe(Schema& s, ModelConfig& c) {
 }
 
 void describe(Schema& s, MethodConfig& c) {
-  s.field("name", c.name, "pre-training method",
-          {"cltci_moco", "cltci_simclr", "moco", "simclr", "rotation", "pirl"});
+  s.field("name", c.name, "pre-training method", pretraining_methods());
   s.field("temperature", c.temperature, "contrastive temperature tau", Rule::positive());
   s.field("base_temperature", c.base_temperature,
           "SupCon loss scale tau/base_tau (authors: 0.07); 0 = no scaling", Rule::non_negative());

@@ -24,10 +24,11 @@ namespace {
 constexpr char kMagic[8] = {'C', 'L', 'T', 'C', 'I', 'D', 'S', '1'};
 constexpr std::uint64_t kTrailer = 0x454E44434C544349ULL;  // "ICLTCDNE" marks a complete file
 // Part of the key: bump when preprocessing or the layout changes so that old caches are rebuilt.
-// Version 2 added the checksums; version 3 the acquisition times and studies.
+// Version 2 added the checksums; version 3 the acquisition times, studies and pixel spacings.
 constexpr std::uint64_t kFormatVersion = 3;
 
-// Layout: Header | mask_slot[count] | orders[count] | days[count] | geometry[5 count] |
+// Layout: Header | mask_slot[count] | orders[count] | days[count] | spacing[2 count] |
+// geometry[5 count] |
 // scales[count] | strings (name, patient id, study per image) | pixels | masks | checksums |
 // trailer. Days are stored as the doubles' bytes, so NaN (undated) survives exactly. The checksums
 // are a CRC32C per image plane and per label plane, then one over the header and every table before
@@ -119,6 +120,7 @@ std::uint32_t metadata_checksum(const Header& header,
                                 const std::vector<std::int64_t>& mask_slot,
                                 const std::vector<std::int64_t>& orders,
                                 const std::vector<double>& days,
+                                const std::vector<double>& spacing,
                                 const std::vector<std::int32_t>& geometry,
                                 const std::vector<double>& scales,
                                 const std::string& strings) {
@@ -126,6 +128,7 @@ std::uint32_t metadata_checksum(const Header& header,
   crc = crc_of(mask_slot, crc);
   crc = crc_of(orders, crc);
   crc = crc_of(days, crc);
+  crc = crc_of(spacing, crc);
   crc = crc_of(geometry, crc);
   crc = crc_of(scales, crc);
   return common::detail::crc32c(strings.data(), strings.size(), crc);
@@ -280,9 +283,16 @@ std::uint64_t cache_key(const std::vector<SourceRecord>& records, const CacheOpt
       std::memcpy(&bits, &r.days, sizeof bits);
       days = std::to_string(bits);
     }
+    std::string spacing;
+    for (const double mm : {r.spacing_row_mm, r.spacing_col_mm}) {
+      std::uint64_t bits = 0;
+      std::memcpy(&bits, &mm, sizeof bits);
+      spacing += std::isnan(mm) ? std::string("-") : std::to_string(bits);
+      spacing += '/';
+    }
     // Separators with a byte that cannot appear in ids keep "a|bc" and "ab|c" apart.
     text = r.name + '\x1f' + r.patient_id + '\x1f' + std::to_string(r.order) + '\x1f' + r.identity +
-           '\x1f' + days + '\x1f' + r.study + '\x1e';
+           '\x1f' + days + '\x1f' + r.study + '\x1f' + spacing + '\x1e';
     hash = detail::fnv1a(text.data(), text.size(), hash);
   }
   return hash;
@@ -388,6 +398,8 @@ CachedDataset build_cache(const std::vector<SourceRecord>& records, const CacheO
     data.patient_ids_.push_back(r.patient_id);
     data.orders_.push_back(r.order);
     data.days_.push_back(r.days);
+    data.spacing_.push_back(r.spacing_row_mm);
+    data.spacing_.push_back(r.spacing_col_mm);
     data.study_ids_.push_back(r.study);
   }
   data.index_patients();
@@ -424,8 +436,8 @@ void write_cache(const CachedDataset& data, const std::filesystem::path& file) {
   const std::vector<std::uint32_t> mask_checksums =
       plane_checksums(data.masks_.data(), header.labelled, plane, checksum_threads());
   checksums.insert(checksums.end(), mask_checksums.begin(), mask_checksums.end());
-  checksums.push_back(metadata_checksum(header, data.mask_slot_, data.orders_, data.days_, geometry,
-                                        scales, strings));
+  checksums.push_back(metadata_checksum(header, data.mask_slot_, data.orders_, data.days_,
+                                        data.spacing_, geometry, scales, strings));
   checksums.push_back(0);
   common::write_file_atomic(file, [&](const std::filesystem::path& temporary) {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
@@ -433,6 +445,7 @@ void write_cache(const CachedDataset& data, const std::filesystem::path& file) {
     write_vector(out, data.mask_slot_);
     write_vector(out, data.orders_);
     write_vector(out, data.days_);
+    write_vector(out, data.spacing_);
     write_vector(out, geometry);
     write_vector(out, scales);
     out.write(strings.data(), static_cast<std::streamsize>(strings.size()));
@@ -459,7 +472,7 @@ CachedDataset read_cache(const std::filesystem::path& file, bool verify) {
     throw fail("format version " + std::to_string(header.version));
   if ((header.bits != 8 && header.bits != 16) || header.image_size == 0) throw fail("bad header");
   const std::uint64_t plane = static_cast<std::uint64_t>(header.image_size) * header.image_size;
-  const std::uint64_t expected = sizeof(Header) + header.count * (8 + 8 + 8 + 5 * 4 + 8) +
+  const std::uint64_t expected = sizeof(Header) + header.count * (8 + 8 + 8 + 2 * 8 + 5 * 4 + 8) +
                                  header.string_bytes + header.count * plane * (header.bits / 8) +
                                  header.labelled * plane +
                                  (header.count + header.labelled + 2) * 4 + 8;
@@ -475,6 +488,7 @@ CachedDataset read_cache(const std::filesystem::path& file, bool verify) {
   read_vector(in, data.mask_slot_, count);
   read_vector(in, data.orders_, count);
   read_vector(in, data.days_, count);
+  read_vector(in, data.spacing_, count * 2);
   std::vector<std::int32_t> geometry;
   std::vector<double> scales;
   read_vector(in, geometry, count * 5);
@@ -491,8 +505,8 @@ CachedDataset read_cache(const std::filesystem::path& file, bool verify) {
   if (verify) {
     // Before the string table is parsed: a flipped length must not be trusted either.
     const std::uint32_t* stored = checksums.data();
-    if (metadata_checksum(header, data.mask_slot_, data.orders_, data.days_, geometry, scales,
-                          strings) != stored[count + header.labelled])
+    if (metadata_checksum(header, data.mask_slot_, data.orders_, data.days_, data.spacing_,
+                          geometry, scales, strings) != stored[count + header.labelled])
       throw ChecksumError("cache: " + file.string() + ": checksum mismatch in the header");
     const std::vector<std::uint32_t> pixels =
         plane_checksums(data.pixels_.data(), count, plane * (header.bits / 8), checksum_threads());

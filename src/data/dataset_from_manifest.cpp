@@ -76,6 +76,8 @@ std::vector<SourceRecord> manifest_sources(const Manifest& manifest) {
       throw common::InputError(where + e.what());
     }
     record.study = row.study;
+    record.spacing_row_mm = row.spacing_row_mm;
+    record.spacing_col_mm = row.spacing_col_mm;
     record.identity = file_identity(row.path);
     for (const std::filesystem::path* mask : {&row.mask, &row.left_mask, &row.right_mask}) {
       record.identity += '+';

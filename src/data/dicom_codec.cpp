@@ -119,6 +119,8 @@ void write_dicom(const std::filesystem::path& file,
   put(DCM_RescaleIntercept, decimal_string(options.rescale_intercept));
   put(DCM_WindowCenter, multi_value(options.window_centers));
   put(DCM_WindowWidth, multi_value(options.window_widths));
+  put(DCM_PixelSpacing, options.pixel_spacing);
+  put(DCM_ImagerPixelSpacing, options.imager_pixel_spacing);
   ds->putAndInsertUint16(DCM_SamplesPerPixel, 1);
   ds->putAndInsertUint16(DCM_Rows, static_cast<Uint16>(stored.rows));
   ds->putAndInsertUint16(DCM_Columns, static_cast<Uint16>(stored.cols));

@@ -11,7 +11,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <string>
+#include <utility>
 
 namespace cltci::data {
 namespace {
@@ -120,6 +122,21 @@ DicomTags read_dicom_tags(const std::filesystem::path& file) {
       tags.instance_number = std::stol(instance);
     } catch (const std::exception&) {
       tags.instance_number = 0;
+    }
+  }
+  // datasets.md §6: PixelSpacing (patient plane) when present, else ImagerPixelSpacing (the
+  // detector plane, what projection radiographs usually carry); both are `row\col` in mm.
+  for (const auto& [tag, name] :
+       {std::pair<DcmTagKey, const char*>{DCM_PixelSpacing, "PixelSpacing"},
+        {DCM_ImagerPixelSpacing, "ImagerPixelSpacing"}}) {
+    Float64 row = 0.0;
+    Float64 col = 0.0;
+    if (ds->findAndGetFloat64(tag, row, 0).good() && ds->findAndGetFloat64(tag, col, 1).good() &&
+        std::isfinite(row) && std::isfinite(col) && row > 0.0 && col > 0.0) {
+      tags.spacing_row_mm = row;
+      tags.spacing_col_mm = col;
+      tags.spacing_source = name;
+      break;
     }
   }
   // datasets.md §6: the acquisition moment is best, the study's the coarsest fallback.

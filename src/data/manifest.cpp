@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdlib>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -20,10 +22,41 @@ namespace fs = std::filesystem;
 
 namespace {
 
-enum Column { kPath, kPatient, kOrder, kTime, kView, kMask, kLeft, kRight, kSplit, kStudy, kCount };
+enum Column {
+  kPath,
+  kPatient,
+  kOrder,
+  kTime,
+  kView,
+  kMask,
+  kLeft,
+  kRight,
+  kSplit,
+  kStudy,
+  kSpacingRow,
+  kSpacingCol,
+  kCount
+};
 
-const char* const kColumnNames[kCount] = {"path", "patient_id", "order",      "time",  "view",
-                                          "mask", "left_mask",  "right_mask", "split", "study"};
+const char* const kColumnNames[kCount] = {
+    "path",      "patient_id", "order", "time",  "view",           "mask",
+    "left_mask", "right_mask", "split", "study", "spacing_row_mm", "spacing_col_mm"};
+
+/// A pixel spacing cell: empty (unknown) or a finite number of millimetres > 0.
+bool parse_spacing(const std::string& text, double& value) {
+  if (text.empty()) return true;
+  char* end = nullptr;
+  value = std::strtod(text.c_str(), &end);
+  return end == text.c_str() + text.size() && std::isfinite(value) && value > 0.0;
+}
+
+std::string spacing_text(double value) {
+  if (std::isnan(value)) return "";
+  std::ostringstream out;
+  out.precision(10);
+  out << value;
+  return out.str();
+}
 
 std::string location(const Manifest& manifest, const ManifestRow& row, std::size_t index) {
   // Rows built in memory (importers) report the line save_manifest will give them.
@@ -292,6 +325,18 @@ Manifest load_manifest(const fs::path& file, const ManifestCheck& check) {
     row.right_mask = resolve(field(kRight));
     row.split = field(kSplit);
     row.study = field(kStudy);
+    const std::string spacing[2] = {field(kSpacingRow), field(kSpacingCol)};
+    double* const targets[2] = {&row.spacing_row_mm, &row.spacing_col_mm};
+    for (int axis = 0; axis < 2; ++axis) {
+      if (!parse_spacing(spacing[axis], *targets[axis])) {
+        problems.push_back(where + kColumnNames[kSpacingRow + axis] + " '" + spacing[axis] +
+                           "' is not a pixel spacing in mm (a number > 0)");
+      }
+    }
+    if (spacing[0].empty() != spacing[1].empty()) {
+      problems.push_back(where + "give both spacing_row_mm and spacing_col_mm, or neither");
+      row.spacing_row_mm = row.spacing_col_mm = std::numeric_limits<double>::quiet_NaN();
+    }
     const std::string order = field(kOrder);
     if (order.empty()) {
       unordered_rows[row.patient_id].push_back(manifest.rows.size());
@@ -340,10 +385,18 @@ void save_manifest(const Manifest& manifest, const fs::path& file) {
   for (int c = 0; c < kCount; ++c) out << (c ? "," : "") << kColumnNames[c];
   out << '\n';
   for (const ManifestRow& row : manifest.rows) {
-    const std::string fields[kCount] = {
-        relative(row.path), row.patient_id,     std::to_string(row.order), row.time,
-        row.view,           relative(row.mask), relative(row.left_mask),   relative(row.right_mask),
-        row.split,          row.study};
+    const std::string fields[kCount] = {relative(row.path),
+                                        row.patient_id,
+                                        std::to_string(row.order),
+                                        row.time,
+                                        row.view,
+                                        relative(row.mask),
+                                        relative(row.left_mask),
+                                        relative(row.right_mask),
+                                        row.split,
+                                        row.study,
+                                        spacing_text(row.spacing_row_mm),
+                                        spacing_text(row.spacing_col_mm)};
     for (int c = 0; c < kCount; ++c) out << (c ? "," : "") << csv_field(fields[c]);
     out << '\n';
   }

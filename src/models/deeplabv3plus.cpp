@@ -2,6 +2,8 @@
 
 #include "cltci/models/resnet.h"
 
+#include <torch/torch.h>
+
 namespace cltci::models {
 namespace {
 

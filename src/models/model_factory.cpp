@@ -6,6 +6,8 @@
 #include "cltci/models/state_dict.h"
 #include "cltci/models/unet.h"
 
+#include <spdlog/spdlog.h>
+
 namespace cltci::models {
 namespace {
 

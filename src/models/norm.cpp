@@ -2,6 +2,8 @@
 
 #include "cltci/common/error.h"
 
+#include <torch/torch.h>
+
 namespace cltci::models {
 
 Norm norm_from_string(const std::string& name) {

@@ -1,5 +1,7 @@
 #include "cltci/models/unet.h"
 
+#include <torch/torch.h>
+
 namespace cltci::models {
 namespace {
 

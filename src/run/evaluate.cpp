@@ -1,5 +1,6 @@
 #include "cltci/run/evaluate.h"
 
+#include "cltci/analysis/percentile.h"
 #include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
 #include "cltci/common/json.h"
@@ -10,6 +11,7 @@
 #include "cltci/engine/cv_summary.h"
 #include "cltci/engine/dice.h"
 #include "cltci/engine/overlay.h"
+#include "cltci/engine/surface_distance.h"
 #include "cltci/run/bridges.h"
 #include "cltci/run/embed.h"
 #include "cltci/run/finetune_cells.h"
@@ -20,14 +22,31 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include <array>
+#include <cmath>
+#include <functional>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
+#include <string>
+#include <vector>
 
 namespace cltci::run {
 namespace fs = std::filesystem;
 namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+/// A CSV cell of a distance: empty where it is undefined (the surface column says why).
+std::string csv_number(double value) {
+  if (!std::isfinite(value)) return "";
+  std::ostringstream out;
+  out.precision(6);
+  out << std::fixed << value;
+  return out.str();
+}
 
 /// Arg-max label maps [B, S, S] (uint8) of a batch.
 torch::Tensor predict(models::SegmentationNet& net,
@@ -45,10 +64,64 @@ cv::Mat label_mat(const torch::Tensor& labels) {
 }
 
 std::string json_number(double value) {
+  if (!std::isfinite(value)) return "null";
   std::ostringstream out;
   out.precision(6);
   out << std::fixed << value;
   return out.str();
+}
+
+/// Surface distances and the per-image Dice distribution of one cell, beside its CellScore.
+struct CellSurfaces {
+  std::vector<double> hd95_sum, assd_sum;  ///< per class, over images with defined distances
+  std::vector<std::int64_t> defined;
+  std::vector<std::array<std::int64_t, 4>> status;  ///< per class, images per SurfaceStatus
+  std::vector<double> image_dice;                   ///< per image: mean Dice of the lung classes
+
+  explicit CellSurfaces(std::size_t classes)
+      : hd95_sum(classes, 0.0), assd_sum(classes, 0.0), defined(classes, 0), status(classes) {}
+
+  void add(std::size_t c, const engine::SurfaceDistances& d) {
+    ++status[c][static_cast<std::size_t>(d.status)];
+    if (d.status != engine::SurfaceStatus::kDefined) return;
+    hd95_sum[c] += d.hd95;
+    assd_sum[c] += d.assd;
+    ++defined[c];
+  }
+  double hd95(std::size_t c) const { return defined[c] ? hd95_sum[c] / defined[c] : kNaN; }
+  double assd(std::size_t c) const { return defined[c] ? assd_sum[c] / defined[c] : kNaN; }
+  /// Mean over the classes with a value; NaN when none has one.
+  static double mean_of(const std::vector<double>& values) {
+    double sum = 0.0;
+    int n = 0;
+    for (const double v : values) {
+      if (std::isfinite(v)) {
+        sum += v;
+        ++n;
+      }
+    }
+    return n ? sum / n : kNaN;
+  }
+};
+
+/// `{"left": x, "right": y, "mean": z}` of a per-class statistic (null where undefined).
+std::string class_json(const std::function<double(std::size_t)>& value, std::size_t classes) {
+  std::vector<double> values;
+  for (std::size_t c = 0; c < classes; ++c) values.push_back(value(c));
+  return "{\"left\": " + json_number(values[0]) + ", \"right\": " + json_number(values[1]) +
+         ", \"mean\": " + json_number(CellSurfaces::mean_of(values)) + "}";
+}
+
+/// Native pixels, or mm when every scored image has a known pixel spacing: one unit per run, so
+/// that cells and tables never mix them.
+bool spacing_known(const data::CachedDataset& dataset, const CellPlan& plan) {
+  for (const auto& cell : plan.cells) {
+    for (const std::int64_t index : plan.test(cell.fold)) {
+      const std::array<double, 2> mm = dataset.pixel_spacing(index);
+      if (!(mm[0] > 0.0) || !(mm[1] > 0.0)) return false;
+    }
+  }
+  return true;
 }
 
 /// Scores every cell of a fine-tuning run on its held-out fold.
@@ -77,10 +150,16 @@ int score_finetune_run(const config::EvaluateConfig& config, const RunOptions& o
   const std::int64_t largest_budget = finetune.budgets.back();
   const fs::path overlay_dir = context.directory / "overlays";
 
+  // Distances are measured on the cached square, whose pixel is 1/scale native pixels (the
+  // resize is isotropic), times the native spacing when it is known.
+  const bool in_mm = spacing_known(dataset, plan);
+  const std::string unit = in_mm ? "mm" : "px";
   std::ostringstream results;
-  results << "fold,budget,seed,image,patient,class,dice,tp,fp,fn\n";
+  results << "fold,budget,seed,image,patient,class,dice,tp,fp,fn,hd95_" << unit << ",assd_" << unit
+          << ",surface\n";
   const std::int64_t first_seed = finetune.seeds.front();
   std::vector<engine::CellScore> scores;
+  std::vector<CellSurfaces> cell_surfaces;
   for (const auto& cell : plan.cells) {
     const fs::path model_file = finetune_dir / cell.directory / kModelFile;
     auto model = load_segmentation_model(model_file);
@@ -99,6 +178,7 @@ int score_finetune_run(const config::EvaluateConfig& config, const RunOptions& o
     const auto classes = model.spec.classes;
     score.pooled.assign(static_cast<std::size_t>(classes - 1), {});
     score.per_image_mean.assign(static_cast<std::size_t>(classes - 1), 0.0);
+    CellSurfaces surfaces(static_cast<std::size_t>(classes - 1));
     std::int64_t overlays = 0;
     for (std::size_t start = 0; start < test.size();
          start += static_cast<std::size_t>(config.batch_size)) {
@@ -113,18 +193,31 @@ int score_finetune_run(const config::EvaluateConfig& config, const RunOptions& o
         const cv::Mat predicted = label_mat(predictions[static_cast<std::int64_t>(i - start)]);
         const auto truth_tensor =
             torch::from_blob(truth.clone().data, {truth.rows, truth.cols}, torch::kUInt8).clone();
-        const auto counts = engine::count_classes(predictions[static_cast<std::int64_t>(i - start)],
-                                                  truth_tensor, classes);
+        const torch::Tensor prediction = predictions[static_cast<std::int64_t>(i - start)];
+        const auto counts = engine::count_classes(prediction, truth_tensor, classes);
+        const double native_per_cached = 1.0 / dataset.geometry(index).scale;
+        const std::array<double, 2> mm = dataset.pixel_spacing(index);
+        const std::array<double, 2> spacing =
+            in_mm ? std::array<double, 2>{mm[0] * native_per_cached, mm[1] * native_per_cached}
+                  : std::array<double, 2>{native_per_cached, native_per_cached};
+        const auto distances =
+            engine::surface_distances(prediction, truth_tensor, classes, spacing);
+        std::vector<double> image_dice;
         for (std::size_t c = 0; c < counts.size(); ++c) {
           score.pooled[c] += counts[c];
           const double dice = engine::dice(counts[c]);
+          image_dice.push_back(dice);
           score.per_image_mean[c] += dice / static_cast<double>(test.size());
+          surfaces.add(c, distances[c]);
           results << cell.fold << ',' << cell.budget << ',' << cell.seed << ','
                   << data::csv_field(dataset.name(index)) << ','
                   << data::csv_field(dataset.patient_id(index)) << "," << c + 1 << ','
                   << json_number(dice) << ',' << counts[c].tp << ',' << counts[c].fp << ','
-                  << counts[c].fn << '\n';
+                  << counts[c].fn << ',' << csv_number(distances[c].hd95) << ','
+                  << csv_number(distances[c].assd) << ',' << engine::to_string(distances[c].status)
+                  << '\n';
         }
+        surfaces.image_dice.push_back(CellSurfaces::mean_of(image_dice));
         if (cell.budget == largest_budget && cell.seed == first_seed &&
             overlays < config.overlays_per_fold) {
           const cv::Mat picture = engine::draw_overlay(dataset.image(index), predicted, truth);
@@ -141,7 +234,14 @@ int score_finetune_run(const config::EvaluateConfig& config, const RunOptions& o
         "per-image {:.4f} over {} images",
         cell.fold, cell.budget, cell.seed, score.pooled_dice(), engine::dice(score.pooled[0]),
         engine::dice(score.pooled[1]), score.per_image_dice(), score.images);
+    spdlog::info(
+        "[evaluate] fold {} M={} seed {}: HD95 {:.2f} {}, ASSD {:.2f} {} (mean of the lungs "
+        "over images where both masks are non-empty)",
+        cell.fold, cell.budget, cell.seed,
+        CellSurfaces::mean_of({surfaces.hd95(0), surfaces.hd95(1)}), unit,
+        CellSurfaces::mean_of({surfaces.assd(0), surfaces.assd(1)}), unit);
     scores.push_back(std::move(score));
+    cell_surfaces.push_back(std::move(surfaces));
   }
   common::write_file_atomic(context.directory / "results.csv", std::string_view(results.str()));
 
@@ -153,7 +253,13 @@ int score_finetune_run(const config::EvaluateConfig& config, const RunOptions& o
           << ",\n  \"dice\": \"per lung class (1 = left, 2 = right), background excluded; pooled = "
              "TP/FP/FN summed over a fold's test images (the paper's number), per_image = mean "
              "of per-image Dice; both at the cached resolution\",\n  \"empty_mask_rule\": \""
-          << engine::kEmptyMaskRule << "\",\n  \"cells\": [\n";
+          << engine::kEmptyMaskRule << "\",\n  \"surface_unit\": \"" << unit
+          << "\",\n  \"surface\": \"HD95 and ASSD as MONAI computes them (per image and lung, on "
+             "the cached square, in "
+          << (in_mm ? "mm from each image's pixel spacing" : "native pixels")
+          << "); a cell's value is the mean over its images with both masks non-empty, then over "
+             "the two lungs\",\n  \"surface_empty_rule\": "
+          << common::json_string(engine::kSurfaceEmptyRule) << ",\n  \"cells\": [\n";
   for (std::size_t i = 0; i < scores.size(); ++i) {
     const auto& s = scores[i];
     summary << "    {\"fold\": " << s.fold << ", \"budget\": " << s.budget
@@ -163,8 +269,27 @@ int score_finetune_run(const config::EvaluateConfig& config, const RunOptions& o
             << ", \"mean\": " << json_number(s.pooled_dice())
             << "}, \"per_image\": {\"left\": " << json_number(s.per_image_mean[0])
             << ", \"right\": " << json_number(s.per_image_mean[1])
-            << ", \"mean\": " << json_number(s.per_image_dice()) << "}}"
-            << (i + 1 < scores.size() ? "," : "") << "\n";
+            << ", \"mean\": " << json_number(s.per_image_dice()) << "}";
+    const CellSurfaces& d = cell_surfaces[i];
+    const std::size_t lungs = d.defined.size();
+    summary << ", \"per_image_dice\": {\"median\": "
+            << json_number(analysis::percentile(d.image_dice, 50.0))
+            << ", \"q25\": " << json_number(analysis::percentile(d.image_dice, 25.0))
+            << ", \"q75\": " << json_number(analysis::percentile(d.image_dice, 75.0))
+            << ", \"p5\": " << json_number(analysis::percentile(d.image_dice, 5.0)) << "}"
+            << ", \"hd95\": " << class_json([&](std::size_t c) { return d.hd95(c); }, lungs)
+            << ", \"assd\": " << class_json([&](std::size_t c) { return d.assd(c); }, lungs)
+            << ", \"surface_images\": {";
+    for (std::size_t c = 0; c < lungs; ++c) {
+      summary << (c ? ", " : "") << (c == 0 ? "\"left\"" : "\"right\"") << ": {";
+      for (std::size_t k = 0; k < 4; ++k) {
+        summary << (k ? ", " : "") << "\""
+                << engine::to_string(static_cast<engine::SurfaceStatus>(k))
+                << "\": " << d.status[c][k];
+      }
+      summary << "}";
+    }
+    summary << "}}" << (i + 1 < scores.size() ? "," : "") << "\n";
   }
   summary << "  ],\n  \"by_budget\": {";
   std::size_t written = 0;

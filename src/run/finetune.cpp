@@ -10,14 +10,24 @@
 #include "cltci/models/weights_io.h"
 #include "cltci/run/bridges.h"
 #include "cltci/run/finetune_cells.h"
+#include "cltci/run/finetune_validation.h"
 #include "cltci/run/pretrain.h"
 #include "cltci/run/segmentation_model.h"
 
 #include <opencv2/core/utility.hpp>
+#include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include <cmath>
+#include <iomanip>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <set>
 #include <sstream>
+#include <string>
+#include <vector>
 
 namespace cltci::run {
 namespace fs = std::filesystem;
@@ -39,17 +49,21 @@ torch::Tensor soft_dice_loss(const torch::Tensor& logits, const torch::Tensor& t
   return 1.0 - dice.slice(0, 1).mean();
 }
 
-/// One (fold, M) cell's training: the M labelled images, jointly augmented.
+/// One (fold, M) cell's training: the M labelled images, jointly augmented; with validation
+/// images, each scored epoch's weights are kept when they beat the earlier ones.
 class SegmentationTask : public engine::TrainingTask {
  public:
   SegmentationTask(const data::CachedDataset& dataset,
                    std::vector<std::int64_t> train,
+                   std::vector<std::int64_t> validation,
                    SegmentationModel& model,
                    const config::FinetuneConfig& config,
                    c10::Device device,
                    std::uint64_t seed)
-      : source_(dataset),
+      : dataset_(dataset),
+        source_(dataset),
         train_(std::move(train)),
+        validation_(std::move(validation)),
         model_(model),
         config_(config),
         device_(device),
@@ -70,6 +84,14 @@ class SegmentationTask : public engine::TrainingTask {
           parameter.set_data(parameter.contiguous(at::MemoryFormat::ChannelsLast));
       }
     }
+    // After the moves above: the selector holds the network's tensors as they will train.
+    if (!validation_.empty()) selector_.emplace(*model_.net);
+  }
+
+  /// The epoch selection, when the cell has validation images.
+  const std::optional<EpochSelector>& selector() const { return selector_; }
+  void restore_selected() {
+    if (selector_) selector_->restore_best();
   }
 
   std::vector<torch::Tensor> trainable_parameters() override { return model_.net->parameters(); }
@@ -98,20 +120,93 @@ class SegmentationTask : public engine::TrainingTask {
     if (config_.loss == "dice_ce") loss = loss + soft_dice_loss(logits, mask);
     return loss;
   }
-  void save_state(torch::serialize::OutputArchive& archive) override { model_.net->save(archive); }
-  void load_state(torch::serialize::InputArchive& archive) override { model_.net->load(archive); }
+  std::vector<std::string> metric_columns() const override {
+    if (!selector_) return {};
+    return {"val_dice"};
+  }
+  std::vector<double> end_epoch(std::int64_t epoch, double /*mean_loss*/) override {
+    if (!selector_) return {};
+    const std::int64_t done = epoch + 1;  // 1-based, as metrics.csv counts
+    if (done % config_.validation.every != 0 && done != config_.optim.epochs) {
+      return {std::numeric_limits<double>::quiet_NaN()};
+    }
+    const double dice = validation_dice(*model_.net, dataset_, validation_, config_.model.classes,
+                                        device_, config_.optim.batch_size);
+    const bool best = selector_->record(done, dice);
+    spdlog::info("[finetune] epoch {} validation Dice {:.4f}{}", done, dice,
+                 best ? " (best so far)"
+                      : fmt::format(" (best {:.4f} at epoch {})", selector_->best_dice(),
+                                    selector_->best_epoch()));
+    return {dice};
+  }
+  // The selection's state travels in the checkpoint, so a resumed cell keeps the best-so-far
+  // weights of the epochs it will not run again.
+  void save_state(torch::serialize::OutputArchive& archive) override {
+    model_.net->save(archive);
+    if (selector_) {
+      torch::serialize::OutputArchive selection;
+      selector_->save(selection);
+      archive.write("selection", selection);
+    }
+  }
+  void load_state(torch::serialize::InputArchive& archive) override {
+    model_.net->load(archive);
+    if (selector_) {
+      torch::serialize::InputArchive selection;
+      archive.read("selection", selection);
+      selector_->load(selection);
+    }
+  }
   void set_training(bool training) override { model_.net->train(training); }
 
  private:
+  const data::CachedDataset& dataset_;
   data::CachedSource source_;
   std::vector<std::int64_t> train_;
+  std::vector<std::int64_t> validation_;
   SegmentationModel& model_;
   const config::FinetuneConfig& config_;
   c10::Device device_;
   std::uint64_t seed_;
   std::int64_t batch_size_;
   std::unique_ptr<data::Loader> loader_;
+  std::optional<EpochSelector> selector_;
 };
+
+/// A double as JSON with every digit, so the recorded Dice can be compared exactly.
+std::string json_double(double value) {
+  std::ostringstream out;
+  out << std::setprecision(std::numeric_limits<double>::max_digits10) << value;
+  return out.str();
+}
+
+/// The cell summary's "validation" member: how the exported model's epoch was chosen.
+std::string validation_json(const config::FinetuneConfig& config,
+                            const data::CachedDataset& dataset,
+                            const Cell& cell,
+                            const EpochSelector& selector) {
+  std::ostringstream out;
+  out << "{\n    \"rule\": " << common::json_string(config.validation.source)
+      << ",\n    \"fraction\": " << json_double(config.validation.fraction)
+      << ",\n    \"every\": " << config.validation.every
+      << ",\n    \"score\": \"pooled Dice, mean of the lung classes\""
+      << ",\n    \"images\": [";
+  std::set<std::string> patients;
+  for (std::size_t i = 0; i < cell.validation.size(); ++i) {
+    out << (i ? ", " : "") << common::json_string(dataset.name(cell.validation[i]));
+    patients.insert(dataset.patient_id(cell.validation[i]));
+  }
+  out << "],\n    \"patients\": [";
+  std::size_t written = 0;
+  for (const auto& patient : patients) {
+    out << (written++ ? ", " : "") << common::json_string(patient);
+  }
+  out << "],\n    \"selected_epoch\": " << selector.best_epoch()
+      << ",\n    \"selected_dice\": " << json_double(selector.best_dice())
+      << ",\n    \"last_epoch\": " << selector.last_epoch()
+      << ",\n    \"last_epoch_dice\": " << json_double(selector.last_dice()) << "\n  }";
+  return out.str();
+}
 
 /// The encoder weights of init.pretrain_run; checked before anything is written.
 fs::path pretrained_encoder_file(const config::FinetuneConfig& config) {
@@ -169,17 +264,25 @@ int finetune(const config::FinetuneConfig& config, const RunOptions& options) {
       finished.push_back(cell.directory);
       continue;
     }
-    spdlog::info("[finetune] fold {} M={} seed {}: {} training images, {} test images", cell.fold,
-                 cell.budget, cell.seed, cell.train.size(),
-                 plan.folds.test(static_cast<int>(cell.fold)).size());
+    spdlog::info(
+        "[finetune] fold {} M={} seed {}: {} training images, {} test images{}", cell.fold,
+        cell.budget, cell.seed, cell.train.size(),
+        plan.folds.test(static_cast<int>(cell.fold)).size(),
+        cell.validation.empty()
+            ? std::string()
+            : fmt::format(", {} validation images of {} patient(s) ({})", cell.validation.size(),
+                          cell.validation_patients, config.validation.source));
     const std::uint64_t seed = cell_seed(context.seed, cell);
     torch::manual_seed(seed);  // same initial head for a cell whatever ran before it
     auto model = initial_model(config);
-    SegmentationTask task(dataset, cell.train, model, config, context.device, seed);
+    SegmentationTask task(dataset, cell.train, cell.validation, model, config, context.device,
+                          seed);
     auto trainer = trainer_options(config.run, config.optim);
     trainer.run_dir = cell_dir;
     trainer.device = context.device;
     const auto result = engine::train(task, trainer);
+    // The exported model is the selected epoch's (the last one's without validation).
+    task.restore_selected();
     model.net->to(torch::kCPU);
     save_segmentation_model(model, cell_dir / kModelFile);
     std::ostringstream summary;
@@ -190,8 +293,17 @@ int finetune(const config::FinetuneConfig& config, const RunOptions& options) {
     }
     summary << "],\n  \"epochs\": " << result.epochs_done
             << ",\n  \"final_loss\": " << result.last_loss
-            << ",\n  \"images_per_second\": " << result.samples_per_second
-            << ",\n  \"model\": " << common::json_string(kModelFile) << "\n}\n";
+            << ",\n  \"images_per_second\": " << result.samples_per_second;
+    if (const auto& selector = task.selector()) {
+      summary << ",\n  \"validation\": " << validation_json(config, dataset, cell, *selector);
+      spdlog::info(
+          "[finetune] fold {} M={} seed {}: exported epoch {} of {} (validation Dice {:.4f}, last "
+          "epoch {:.4f}; {} images of {} patient(s), {})",
+          cell.fold, cell.budget, cell.seed, selector->best_epoch(), result.epochs_done,
+          selector->best_dice(), selector->last_dice(), cell.validation.size(),
+          cell.validation_patients, config.validation.source);
+    }
+    summary << ",\n  \"model\": " << common::json_string(kModelFile) << "\n}\n";
     common::write_file_atomic(cell_dir / kCellSummaryFile, std::string_view(summary.str()));
     spdlog::info("[finetune] fold {} M={} seed {}: loss {:.4f}, {:.1f} img/s", cell.fold,
                  cell.budget, cell.seed, result.last_loss, result.samples_per_second);

@@ -3,6 +3,7 @@
 #include "cltci/common/error.h"
 #include "cltci/common/seeding.h"
 #include "cltci/data/samplers.h"
+#include "cltci/run/finetune_validation.h"
 
 namespace cltci::run {
 namespace fs = std::filesystem;
@@ -39,8 +40,10 @@ CellPlan plan_cells(const data::CachedDataset& dataset,
   }
   for (std::int64_t fold = 0; fold < config.folds.k; ++fold) {
     std::vector<std::int64_t> train_positions;
+    std::vector<std::int64_t> fold_train;
     for (const auto position : plan.folds.train(static_cast<int>(fold))) {
       train_positions.push_back(position);
+      fold_train.push_back(plan.labelled[position]);
     }
     for (const auto budget : config.budgets) {
       Cell cell;
@@ -54,6 +57,12 @@ CellPlan plan_cells(const data::CachedDataset& dataset,
       } catch (const common::InputError& error) {
         throw common::InputError("budgets: " + std::string(error.what()));
       }
+      // Drawn from the fold's training part only, so no test-fold image can be chosen on.
+      ValidationSplit split = split_validation(cell.train, fold_train, dataset.patient_ids(),
+                                               config.validation, options.seed, fold, budget);
+      cell.train = std::move(split.train);
+      cell.validation = std::move(split.validation);
+      cell.validation_patients = split.patients;
       for (const auto seed : config.seeds) {
         Cell replicate = cell;
         replicate.seed = seed;

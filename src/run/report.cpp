@@ -8,9 +8,11 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <tuple>
 
@@ -23,10 +25,28 @@ using CellKey = std::tuple<std::int64_t, std::int64_t, std::int64_t>;
 
 struct Row {
   std::string name;
+  std::string arch;  ///< "" when the summary has none
   fs::path file;
   std::map<std::int64_t, engine::MeanStd> by_budget;
   std::map<CellKey, double> cells;
+  /// Per cell, the mean over the lungs of each surface distance; nullopt where evaluate wrote null.
+  std::map<CellKey, std::optional<double>> hd95, assd;
+  bool has_surface = false;  ///< some cell has an "hd95" entry (summaries before it have none)
+  std::string surface_unit;  ///< "px", "mm", or "" when not recorded
 };
+
+/// The "mean" of a cell's {"left", "right", "mean"} surface entry; nullopt for null.
+std::optional<double> surface_mean(const YAML::Node& entry, const fs::path& file) {
+  if (!entry || !entry.IsMap()) return std::nullopt;
+  const YAML::Node mean = entry["mean"];
+  if (!mean || mean.IsNull()) return std::nullopt;
+  const double value = mean.as<double>();
+  if (!std::isfinite(value)) {
+    throw common::InputError(file.string() + ": cells: surface distance " + mean.Scalar() +
+                             " is not a finite number (write null for a missing one)");
+  }
+  return value;
+}
 
 Row read_row(const fs::path& input) {
   const fs::path file = fs::is_directory(input) ? input / common::kRunSummaryFile : input;
@@ -42,6 +62,8 @@ Row read_row(const fs::path& input) {
     }
     Row row;
     row.name = summary["initialisation"].as<std::string>();
+    if (summary["arch"]) row.arch = summary["arch"].as<std::string>();
+    if (summary["surface_unit"]) row.surface_unit = summary["surface_unit"].as<std::string>();
     row.file = file;
     for (const auto& entry : by_budget) {
       engine::MeanStd stats;
@@ -55,8 +77,13 @@ Row read_row(const fs::path& input) {
     if (const auto cells = summary["cells"]; cells && cells.IsSequence()) {
       for (const auto& cell : cells) {
         const std::int64_t seed = cell["seed"] ? cell["seed"].as<std::int64_t>() : 0;
-        row.cells[{cell["budget"].as<std::int64_t>(), cell["fold"].as<std::int64_t>(), seed}] =
-            cell["pooled"]["mean"].as<double>();
+        const CellKey key{cell["budget"].as<std::int64_t>(), cell["fold"].as<std::int64_t>(), seed};
+        row.cells[key] = cell["pooled"]["mean"].as<double>();
+        if (cell["hd95"] || cell["assd"]) {
+          row.has_surface = true;
+          row.hd95[key] = surface_mean(cell["hd95"], file);
+          row.assd[key] = surface_mean(cell["assd"], file);
+        }
       }
     }
     return row;
@@ -66,7 +93,7 @@ Row read_row(const fs::path& input) {
 }
 
 struct Comparison {
-  std::string a, b;
+  std::string a, b;  ///< as the text table names the rows
   std::int64_t budget = 0;
   analysis::PairedTest test;
 };
@@ -94,6 +121,76 @@ std::string format_comparison(const Comparison& c) {
   return budget + c.a + " - " + c.b + figures;
 }
 
+/// The rows of the backbones in order of their first row, each backbone's in input order.
+std::vector<std::pair<std::string, std::vector<std::size_t>>> backbone_groups(
+    const std::vector<Row>& rows) {
+  std::vector<std::pair<std::string, std::vector<std::size_t>>> groups;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    auto group = std::find_if(groups.begin(), groups.end(),
+                              [&](const auto& g) { return g.first == rows[i].arch; });
+    if (group == groups.end()) group = groups.insert(groups.end(), {rows[i].arch, {}});
+    group->second.push_back(i);
+  }
+  return groups;
+}
+
+std::string backbone_name(const std::string& arch) { return arch.empty() ? "unknown" : arch; }
+
+MetricTable dice_table(const std::vector<Row>& rows) {
+  MetricTable table;
+  table.stem = "dice";
+  table.title = "Dice (%)";
+  table.unit = "%";
+  table.caption =
+      "pooled over each test fold, mean(std) over folds \u00d7 seeds; highest is best, the best "
+      "of each column within a backbone in bold";
+  table.better = Better::kHigher;
+  table.scale = 100.0;
+  table.decimals = 1;
+  for (const auto& [arch, members] : backbone_groups(rows)) {
+    TableGroup group{backbone_name(arch), {}};
+    for (std::size_t i : members) group.rows.push_back({rows[i].name, rows[i].by_budget});
+    table.groups.push_back(std::move(group));
+  }
+  return table;
+}
+
+/// HD95 or ASSD: per M, mean(std) over the cells that have a value (rows without surface
+/// distances, and M whose cells are all null, print "–").
+MetricTable surface_table(const std::vector<Row>& rows,
+                          std::map<CellKey, std::optional<double>> Row::*values,
+                          const std::string& stem,
+                          const std::string& name,
+                          const std::string& what,
+                          const std::string& unit) {
+  MetricTable table;
+  table.stem = stem;
+  table.title = unit.empty() ? name + " (unit not recorded)" : name + " (" + unit + ")";
+  table.unit = unit;
+  table.caption = what +
+                  ", mean(std) over folds \u00d7 seeds of each cell's mean over the two lungs "
+                  "(cells without a value left out); lowest is best, the best of each column "
+                  "within a backbone in bold";
+  table.better = Better::kLower;
+  table.scale = 1.0;
+  table.decimals = 2;
+  for (const auto& [arch, members] : backbone_groups(rows)) {
+    TableGroup group{backbone_name(arch), {}};
+    for (std::size_t i : members) {
+      std::map<std::int64_t, std::vector<double>> by_budget;
+      for (const auto& [key, value] : rows[i].*values) {
+        auto& list = by_budget[std::get<0>(key)];
+        if (value) list.push_back(*value);
+      }
+      TableRow row{rows[i].name, {}};
+      for (const auto& [budget, list] : by_budget) row.cells[budget] = engine::mean_std(list);
+      group.rows.push_back(std::move(row));
+    }
+    table.groups.push_back(std::move(group));
+  }
+  return table;
+}
+
 }  // namespace
 
 Report make_report(const ReportOptions& options) {
@@ -101,24 +198,36 @@ Report make_report(const ReportOptions& options) {
     throw common::InputError("report: give at least one evaluation run");
   }
   std::vector<Row> rows;
-  std::map<std::string, std::size_t> by_name;
+  // Name -> its rows (one per backbone).
+  std::map<std::string, std::vector<std::size_t>> by_name;
   for (const auto& input : options.evaluations) {
     Row row = read_row(input);
-    if (const auto found = by_name.find(row.name); found != by_name.end()) {
+    for (std::size_t i : by_name[row.name]) {
+      if (rows[i].arch != row.arch) continue;
       throw common::InputError(row.file.string() + ": initialisation '" + row.name +
-                               "' is already the row of " + rows[found->second].file.string() +
+                               "' is already the row of " + rows[i].file.string() +
                                " (give each evaluation once)");
     }
-    by_name[row.name] = rows.size();
+    by_name[row.name].push_back(rows.size());
     rows.push_back(std::move(row));
   }
+  const auto display = [&](std::size_t i) {
+    return by_name[rows[i].name].size() > 1 ? rows[i].name + " [" + rows[i].arch + "]"
+                                            : rows[i].name;
+  };
 
-  std::vector<std::pair<std::string, std::string>> pairs = options.comparisons;
-  if (pairs.empty()) {
-    for (std::size_t i = 1; i < rows.size(); ++i) pairs.emplace_back(rows[i].name, rows[0].name);
+  // Row pairs (a, b). Across backbones the architecture would confound the initialisation, so
+  // defaults and ambiguous names pair rows of one backbone only.
+  std::vector<std::pair<std::size_t, std::size_t>> pairs;
+  const auto groups = backbone_groups(rows);
+  if (options.comparisons.empty()) {
+    for (const auto& group : groups) {
+      for (std::size_t k = 1; k < group.second.size(); ++k) {
+        pairs.emplace_back(group.second[k], group.second[0]);
+      }
+    }
   }
-  std::vector<Comparison> comparisons;
-  for (const auto& [a, b] : pairs) {
+  for (const auto& [a, b] : options.comparisons) {
     for (const auto& name : {a, b}) {
       if (!by_name.count(name)) {
         throw common::InputError("--compare: '" + name +
@@ -126,8 +235,27 @@ Report make_report(const ReportOptions& options) {
                                  "given evaluation");
       }
     }
-    const Row& ra = rows[by_name[a]];
-    const Row& rb = rows[by_name[b]];
+    const auto& ra = by_name[a];
+    const auto& rb = by_name[b];
+    if (ra.size() == 1 && rb.size() == 1) {
+      pairs.emplace_back(ra[0], rb[0]);
+      continue;
+    }
+    const std::size_t before = pairs.size();
+    for (std::size_t i : ra) {
+      for (std::size_t j : rb) {
+        if (rows[i].arch == rows[j].arch) pairs.emplace_back(i, j);
+      }
+    }
+    if (pairs.size() == before) {
+      throw common::InputError("--compare: '" + a + "' and '" + b +
+                               "' are rows of no common backbone");
+    }
+  }
+  std::vector<Comparison> comparisons;
+  for (const auto& [ia, ib] : pairs) {
+    const Row& ra = rows[ia];
+    const Row& rb = rows[ib];
     std::map<std::int64_t, std::pair<std::vector<double>, std::vector<double>>> matched;
     for (const auto& [key, dice] : ra.cells) {
       const auto other = rb.cells.find(key);
@@ -136,14 +264,42 @@ Report make_report(const ReportOptions& options) {
       matched[std::get<0>(key)].second.push_back(other->second);
     }
     for (const auto& [budget, values] : matched) {
-      comparisons.push_back({a, b, budget, analysis::paired_test(values.first, values.second)});
+      comparisons.push_back(
+          {display(ia), display(ib), budget, analysis::paired_test(values.first, values.second)});
     }
   }
 
   Report report;
   std::vector<std::pair<std::string, std::map<std::int64_t, engine::MeanStd>>> table_rows;
-  for (const auto& row : rows) table_rows.emplace_back(row.name, row.by_budget);
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    table_rows.emplace_back(display(i), rows[i].by_budget);
   report.table = engine::format_table(table_rows);
+
+  report.tables.push_back(dice_table(rows));
+  std::string unit;
+  const Row* unit_row = nullptr;
+  bool surface = false;
+  for (const auto& row : rows) {
+    surface = surface || row.has_surface;
+    if (row.surface_unit.empty()) continue;
+    if (unit_row && row.surface_unit != unit) {
+      throw common::InputError(row.file.string() + ": surface_unit '" + row.surface_unit +
+                               "' differs from '" + unit + "' of " + unit_row->file.string() +
+                               " (one table needs one unit)");
+    }
+    unit = row.surface_unit;
+    unit_row = &row;
+  }
+  if (surface) {
+    report.tables.push_back(surface_table(rows, &Row::hd95, "hd95", "HD95",
+                                          "95th-percentile Hausdorff distance", unit));
+    report.tables.push_back(surface_table(rows, &Row::assd, "assd", "ASSD",
+                                          "average symmetric surface distance", unit));
+  } else {
+    report.tables_note =
+        "no HD95/ASSD in these evaluations (their summaries have no surface distances): "
+        "Dice tables only";
+  }
   if (!comparisons.empty()) {
     std::ostringstream text;
     text << "Paired tests over matched (fold, seed) cells, pooled Dice in points, a - b:\n";
@@ -156,6 +312,7 @@ Report make_report(const ReportOptions& options) {
        << "  \"rows\": [\n";
   for (std::size_t i = 0; i < rows.size(); ++i) {
     json << "    {\"initialisation\": " << common::json_string(rows[i].name)
+         << ", \"arch\": " << common::json_string(rows[i].arch)
          << ", \"summary\": " << common::json_string(rows[i].file.string()) << ", \"by_budget\": {";
     std::size_t k = 0;
     for (const auto& [budget, stats] : rows[i].by_budget) {

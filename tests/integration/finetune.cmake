@@ -29,3 +29,23 @@ cltci_expect_exit(cli.report.output_is_a_directory 2 "report: --output: .* is a 
 cltci_expect_exit(cli.finetune.repeated_seed 2 "seeds: must not repeat a seed"
                   $<TARGET_FILE:finetune> ${cltci_ft_small} --set run.name=seeds
                   --set "seeds=[1,1]")
+# Model selection (finetune.validation): bad fractions exit 2 naming the key, before any run
+# directory exists.
+cltci_expect_exit(cli.finetune.validation_fraction_zero 2
+                  "validation.fraction: must be in \\(0, 1\\)"
+                  $<TARGET_FILE:finetune> ${cltci_ft_small} --set run.name=val_zero
+                  --set validation.source=budget --set validation.fraction=0)
+cltci_expect_exit(cli.finetune.validation_fraction_one 2
+                  "validation.fraction: must be in \\(0, 1\\)"
+                  $<TARGET_FILE:finetune> ${cltci_ft_small} --set run.name=val_one
+                  --set validation.source=budget --set validation.fraction=1)
+cltci_expect_exit(cli.finetune.validation_too_few_images 2
+                  "validation.fraction: 0.2 x M=2 = 0.4 rounds to no validation image"
+                  $<TARGET_FILE:finetune> ${cltci_ft_small} --set run.name=val_few
+                  --set validation.source=budget --set validation.fraction=0.2
+                  --set "budgets=[2]")
+cltci_expect_exit(cli.finetune.validation_leaves_no_training_image 2
+                  "validation.fraction: 0.5 x M=1 = 0.5 rounds to 1 validation images, leaving none"
+                  $<TARGET_FILE:finetune> ${cltci_ft_small} --set run.name=val_none_left
+                  --set validation.source=budget --set validation.fraction=0.5
+                  --set "budgets=[1]")

@@ -37,7 +37,7 @@ cltci_expect_exit(cli.evaluate.nothing_to_do 2 "give either finetune_run"
                   $<TARGET_FILE:evaluate> --set run.output_dir=${CMAKE_CURRENT_BINARY_DIR}/eval-none)
 
 # End-to-end command-line tests of each pipeline.
-foreach(part pretrain prepare finetune)
+foreach(part pretrain prepare finetune sweep)
   include(${CMAKE_CURRENT_LIST_DIR}/${part}.cmake)
 endforeach()
 
@@ -73,3 +73,45 @@ set_tests_properties(cli.report.existing_output cli.report.existing_summary
                      PROPERTIES FIXTURES_REQUIRED cli_report_old)
 set_tests_properties(cli.report.existing_output_unchanged PROPERTIES DEPENDS
                      "cli.report.existing_output;cli.report.existing_summary;cli.report.overwrite_output")
+
+# report --tables / --curves (issue #10): files from hand-made evaluate summaries and a
+# metrics.csv; a bad or occupied --tables directory exits 2 before anything is read.
+set(cltci_report_in ${CMAKE_CURRENT_BINARY_DIR}/cli-report-tables)
+foreach(init IN ITEMS random cltci)
+  if(init STREQUAL "random")
+    set(dice 0.80)
+  else()
+    set(dice 0.85)
+  endif()
+  file(WRITE ${cltci_report_in}/${init}_eval/summary.json
+       "{\"initialisation\": \"${init}\", \"arch\": \"unet\", \"surface_unit\": \"px\", \"cells\": ["
+       "{\"fold\": 0, \"budget\": 10, \"seed\": 0, \"pooled\": {\"mean\": ${dice}}, "
+       "\"hd95\": {\"left\": 5, \"right\": 7, \"mean\": 6}, \"assd\": {\"left\": 1, \"right\": 2, \"mean\": 1.5}}], "
+       "\"by_budget\": {\"10\": {\"mean\": ${dice}, \"std\": 0, \"cells\": 1}}}\n")
+endforeach()
+file(WRITE ${cltci_report_in}/pretrain_run/metrics.csv
+     "epoch,step,global_step,loss,lr,samples_per_s,probe_top1\n1,1,1,5.0,0.1,10,0.2\n2,1,2,4.0,0.05,10,0.4\n")
+cltci_expect_exit(cli.report.tables 0 "Tables in .*dice.md, dice.csv, dice.tex, dice_vs_m.png, hd95.md"
+                  $<TARGET_FILE:report> ${cltci_report_in}/random_eval ${cltci_report_in}/cltci_eval
+                  --tables ${cltci_report_in}/tables --overwrite)
+set_tests_properties(cli.report.tables PROPERTIES FIXTURES_SETUP cli_report_tables)
+cltci_expect_exit(cli.report.tables_existing 2
+                  "report: --tables: .*dice.md exists; pass --overwrite to replace it"
+                  $<TARGET_FILE:report> ${cltci_report_in}/random_eval
+                  --tables ${cltci_report_in}/tables)
+set_tests_properties(cli.report.tables_existing PROPERTIES FIXTURES_REQUIRED cli_report_tables)
+cltci_expect_exit(cli.report.tables_not_a_directory 2 "report: --tables: .*random_eval/summary.json is not a directory"
+                  $<TARGET_FILE:report> ${cltci_report_in}/random_eval
+                  --tables ${cltci_report_in}/random_eval/summary.json)
+cltci_expect_exit(cli.report.tables_parent_missing 2 "report: --tables: directory /nonexistent/dir does not exist"
+                  $<TARGET_FILE:report> ${cltci_report_in}/random_eval --tables /nonexistent/dir/tables)
+cltci_expect_exit(cli.report.curves 0 "Training curves of 1 run\\(s\\) in .*curves.png"
+                  $<TARGET_FILE:report> --curves ${cltci_report_in}/curves.png --overwrite
+                  ${cltci_report_in}/pretrain_run)
+cltci_expect_exit(cli.report.curves_not_png 2 "report: --curves: .*curves.txt: give a file name ending in .png"
+                  $<TARGET_FILE:report> --curves ${cltci_report_in}/curves.txt ${cltci_report_in}/pretrain_run)
+cltci_expect_exit(cli.report.curves_with_tables 2 "report: --curves draws training runs"
+                  $<TARGET_FILE:report> --curves ${cltci_report_in}/c.png --tables ${cltci_report_in}/t
+                  ${cltci_report_in}/pretrain_run)
+cltci_expect_exit(cli.report.curves_not_a_run 2 "report: .*random_eval: no metrics.csv in it or below it"
+                  $<TARGET_FILE:report> --curves ${cltci_report_in}/c.png ${cltci_report_in}/random_eval)

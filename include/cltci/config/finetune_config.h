@@ -22,6 +22,16 @@ struct FoldsConfig {
   std::string group_by = "patient";
 };
 
+/// Model selection without looking at the test fold: whole patients held out from training to
+/// choose the epoch whose weights become the cell's model. `none` keeps the last epoch's.
+struct ValidationConfig {
+  /// none: the last epoch | budget: patients taken out of the M images (trains on fewer) |
+  /// rest: patients of the training folds outside the M images (labels beyond the budget).
+  std::string source = "none";
+  double fraction = 0.2;   ///< share of the source's images, rounded, in whole patients
+  std::int64_t every = 1;  ///< score every N epochs (the last epoch always)
+};
+
 struct FinetuneConfig {
   RunConfig run;
   DataConfig data;
@@ -36,6 +46,7 @@ struct FinetuneConfig {
   /// initialisations are compared on matched (fold, seed) cells.
   std::vector<std::int64_t> seeds{0};
   std::string loss = "ce";
+  ValidationConfig validation;
 
   /// The authors' fine-tuning augmentation: rotation +-30 deg, no gamma (reference sec. 6).
   static AugmentConfig finetune_augment_defaults();
@@ -45,6 +56,7 @@ struct FinetuneConfig {
 
 void describe(Schema& schema, InitConfig& config);
 void describe(Schema& schema, FoldsConfig& config);
+void describe(Schema& schema, ValidationConfig& config);
 void describe(Schema& schema, FinetuneConfig& config);
 void validate(const FinetuneConfig& config, Problems& problems);
 

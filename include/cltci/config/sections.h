@@ -113,6 +113,10 @@ void validate(const ModelConfig& config, Problems& problems);
 void validate(const AugmentConfig& config, Problems& problems);
 void validate(const OptimConfig& config, Problems& problems);
 
+/// Methods `method.name` accepts (the same list, in the same order, as ssl::method_names(),
+/// which a test checks).
+const std::vector<std::string>& pretraining_methods();
+
 /// Rules `method.positives` accepts (the same list, in the same order, as
 /// ssl::positive_rule_names(), which a test checks: config sits below ssl in the layers).
 const std::vector<std::string>& positive_rules();

@@ -12,6 +12,7 @@
 
 #include <opencv2/core/mat.hpp>
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -39,6 +40,9 @@ struct SourceRecord {
   /// Acquisition time in days since 1970-01-01 (see iso_to_days); NaN: undated.
   double days = std::numeric_limits<double>::quiet_NaN();
   std::string study = {};  ///< study id (e.g. a StudyInstanceUID); empty: unknown
+  /// Pixel spacing of the source image in mm (rows, columns); NaN: unknown.
+  double spacing_row_mm = std::numeric_limits<double>::quiet_NaN();
+  double spacing_col_mm = std::numeric_limits<double>::quiet_NaN();
 };
 
 /// "path|size|mtime-ns" of a file: the part of a record's identity that a file contributes.
@@ -106,6 +110,12 @@ class CachedDataset {
   std::int64_t study_index(std::int64_t index) const { return study_index_.at(index); }
   std::int64_t studies() const { return static_cast<std::int64_t>(study_names_.size()); }
   const std::vector<std::int64_t>& study_indices() const { return study_index_; }
+  /// Pixel spacing of the source image in mm {rows, columns} (native resolution; divide by
+  /// geometry(i).scale for the cached one), NaN where unknown.
+  std::array<double, 2> pixel_spacing(std::int64_t index) const {
+    const auto i = static_cast<std::size_t>(index) * 2;
+    return {spacing_.at(i), spacing_.at(i + 1)};
+  }
   /// days(i) of every image, in data set order (what the patient sampler's windows read).
   const std::vector<double>& image_days() const { return days_; }
   /// How many images have a time.
@@ -129,6 +139,7 @@ class CachedDataset {
   std::vector<std::int64_t> orders_;
   std::vector<ImageGeometry> geometry_;
   std::vector<double> days_;
+  std::vector<double> spacing_;  // 2 per image: rows, columns (mm)
   std::vector<std::string> study_ids_;
   std::vector<std::int64_t> patient_index_;
   std::vector<std::string> patient_names_;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <limits>
 #include <string>
 
 namespace cltci::data {
@@ -18,6 +19,11 @@ struct DicomTags {
   std::string datetime;           ///< ISO 8601 from the best time tag present, empty when none
   std::string datetime_source;    ///< which tag gave it, e.g. "AcquisitionDateTime"
   long instance_number = 0;       ///< 0 when absent
+  /// Pixel spacing in mm (rows, columns) from PixelSpacing, else ImagerPixelSpacing; NaN when
+  /// neither holds two positive numbers.
+  double spacing_row_mm = std::numeric_limits<double>::quiet_NaN();
+  double spacing_col_mm = std::numeric_limits<double>::quiet_NaN();
+  std::string spacing_source;  ///< "PixelSpacing", "ImagerPixelSpacing" or empty
 };
 
 /// Reads the tags up to the pixel data. The time comes from the first of AcquisitionDateTime,

@@ -37,6 +37,8 @@ struct DicomWriteOptions {
   std::string acquisition_time;  ///< TM
   std::string view_position;     ///< "PA", "AP", "LL", ... (empty: tag omitted)
   std::string modality = "DX";
+  std::string pixel_spacing;         ///< DS pair `row\col` in mm (empty: tag omitted)
+  std::string imager_pixel_spacing;  ///< the same at the detector (empty: tag omitted)
   int instance_number = 1;
   bool jpeg_ls_lossless = false;  ///< encode the pixel data with JPEG-LS (lossless)
 };

@@ -1,11 +1,13 @@
 // The manifest: one row per image, the common currency between importers, `prepare`, the cache
 // and the samplers. On disk it is a CSV with a header line (docs/manifest.md):
-//   path,patient_id,order,time,view,mask,left_mask,right_mask,split,study
+//   path,patient_id,order,time,view,mask,left_mask,right_mask,split,study,spacing_row_mm,
+//   spacing_col_mm
 // Relative paths are resolved against the manifest's directory.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,7 +25,11 @@ struct ManifestRow {
   std::filesystem::path right_mask;  ///< binary mask of the patient's right lung, empty when none
   std::string split;                 ///< "train", "test", a fold number, or empty
   std::string study;                 ///< study id when the source has one (grouping only)
-  std::int64_t line = 0;             ///< 1-based CSV line the row came from (0: not from a file)
+  /// Pixel spacing of the image file in mm (rows, columns), NaN when unknown: what turns
+  /// surface distances (HD95, ASSD) into millimetres.
+  double spacing_row_mm = std::numeric_limits<double>::quiet_NaN();
+  double spacing_col_mm = std::numeric_limits<double>::quiet_NaN();
+  std::int64_t line = 0;  ///< 1-based CSV line the row came from (0: not from a file)
 
   bool has_labels() const { return !mask.empty() || (!left_mask.empty() && !right_mask.empty()); }
 };

@@ -20,10 +20,16 @@ inline constexpr const char* kSplitsFile = "splits.json";
 
 struct Cell {
   std::int64_t fold = 0;
-  std::int64_t budget = 0;          ///< M
-  std::int64_t seed = 0;            ///< fine-tuning replicate (config seeds)
-  std::string directory;            ///< relative to the run, e.g. "fold0/m10/seed0"
-  std::vector<std::int64_t> train;  ///< data set indices of the M labelled images
+  std::int64_t budget = 0;  ///< M
+  std::int64_t seed = 0;    ///< fine-tuning replicate (config seeds)
+  std::string directory;    ///< relative to the run, e.g. "fold0/m10/seed0"
+  /// Data set indices the model trains on: the M labelled images, less the validation
+  /// patients' under validation.source budget.
+  std::vector<std::int64_t> train;
+  /// Data set indices the epoch is chosen on (validation.source; empty: the last epoch), never
+  /// of the test fold; the same for every seed replicate of a (fold, M) cell.
+  std::vector<std::int64_t> validation;
+  std::int64_t validation_patients = 0;
 };
 
 struct CellPlan {
@@ -36,8 +42,10 @@ struct CellPlan {
 };
 
 /// Splits the labelled images into folds (written once to `<run_dir>/splits.json`, reused and
-/// checked after) and draws the nested M subsets. Problems (no labels, more folds than
-/// patients, M larger than a fold's training part) are common::InputError naming the key.
+/// checked after), draws the nested M subsets and, with validation.source set, each cell's
+/// validation patients (split_validation). Problems (no labels, more folds than patients, M
+/// larger than a fold's training part, a validation split with an empty side) are
+/// common::InputError naming the key.
 CellPlan plan_cells(const data::CachedDataset& dataset,
                     const config::FinetuneConfig& config,
                     const std::filesystem::path& run_dir);

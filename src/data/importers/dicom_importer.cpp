@@ -47,6 +47,8 @@ void import_dicom(ImportSession& session) {
     row.time = tags.datetime;
     row.view = view;
     row.study = tags.study_uid;
+    row.spacing_row_mm = tags.spacing_row_mm;
+    row.spacing_col_mm = tags.spacing_col_mm;
     const std::string instance = zero_padded(tags.instance_number, 10);
     // '~' sorts after every digit: undated files come last, each its own time point.
     OrderKey key;

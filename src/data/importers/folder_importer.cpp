@@ -74,6 +74,8 @@ void import_folder(ImportSession& session) {
         candidate.row.view = dicom_view(tags);
         candidate.row.time = tags.datetime;
         candidate.row.study = tags.study_uid;
+        candidate.row.spacing_row_mm = tags.spacing_row_mm;
+        candidate.row.spacing_col_mm = tags.spacing_col_mm;
       } else {
         candidate.row.time = time_from_name(file.filename().string());
       }

@@ -10,9 +10,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <numeric>
 #include <set>
+#include <string>
 
 namespace cltci::data::importers {
 namespace fs = std::filesystem;
@@ -251,6 +255,25 @@ bool is_image_extension(const std::string& ext) {
   static const std::set<std::string> known = {".png", ".jpg", ".jpeg", ".tif",   ".tiff",
                                               ".bmp", ".gif", ".dcm",  ".dicom", ".img"};
   return known.count(ext) > 0;
+}
+
+bool png_dimensions(const std::filesystem::path& file, int& width, int& height) {
+  std::ifstream in(file, std::ios::binary);
+  unsigned char head[24] = {};
+  if (!in.read(reinterpret_cast<char*>(head), sizeof head)) return false;
+  static const unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  if (!std::equal(std::begin(signature), std::end(signature), head) ||
+      std::string(reinterpret_cast<const char*>(head + 12), 4) != "IHDR") {
+    return false;
+  }
+  const auto big_endian = [&](int at) {
+    return (static_cast<std::uint32_t>(head[at]) << 24) |
+           (static_cast<std::uint32_t>(head[at + 1]) << 16) |
+           (static_cast<std::uint32_t>(head[at + 2]) << 8) | head[at + 3];
+  };
+  width = static_cast<int>(big_endian(16));
+  height = static_cast<int>(big_endian(20));
+  return width > 0 && height > 0;
 }
 
 }  // namespace cltci::data::importers

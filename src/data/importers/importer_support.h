@@ -104,6 +104,10 @@ std::string lower(std::string text);
 std::string zero_padded(long long value, int width);
 bool is_image_extension(const std::string& lower_extension);
 
+/// Width and height from a PNG's IHDR chunk (24 bytes read, nothing decoded); false when the file
+/// is not a PNG.
+bool png_dimensions(const std::filesystem::path& file, int& width, int& height);
+
 // One function per importer (one source file each).
 void import_folder(ImportSession& session);
 void import_jsrt(ImportSession& session);

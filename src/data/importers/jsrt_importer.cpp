@@ -75,6 +75,8 @@ void import_jsrt(ImportSession& session) {
     row.path = fs::absolute(image).lexically_normal();
     row.patient_id = session.patient_id(stem);
     row.view = "PA";
+    // JSRT films were digitised at 0.175 mm per pixel (2048 x 2048; datasets.md §1).
+    row.spacing_row_mm = row.spacing_col_mm = 0.175;
     const auto it = masks.find(stem);
     if (it != masks.end()) {
       const CaseMasks& m = it->second;

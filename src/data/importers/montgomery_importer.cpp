@@ -22,6 +22,8 @@ void import_montgomery(ImportSession& session) {
     const std::size_t label = stem.find_last_of('_');
     row.patient_id = session.patient_id(label == std::string::npos ? stem : stem.substr(0, label));
     row.view = "PA";
+    // the Montgomery set's readme: 0.0875 mm per pixel (datasets.md §3).
+    row.spacing_row_mm = row.spacing_col_mm = 0.0875;
     const fs::path left = top / "ManualMask" / "leftMask" / file.filename();
     const fs::path right = top / "ManualMask" / "rightMask" / file.filename();
     const bool has_left = fs::is_regular_file(left, error);

@@ -6,11 +6,27 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
 #include <map>
+#include <string>
 
 namespace cltci::data::importers {
 namespace fs = std::filesystem;
 namespace {
+
+constexpr double kUnknown = std::numeric_limits<double>::quiet_NaN();
+
+/// A positive finite number, or NaN.
+double positive_number(const CsvRecord& record, int column) {
+  if (column < 0 || static_cast<std::size_t>(column) >= record.fields.size()) return kUnknown;
+  const std::string& text = record.fields[static_cast<std::size_t>(column)];
+  char* end = nullptr;
+  const double value = std::strtod(text.c_str(), &end);
+  const bool whole = !text.empty() && end == text.c_str() + text.size();
+  return whole && std::isfinite(value) && value > 0.0 ? value : kUnknown;
+}
 
 bool parse_count(const std::string& text, long long& value) {
   if (text.empty() || text.size() > 12 ||
@@ -36,6 +52,11 @@ void import_nih(ImportSession& session) {
   if (image_col < 0 || followup_col < 0 || patient_col < 0 || view_col < 0) return;
   const auto needed =
       static_cast<std::size_t>(std::max({image_col, followup_col, patient_col, view_col})) + 1;
+  // The header's unquoted commas split "OriginalImage[Width,Height]" into two column names.
+  const int width_col = table.column("OriginalImage[Width");
+  const int height_col = table.column("Height]");
+  const int spacing_x_col = table.column("OriginalImagePixelSpacing[x");
+  const int spacing_y_col = table.column("y]");
 
   // The images ship in images_001..images_012 archives, unpacked in different ways: index
   // every PNG below the root by name.
@@ -72,6 +93,20 @@ void import_nih(ImportSession& session) {
     row.path = fs::absolute(found->second).lexically_normal();
     row.patient_id = session.patient_id(zero_padded(patient, 8));
     row.view = view;
+    // The spacing columns describe the original film; the PNGs were resized from it (to 1024^2),
+    // so the PNG's spacing is the original's times original size / PNG size, per axis
+    // (datasets.md §5.1: a plain resize is assumed). Unknown when a figure is missing.
+    int png_width = 0;
+    int png_height = 0;
+    const double width = positive_number(record, width_col);
+    const double height = positive_number(record, height_col);
+    if (png_dimensions(row.path, png_width, png_height)) {
+      row.spacing_col_mm = positive_number(record, spacing_x_col) * width / png_width;
+      row.spacing_row_mm = positive_number(record, spacing_y_col) * height / png_height;
+    }
+    if (std::isnan(row.spacing_col_mm) || std::isnan(row.spacing_row_mm)) {
+      row.spacing_col_mm = row.spacing_row_mm = kUnknown;
+    }
     session.add(std::move(row), {zero_padded(followup, 6), name});
   }
 }

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -70,7 +71,9 @@ TEST(ImportDicom, GroupsByPatientOrdersByTimeFallbacksAndFiltersLaterals) {
   o.study_time = "120000";
   o.acquisition_date = "20200301";  // acquisition beats the study date
   o.acquisition_time = "0800";
+  o.imager_pixel_spacing = "0.139\\0.143";  // the detector's spacing only
   write_dicom(dir / "a/one.dcm", film, o);
+  o.pixel_spacing = "0.2\\0.25";  // PixelSpacing wins over ImagerPixelSpacing
   o.acquisition_date.clear();
   o.acquisition_time.clear();
   o.study_date = "20200201";
@@ -81,6 +84,8 @@ TEST(ImportDicom, GroupsByPatientOrdersByTimeFallbacksAndFiltersLaterals) {
   o.view_position.clear();  // unknown view: kept and counted
   o.patient_id = "P2";
   o.study_date = "20190505";
+  o.pixel_spacing.clear();
+  o.imager_pixel_spacing.clear();  // no spacing at all: unknown
   write_dicom(dir / "p2.dcm", film, o);
   o.modality = "CT";
   write_dicom(dir / "ct.dcm", film, o);
@@ -95,7 +100,12 @@ TEST(ImportDicom, GroupsByPatientOrdersByTimeFallbacksAndFiltersLaterals) {
   EXPECT_EQ(rows_of(result.manifest, "dicom:P2"), (Rows{{"p2.dcm", 0}}));
   EXPECT_EQ(result.manifest.rows[0].time, "2020-02-01T12:00:00");
   EXPECT_EQ(result.manifest.rows[1].time, "2020-03-01T08:00:00");
-  EXPECT_EQ(result.report.filtered_views, 2U);  // the lateral and the CT
+  EXPECT_EQ(result.manifest.rows[0].spacing_row_mm, 0.2);  // IM0002
+  EXPECT_EQ(result.manifest.rows[0].spacing_col_mm, 0.25);
+  EXPECT_EQ(result.manifest.rows[1].spacing_row_mm, 0.139);  // one.dcm
+  EXPECT_EQ(result.manifest.rows[1].spacing_col_mm, 0.143);
+  EXPECT_TRUE(std::isnan(result.manifest.rows[2].spacing_row_mm));  // p2.dcm
+  EXPECT_EQ(result.report.filtered_views, 2U);                      // the lateral and the CT
   EXPECT_EQ(result.report.unknown_views, 1U);
   ASSERT_EQ(result.report.skipped.size(), 1U);
   EXPECT_EQ(result.report.skipped[0].file, dir / "broken.dcm");

@@ -72,6 +72,8 @@ TEST(ImportJsrt, ScrGifMasksBecomeALabelMapAndTheFoldASplit) {
   EXPECT_EQ(row.split, "fold1");
   EXPECT_EQ(row.view, "PA");
   EXPECT_EQ(result.manifest.rows[1].split, "fold2");
+  EXPECT_EQ(row.spacing_row_mm, 0.175);  // the JSRT films' digitisation
+  EXPECT_EQ(row.spacing_col_mm, 0.175);
   ASSERT_EQ(row.mask, fs::absolute(dir / "out" / "masks" / "JPCLN001.png").lexically_normal());
   const cv::Mat labels = read_mask(row.mask);
   ASSERT_EQ(labels.size(), cv::Size(1024, 1024));
@@ -125,6 +127,8 @@ TEST(ImportMontgomery, LeftAndRightMasksWithoutOutputDirStayAsColumns) {
   const ImportResult result = import_dataset(options);
   ASSERT_EQ(result.manifest.rows.size(), 2U);
   EXPECT_EQ(result.manifest.rows[0].patient_id, "montgomery:MCUCXR_0001");
+  EXPECT_EQ(result.manifest.rows[0].spacing_row_mm, 0.0875);
+  EXPECT_EQ(result.manifest.rows[1].spacing_col_mm, 0.0875);
   EXPECT_EQ(result.manifest.rows[0].left_mask.filename(), "MCUCXR_0001_0.png");
   EXPECT_EQ(result.manifest.rows[0].left_mask.parent_path().filename(), "leftMask");
   EXPECT_TRUE(result.manifest.rows[0].has_labels());

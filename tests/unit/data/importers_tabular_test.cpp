@@ -72,6 +72,10 @@ TEST(ImportNih, V2020OrdersByFollowUpNotByFileName) {
   EXPECT_EQ(rows_of(result.manifest, "nih:00000001"),
             (Rows{{"00000001_001.png", 0}, {"00000001_002.png", 1}, {"00000001_000.png", 2}}));
   EXPECT_EQ(result.manifest.rows[1].view, "AP");
+  // The PNGs here are 4 x 4: spacing = the original's x original size / PNG size, per axis.
+  EXPECT_DOUBLE_EQ(result.manifest.rows[1].spacing_col_mm, 0.168 * 2500 / 4);
+  EXPECT_DOUBLE_EQ(result.manifest.rows[1].spacing_row_mm, 0.168 * 2048 / 4);
+  EXPECT_DOUBLE_EQ(result.manifest.rows[0].spacing_col_mm, 0.143 * 2894 / 4);
   EXPECT_EQ(result.report.images, 4U);
   EXPECT_EQ(result.report.patients, 2U);
   EXPECT_EQ(result.report.patients_with_followups, 1U);

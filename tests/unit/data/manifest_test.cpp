@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -52,14 +53,17 @@ TEST(Manifest, SaveAndLoadRoundTripWithQuotedFields) {
   second.view = "AP";
   second.split = "train";
   second.study = "s2";
+  second.spacing_row_mm = 0.175;
+  second.spacing_col_mm = 0.1425;
   manifest.rows = {first, second};
   save_manifest(manifest, dir / "m.csv");
 
   const std::string text = common::read_file(dir / "m.csv");
   EXPECT_EQ(text,
-            "path,patient_id,order,time,view,mask,left_mask,right_mask,split,study\n"
-            "\"a, b.png\",\"site:\"\"7\"\"\",0,2021-03-04T09:30:00,PA,labels.png,,,train,\n"
-            "c.png,\"site:\"\"7\"\"\",1,2021-05-01T10:00:00,AP,,,,train,s2\n");
+            "path,patient_id,order,time,view,mask,left_mask,right_mask,split,study,"
+            "spacing_row_mm,spacing_col_mm\n"
+            "\"a, b.png\",\"site:\"\"7\"\"\",0,2021-03-04T09:30:00,PA,labels.png,,,train,,,\n"
+            "c.png,\"site:\"\"7\"\"\",1,2021-05-01T10:00:00,AP,,,,train,s2,0.175,0.1425\n");
   const Manifest loaded = load_manifest(dir / "m.csv");
   ASSERT_EQ(loaded.rows.size(), 2U);
   EXPECT_EQ(loaded.rows[0].path, (dir / "a, b.png").lexically_normal());
@@ -70,6 +74,27 @@ TEST(Manifest, SaveAndLoadRoundTripWithQuotedFields) {
   EXPECT_EQ(loaded.rows[1].view, "AP");
   EXPECT_EQ(loaded.rows[1].study, "s2");
   EXPECT_EQ(loaded.rows[1].line, 3);
+  EXPECT_TRUE(std::isnan(loaded.rows[0].spacing_row_mm) &&
+              std::isnan(loaded.rows[0].spacing_col_mm));
+  EXPECT_EQ(loaded.rows[1].spacing_row_mm, 0.175);
+  EXPECT_EQ(loaded.rows[1].spacing_col_mm, 0.1425);
+}
+
+TEST(Manifest, PixelSpacingMustBeTwoPositiveNumbersOrNone) {
+  TempDir dir;
+  for (const char* name : {"a.png", "b.png", "c.png", "d.png"}) touch_png(dir / name);
+  common::write_file_atomic(dir / "m.csv",
+                            "path,patient_id,spacing_row_mm,spacing_col_mm\n"
+                            "a.png,p,0.2,0.2\n"
+                            "b.png,p,-1,0.2\n"
+                            "c.png,p,0.2,\n"
+                            "d.png,p,0.2,1mm\n");
+  const std::string file = (dir / "m.csv").string();
+  EXPECT_EQ(problems_of([&] { load_manifest(dir / "m.csv"); }),
+            (std::vector<std::string>{
+                file + ":3: spacing_row_mm '-1' is not a pixel spacing in mm (a number > 0)",
+                file + ":4: give both spacing_row_mm and spacing_col_mm, or neither",
+                file + ":5: spacing_col_mm '1mm' is not a pixel spacing in mm (a number > 0)"}));
 }
 
 TEST(Manifest, ColumnsInAnyOrderAndOrderFromTime) {
@@ -93,7 +118,8 @@ TEST(Manifest, UnknownColumnAndMissingRequiredOneAreNamed) {
   EXPECT_EQ(problems_of([&] { load_manifest(dir / "m.csv"); }),
             (std::vector<std::string>{
                 file + ":1: unknown column 'patient' (known: path, patient_id, order, time, view, "
-                       "mask, left_mask, right_mask, split, study)",
+                       "mask, left_mask, right_mask, split, study, spacing_row_mm, "
+                       "spacing_col_mm)",
                 file + ":1: header lacks the required column 'patient_id'"}));
 }
 

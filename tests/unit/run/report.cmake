@@ -1,1 +1,3 @@
-target_sources(cltci_tests PRIVATE ${CMAKE_CURRENT_LIST_DIR}/report_test.cpp)
+target_sources(cltci_tests PRIVATE ${CMAKE_CURRENT_LIST_DIR}/report_test.cpp
+                                   ${CMAKE_CURRENT_LIST_DIR}/report_tables_test.cpp
+                                   ${CMAKE_CURRENT_LIST_DIR}/report_curves_test.cpp)

@@ -1,4 +1,4 @@
 # Unit tests of the run layer (added to cltci_tests), one list per executable's pipeline.
-foreach(part pretrain prepare finetune report)
+foreach(part pretrain prepare finetune report evaluate sweep)
   include(${CMAKE_CURRENT_LIST_DIR}/${part}.cmake)
 endforeach()

@@ -305,9 +305,10 @@ TEST(Method, PositiveRulesTheDataCannotFeedAreInputErrorsNamingTheKey) {
             std::string::npos);
 }
 
-TEST(Method, ConfigListsThePositiveRulesOfTheLoss) {
+TEST(Method, ConfigListsTheMethodsAndPositiveRulesOfTheLibrary) {
   // config/ sits below ssl/ and keeps its own choice list; the two must not drift apart.
   EXPECT_EQ(config::positive_rules(), positive_rule_names());
+  EXPECT_EQ(config::pretraining_methods(), method_names());
   for (const std::string& name : method_names()) {
     EXPECT_EQ(uses_patient_positives(name), name == "cltci_moco" || name == "cltci_simclr");
   }

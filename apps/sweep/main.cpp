@@ -1,0 +1,148 @@
+// `sweep`: expand a sweep file (methods x backbones x data x M x folds x seeds) into pretrain ->
+// finetune -> evaluate -> report jobs; `plan` shows them, `run` runs them in this process (several
+// runners share the work through lock files), `slurm` writes an sbatch array script.
+#include "cli_common.h"
+#include "cltci/common/atomic_file.h"
+#include "cltci/common/error.h"
+#include "cltci/config/sweep_config.h"
+#include "cltci/run/sweep.h"
+#include "cltci/run/sweep_graph.h"
+
+#include <CLI/CLI.hpp>
+
+#include <charconv>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+using cltci::common::InputError;
+
+std::optional<std::size_t> parse_count(const std::string& text) {
+  std::size_t value = 0;
+  const auto result = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (result.ec != std::errc() || result.ptr != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+/// --shard I/N, else a Slurm array task's place in its array, else the whole sweep.
+void resolve_shard(const std::string& text, cltci::run::SweepOptions& options) {
+  if (!text.empty()) {
+    const auto slash = text.find('/');
+    const auto index = parse_count(text.substr(0, slash));
+    const auto count =
+        slash == std::string::npos ? std::nullopt : parse_count(text.substr(slash + 1));
+    if (!index || !count || *count == 0 || *index >= *count) {
+      throw InputError("--shard: expected I/N with 0 <= I < N, got '" + text + "'");
+    }
+    options.shard = *index;
+    options.shards = *count;
+    return;
+  }
+  const char* id = std::getenv("SLURM_ARRAY_TASK_ID");
+  const char* count = std::getenv("SLURM_ARRAY_TASK_COUNT");
+  if (id == nullptr || count == nullptr) return;
+  const char* min = std::getenv("SLURM_ARRAY_TASK_MIN");
+  const auto i = parse_count(id);
+  const auto n = parse_count(count);
+  const auto low = min != nullptr ? parse_count(min) : std::optional<std::size_t>(0);
+  if (!i || !n || !low || *n == 0 || *i < *low || *i - *low >= *n) {
+    throw InputError(std::string("SLURM_ARRAY_TASK_ID=") + id + ", SLURM_ARRAY_TASK_COUNT=" +
+                     count + ": not a task of a contiguous array; pass --shard I/N");
+  }
+  options.shard = *i - *low;
+  options.shards = *n;
+}
+
+void parse_rates(const std::vector<std::string>& items, cltci::run::SweepOptions& options) {
+  for (const auto& item : items) {
+    const auto equal = item.find('=');
+    double value = 0.0;
+    const std::string number = equal == std::string::npos ? "" : item.substr(equal + 1);
+    const auto result = std::from_chars(number.data(), number.data() + number.size(), value);
+    if (equal == 0 || equal == std::string::npos || result.ec != std::errc() ||
+        result.ptr != number.data() + number.size() || !(value > 0)) {
+      throw InputError("--images-per-second: expected ARCH=N with N > 0, got '" + item + "'");
+    }
+    options.images_per_second[item.substr(0, equal)] = value;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Run sweeps of pretrain -> finetune -> evaluate -> report jobs", "sweep"};
+  app.require_subcommand(1);
+  cltci::apps::CommonFlags flags;
+  app.add_option("--log-level", flags.log_level, "trace | debug | info | warn | error | off");
+  cltci::apps::add_version_flag(app);
+
+  std::string file, output, device, threads, shard;
+  std::vector<std::string> rates;
+  const auto common = [&](CLI::App* sub) {
+    sub->add_option("file", file, "sweep file (configs/sweeps/*.yaml)")->required();
+    sub->add_option("--output", output, "output folder (replaces sweep.output_dir)");
+    sub->add_option("--device", device, "run.device of every job (auto, cpu, cuda, cuda:1)");
+    sub->add_option("--threads", threads, "run.threads of every job (0: all cores)");
+  };
+  auto* plan = app.add_subcommand("plan", "list the jobs, their status and the work left");
+  common(plan);
+  plan->add_option("--shard", shard, "show the shard of each job for N shards (I/N)");
+  plan->add_option("--images-per-second", rates,
+                   "ARCH=N: fine-tuning images/s at 256 px where no finished run measured it");
+  auto* run = app.add_subcommand("run", "run ready jobs until none remain (resumable)");
+  common(run);
+  run->add_option("--shard", shard,
+                  "run only shard I of N (I/N); default from SLURM_ARRAY_TASK_ID/COUNT");
+  auto* slurm = app.add_subcommand("slurm", "write an sbatch script running the sweep as an array");
+  common(slurm);
+  cltci::run::SlurmOptions slurm_options;
+  std::string script;
+  slurm->add_option("--script", script, "where to write it (default <output_dir>/<name>.sbatch)");
+  slurm->add_option("--array", slurm_options.array, "array tasks (default: largest stage)");
+  slurm->add_option("--gpus", slurm_options.gpus, "GPUs per task")->capture_default_str();
+  slurm->add_option("--cpus", slurm_options.cpus, "CPU cores per task")->capture_default_str();
+  slurm->add_option("--time", slurm_options.time, "time limit per task")->capture_default_str();
+  slurm->add_option("--partition", slurm_options.partition, "partition");
+
+  return cltci::apps::run_main(app, argc, argv, flags, [&] {
+    std::vector<std::string> extra;
+    if (!device.empty()) extra.push_back("run.device=" + device);
+    if (!threads.empty()) extra.push_back("run.threads=" + threads);
+    const auto config = cltci::config::load_sweep_config(file, output);
+    const auto graph = cltci::run::expand_sweep(config, extra);
+    cltci::run::SweepOptions options;
+    parse_rates(rates, options);
+    if (*plan) {
+      resolve_shard(shard, options);
+      std::cout << cltci::run::sweep_plan(graph, options);
+      return 0;
+    }
+    if (*run) {
+      resolve_shard(shard, options);
+      return cltci::run::sweep_run(graph, options);
+    }
+    slurm_options.executable = fs::canonical("/proc/self/exe").string();
+    slurm_options.sweep_file = fs::absolute(file).lexically_normal().string();
+    std::string flags_text;
+    if (!output.empty()) flags_text += " --output " + fs::absolute(output).string();
+    if (!device.empty()) flags_text += " --device " + device;
+    if (!threads.empty()) flags_text += " --threads " + threads;
+    slurm_options.extra_flags = flags_text.empty() ? "" : flags_text.substr(1);
+    const fs::path target =
+        script.empty() ? fs::path(config.sweep.output_dir) / (config.sweep.name + ".sbatch")
+                       : fs::path(script);
+    // Slurm does not create the folder of --output: the script's log folder must exist.
+    fs::create_directories(fs::absolute(graph.state_dir) / "slurm");
+    cltci::common::write_file_atomic(
+        target, std::string_view(cltci::run::slurm_script(graph, slurm_options)));
+    std::cout << "wrote " << target.string() << "; submit it with: sbatch " << target.string()
+              << "\n";
+    return 0;
+  });
+}

@@ -1,0 +1,1 @@
+target_sources(cltci_tests PRIVATE ${CMAKE_CURRENT_LIST_DIR}/percentile_test.cpp)
