@@ -39,14 +39,17 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-/// A CSV cell of a distance: empty where it is undefined (the surface column says why).
-std::string csv_number(double value) {
-  if (!std::isfinite(value)) return "";
+/// Six decimals, the precision of every score evaluate writes; `undefined` for NaN and inf.
+std::string fixed6(double value, const char* undefined) {
+  if (!std::isfinite(value)) return undefined;
   std::ostringstream out;
   out.precision(6);
   out << std::fixed << value;
   return out.str();
 }
+
+/// A CSV cell of a distance: empty where it is undefined (the surface column says why).
+std::string csv_number(double value) { return fixed6(value, ""); }
 
 /// Arg-max label maps [B, S, S] (uint8) of a batch.
 torch::Tensor predict(models::SegmentationNet& net,
@@ -63,13 +66,7 @@ cv::Mat label_mat(const torch::Tensor& labels) {
       .clone();
 }
 
-std::string json_number(double value) {
-  if (!std::isfinite(value)) return "null";
-  std::ostringstream out;
-  out.precision(6);
-  out << std::fixed << value;
-  return out.str();
-}
+std::string json_number(double value) { return fixed6(value, "null"); }
 
 /// Surface distances and the per-image Dice distribution of one cell, beside its CellScore.
 struct CellSurfaces {

@@ -3,12 +3,13 @@
 #include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
 #include "cltci/common/interrupt.h"
+#include "cltci/common/job_lock.h"
 #include "cltci/common/run_directory.h"
 #include "cltci/run/evaluate.h"
 #include "cltci/run/finetune.h"
-#include "cltci/run/job_lock.h"
 #include "cltci/run/pretrain.h"
 #include "cltci/run/report.h"
+#include "cltci/run/report_tables.h"
 #include "cltci/run/sweep_estimate.h"
 #include "cltci/run/sweep_state.h"
 
@@ -17,9 +18,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <set>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 namespace cltci::run {
 namespace fs = std::filesystem;
@@ -38,8 +41,14 @@ void write_report(const SweepJob& job) {
                            report.table +
                            (report.comparisons.empty() ? "" : "\n" + report.comparisons);
   common::write_file_atomic(job.run_dir / kReportTableFile, std::string_view(text));
+  // The paper-ready files (Markdown, CSV, LaTeX per metric, the Dice-vs-M figure) before the
+  // summary: summary.json is what marks the job done.
+  const std::vector<std::filesystem::path> files =
+      write_tables(report.tables, job.run_dir / "tables");
+  if (!report.tables_note.empty()) spdlog::info("[sweep] {}: {}", job.id, report.tables_note);
   common::write_file_atomic(job.run_dir / common::kRunSummaryFile, std::string_view(report.json));
-  spdlog::info("[sweep] {}:\n{}", job.id, text);
+  spdlog::info("[sweep] {}: {} table files in {}:\n{}", job.id, files.size(),
+               (job.run_dir / "tables").string(), text);
 }
 
 int dispatch(const SweepJob& job) {
@@ -160,8 +169,8 @@ int sweep_run(const SweepGraph& graph, const SweepOptions& options) {
         if (waiting_for.empty()) waiting_for = job.id + " (" + s.note + ")";
         continue;
       }
-      const auto lock =
-          JobLock::try_acquire(state.lock_file(job), settings.lock_timeout_s, settings.heartbeat_s);
+      const auto lock = common::JobLock::try_acquire(state.lock_file(job), settings.lock_timeout_s,
+                                                     settings.heartbeat_s);
       if (!lock) {
         pending = true;  // another runner took it between our look and our lock
         continue;

@@ -2,8 +2,8 @@
 
 #include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
+#include "cltci/common/job_lock.h"
 #include "cltci/common/run_directory.h"
-#include "cltci/run/job_lock.h"
 
 #include <cerrno>
 #include <cstring>
@@ -88,8 +88,8 @@ void SweepState::journal(const std::string& event,
   gmtime_r(&now, &utc);
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  std::string line = std::string(stamp) + " " + host_name() + " " + std::to_string(getpid()) + " " +
-                     event + " " + job.id;
+  std::string line = std::string(stamp) + " " + common::host_name() + " " +
+                     std::to_string(getpid()) + " " + event + " " + job.id;
   if (!detail.empty()) line += " " + detail;
   for (char& c : line) {
     if (c == '\n') c = ' ';
@@ -119,7 +119,7 @@ std::vector<JobState> SweepState::states(const std::set<std::size_t>& failed) co
       state.status = JobStatus::kDone;
       continue;
     }
-    if (const auto holder = read_lock(lock_file(job), timeout); holder && !holder->stale) {
+    if (const auto holder = common::read_lock(lock_file(job), timeout); holder && !holder->stale) {
       state.status = JobStatus::kRunning;
       state.note =
           holder->host + " pid " + std::to_string(holder->pid) + " since " + holder->started;

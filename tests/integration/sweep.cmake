@@ -22,8 +22,15 @@ cltci_expect_exit(cli.sweep.plan_done 0
                   --shard 1/2)
 cltci_expect_exit(cli.sweep.slurm 0 "wrote .*/ci/phantom_ci.sbatch"
                   $<TARGET_FILE:sweep> slurm ${cltci_sweep_ci} --output ${cltci_sweep_out}/ci)
-set_tests_properties(cli.sweep.rerun_skips cli.sweep.plan_done cli.sweep.slurm PROPERTIES
-                     FIXTURES_REQUIRED cltci_sweep_ci)
+# The report job wrote the paper-ready tables and the figure (md5sum fails on a missing file).
+cltci_expect_exit(cli.sweep.report_tables 0 "dice.md.*dice.tex.*hd95.csv.*dice_vs_m.png"
+                  ${CMAKE_COMMAND} -E md5sum
+                  ${cltci_sweep_out}/ci/report_phantom_unet/tables/dice.md
+                  ${cltci_sweep_out}/ci/report_phantom_unet/tables/dice.tex
+                  ${cltci_sweep_out}/ci/report_phantom_unet/tables/hd95.csv
+                  ${cltci_sweep_out}/ci/report_phantom_unet/tables/dice_vs_m.png)
+set_tests_properties(cli.sweep.rerun_skips cli.sweep.plan_done cli.sweep.slurm
+                     cli.sweep.report_tables PROPERTIES FIXTURES_REQUIRED cltci_sweep_ci)
 add_test(NAME cli.sweep.kill_resume
          COMMAND sh ${cltci_sweep_check} kill-resume $<TARGET_FILE:sweep> ${cltci_sweep_ci}
                  ${cltci_sweep_out}/killed)

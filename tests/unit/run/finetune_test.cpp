@@ -14,6 +14,7 @@
 #include "cltci/run/pretrain.h"
 #include "cltci/run/segmentation_model.h"
 #include "common_test_support.h"
+#include "finetune_test_support.h"
 
 #include <gtest/gtest.h>
 #include <opencv2/imgcodecs.hpp>
@@ -25,6 +26,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace cltci::run {
@@ -33,24 +35,7 @@ namespace {
 /// A small phantom fine-tuning config writing under `dir` (12 patients, 32 px, tiny U-Net).
 config::FinetuneConfig small_config(const testing::TempDir& dir,
                                     std::vector<std::string> extra = {}) {
-  std::vector<std::string> overrides{"run.output_dir=" + dir.path().string(),
-                                     "run.name=ft",
-                                     "run.threads=2",
-                                     "run.log_every=100",
-                                     "data.cache_dir=" + (dir / "cache").string(),
-                                     "data.image_size=32",
-                                     "data.source.patients=12",
-                                     "data.source.images_per_patient=[1, 3]",
-                                     "data.workers=1",
-                                     "model.base_channels=4",
-                                     "model.depth=2",
-                                     "optim.epochs=2",
-                                     "optim.batch_size=4",
-                                     "optim.lr=0.003",
-                                     "folds.k=3",
-                                     "budgets=[2, 4]"};
-  overrides.insert(overrides.end(), extra.begin(), extra.end());
-  return config::load_finetune_config({}, overrides);
+  return testing_support::small_finetune_config(dir, "[2, 4]", std::move(extra));
 }
 
 /// A fresh 32 px U-Net (base 4, depth 2) saved as a segmentation model.

@@ -13,6 +13,7 @@
 #include "cltci/run/finetune_cells.h"
 #include "cltci/run/segmentation_model.h"
 #include "common_test_support.h"
+#include "finetune_test_support.h"
 
 #include <gtest/gtest.h>
 #include <spdlog/sinks/base_sink.h>
@@ -30,6 +31,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace cltci::run {
@@ -179,24 +181,7 @@ TEST(FinetuneValidationSplit, AnEmptySideIsAnInputErrorNamingTheFraction) {
 
 config::FinetuneConfig small_config(const testing::TempDir& dir,
                                     std::vector<std::string> extra = {}) {
-  std::vector<std::string> overrides{"run.output_dir=" + dir.path().string(),
-                                     "run.name=ft",
-                                     "run.threads=2",
-                                     "run.log_every=100",
-                                     "data.cache_dir=" + (dir / "cache").string(),
-                                     "data.image_size=32",
-                                     "data.source.patients=12",
-                                     "data.source.images_per_patient=[1, 3]",
-                                     "data.workers=1",
-                                     "model.base_channels=4",
-                                     "model.depth=2",
-                                     "optim.epochs=2",
-                                     "optim.batch_size=4",
-                                     "optim.lr=0.003",
-                                     "folds.k=3",
-                                     "budgets=[4, 8]"};
-  overrides.insert(overrides.end(), extra.begin(), extra.end());
-  return config::load_finetune_config({}, overrides);
+  return testing_support::small_finetune_config(dir, "[4, 8]", std::move(extra));
 }
 
 TEST(FinetuneValidationSplit, NeverHoldsATestFoldImageOrPatient) {

@@ -1,8 +1,8 @@
 #include "cltci/run/sweep_state.h"
 
 #include "cltci/common/atomic_file.h"
+#include "cltci/common/job_lock.h"
 #include "cltci/config/sweep_config.h"
-#include "cltci/run/job_lock.h"
 #include "cltci/run/sweep_graph.h"
 #include "common_test_support.h"
 
@@ -36,7 +36,7 @@ TEST(SweepState, FollowsSummariesLocksAndFailures) {
   EXPECT_EQ(statuses(state)[0], S::kDone);
   EXPECT_EQ(statuses(state)[2], S::kReady);
   {
-    auto lock = JobLock::try_acquire(state.lock_file(graph.jobs[2]), 600, 10);
+    auto lock = common::JobLock::try_acquire(state.lock_file(graph.jobs[2]), 600, 10);
     ASSERT_TRUE(lock);
     EXPECT_EQ(statuses(state)[2], S::kRunning);
   }

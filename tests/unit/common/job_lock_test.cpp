@@ -1,4 +1,4 @@
-#include "cltci/run/job_lock.h"
+#include "cltci/common/job_lock.h"
 
 #include "common_test_support.h"
 
@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <thread>
 
-namespace cltci::run {
+namespace cltci::common {
 namespace {
 
 namespace fs = std::filesystem;
@@ -138,4 +138,4 @@ TEST(SweepJobLock, NoticesWhenItsLockWasTaken) {
 }
 
 }  // namespace
-}  // namespace cltci::run
+}  // namespace cltci::common

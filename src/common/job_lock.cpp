@@ -1,4 +1,4 @@
-#include "cltci/run/job_lock.h"
+#include "cltci/common/job_lock.h"
 
 #include "cltci/common/error.h"
 
@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-namespace cltci::run {
+namespace cltci::common {
 namespace fs = std::filesystem;
 namespace {
 
@@ -108,13 +108,13 @@ bool reclaim_stale_lock(const fs::path& file, double timeout_s) {
     if (rename(file.c_str(), aside.c_str()) == 0) {
       struct stat moved {};
       if (stat(aside.c_str(), &moved) == 0 && same_state(moved, seen)) {
-        spdlog::warn("[sweep] reclaimed the stale lock {} of {} pid {} ({})", file.string(),
+        spdlog::warn("[lock] reclaimed the stale lock {} of {} pid {} ({})", file.string(),
                      holder->host, holder->pid, holder->why_stale);
         removed = true;
       } else if (link(aside.c_str(), file.c_str()) != 0) {
         // The holder released between our check and the rename and a third runner took the
         // job: we moved its live lock, and the lock name is taken again. Nothing to put back.
-        spdlog::warn("[sweep] {}: lock changed hands while reclaiming it", file.string());
+        spdlog::warn("[lock] {}: lock changed hands while reclaiming it", file.string());
       }
       unlink(aside.c_str());
     }
@@ -168,8 +168,8 @@ void JobLock::beat() {
          named.st_dev != mine.st_dev)) {
       lost_ = true;
       spdlog::error(
-          "[sweep] lost the lock {}: another runner took this job for dead (was the "
-          "heartbeat stalled longer than sweep.lock_timeout_s?)",
+          "[lock] lost the lock {}: another process took its holder for dead (was the "
+          "heartbeat stalled longer than the lock timeout?)",
           file_.string());
     }
   }
@@ -196,4 +196,4 @@ JobLock::~JobLock() {
   close(fd_);
 }
 
-}  // namespace cltci::run
+}  // namespace cltci::common

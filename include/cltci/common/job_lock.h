@@ -22,7 +22,7 @@
 #include <string>
 #include <thread>
 
-namespace cltci::run {
+namespace cltci::common {
 
 /// What a lock file says about its holder.
 struct LockHolder {
@@ -72,4 +72,4 @@ class JobLock {
   std::thread thread_;
 };
 
-}  // namespace cltci::run
+}  // namespace cltci::common
