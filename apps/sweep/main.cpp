@@ -2,78 +2,18 @@
 // finetune -> evaluate -> report jobs; `plan` shows them, `run` runs them in this process (several
 // runners share the work through lock files), `slurm` writes an sbatch array script.
 #include "cli_common.h"
-#include "cltci/common/atomic_file.h"
-#include "cltci/common/error.h"
 #include "cltci/config/sweep_config.h"
 #include "cltci/run/sweep.h"
 #include "cltci/run/sweep_graph.h"
 
 #include <CLI/CLI.hpp>
 
-#include <charconv>
-#include <cstdlib>
 #include <filesystem>
 #include <iostream>
-#include <optional>
 #include <string>
 #include <vector>
 
-namespace {
-
 namespace fs = std::filesystem;
-using cltci::common::InputError;
-
-std::optional<std::size_t> parse_count(const std::string& text) {
-  std::size_t value = 0;
-  const auto result = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (result.ec != std::errc() || result.ptr != text.data() + text.size()) return std::nullopt;
-  return value;
-}
-
-/// --shard I/N, else a Slurm array task's place in its array, else the whole sweep.
-void resolve_shard(const std::string& text, cltci::run::SweepOptions& options) {
-  if (!text.empty()) {
-    const auto slash = text.find('/');
-    const auto index = parse_count(text.substr(0, slash));
-    const auto count =
-        slash == std::string::npos ? std::nullopt : parse_count(text.substr(slash + 1));
-    if (!index || !count || *count == 0 || *index >= *count) {
-      throw InputError("--shard: expected I/N with 0 <= I < N, got '" + text + "'");
-    }
-    options.shard = *index;
-    options.shards = *count;
-    return;
-  }
-  const char* id = std::getenv("SLURM_ARRAY_TASK_ID");
-  const char* count = std::getenv("SLURM_ARRAY_TASK_COUNT");
-  if (id == nullptr || count == nullptr) return;
-  const char* min = std::getenv("SLURM_ARRAY_TASK_MIN");
-  const auto i = parse_count(id);
-  const auto n = parse_count(count);
-  const auto low = min != nullptr ? parse_count(min) : std::optional<std::size_t>(0);
-  if (!i || !n || !low || *n == 0 || *i < *low || *i - *low >= *n) {
-    throw InputError(std::string("SLURM_ARRAY_TASK_ID=") + id + ", SLURM_ARRAY_TASK_COUNT=" +
-                     count + ": not a task of a contiguous array; pass --shard I/N");
-  }
-  options.shard = *i - *low;
-  options.shards = *n;
-}
-
-void parse_rates(const std::vector<std::string>& items, cltci::run::SweepOptions& options) {
-  for (const auto& item : items) {
-    const auto equal = item.find('=');
-    double value = 0.0;
-    const std::string number = equal == std::string::npos ? "" : item.substr(equal + 1);
-    const auto result = std::from_chars(number.data(), number.data() + number.size(), value);
-    if (equal == 0 || equal == std::string::npos || result.ec != std::errc() ||
-        result.ptr != number.data() + number.size() || !(value > 0)) {
-      throw InputError("--images-per-second: expected ARCH=N with N > 0, got '" + item + "'");
-    }
-    options.images_per_second[item.substr(0, equal)] = value;
-  }
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"Run sweeps of pretrain -> finetune -> evaluate -> report jobs", "sweep"};
@@ -109,6 +49,8 @@ int main(int argc, char** argv) {
   slurm->add_option("--cpus", slurm_options.cpus, "CPU cores per task")->capture_default_str();
   slurm->add_option("--time", slurm_options.time, "time limit per task")->capture_default_str();
   slurm->add_option("--partition", slurm_options.partition, "partition");
+  bool overwrite = false;
+  slurm->add_flag("--overwrite", overwrite, "replace an existing script");
 
   return cltci::apps::run_main(app, argc, argv, flags, [&] {
     std::vector<std::string> extra;
@@ -117,14 +59,14 @@ int main(int argc, char** argv) {
     const auto config = cltci::config::load_sweep_config(file, output);
     const auto graph = cltci::run::expand_sweep(config, extra);
     cltci::run::SweepOptions options;
-    parse_rates(rates, options);
+    cltci::run::parse_throughputs(rates, options);
     if (*plan) {
-      resolve_shard(shard, options);
+      cltci::run::resolve_shard(shard, options);
       std::cout << cltci::run::sweep_plan(graph, options);
       return 0;
     }
     if (*run) {
-      resolve_shard(shard, options);
+      cltci::run::resolve_shard(shard, options);
       return cltci::run::sweep_run(graph, options);
     }
     slurm_options.executable = fs::canonical("/proc/self/exe").string();
@@ -134,13 +76,7 @@ int main(int argc, char** argv) {
     if (!device.empty()) flags_text += " --device " + device;
     if (!threads.empty()) flags_text += " --threads " + threads;
     slurm_options.extra_flags = flags_text.empty() ? "" : flags_text.substr(1);
-    const fs::path target =
-        script.empty() ? fs::path(config.sweep.output_dir) / (config.sweep.name + ".sbatch")
-                       : fs::path(script);
-    // Slurm does not create the folder of --output: the script's log folder must exist.
-    fs::create_directories(fs::absolute(graph.state_dir) / "slurm");
-    cltci::common::write_file_atomic(
-        target, std::string_view(cltci::run::slurm_script(graph, slurm_options)));
+    const fs::path target = cltci::run::write_slurm_script(graph, slurm_options, script, overwrite);
     std::cout << "wrote " << target.string() << "; submit it with: sbatch " << target.string()
               << "\n";
     return 0;

@@ -16,11 +16,16 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <sstream>
+#include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -84,7 +89,77 @@ void nap(double seconds) {
   }
 }
 
+std::optional<std::size_t> parse_count(const std::string& text) {
+  std::size_t value = 0;
+  const auto result = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (result.ec != std::errc() || result.ptr != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
 }  // namespace
+
+void resolve_shard(const std::string& text, SweepOptions& options) {
+  if (!text.empty()) {
+    const auto slash = text.find('/');
+    const auto index = parse_count(text.substr(0, slash));
+    const auto count =
+        slash == std::string::npos ? std::nullopt : parse_count(text.substr(slash + 1));
+    if (!index || !count || *count == 0 || *index >= *count) {
+      throw common::InputError("--shard: expected I/N with 0 <= I < N, got '" + text + "'");
+    }
+    options.shard = *index;
+    options.shards = *count;
+    return;
+  }
+  const char* id = std::getenv("SLURM_ARRAY_TASK_ID");
+  const char* count = std::getenv("SLURM_ARRAY_TASK_COUNT");
+  if (id == nullptr || count == nullptr) return;
+  const char* min = std::getenv("SLURM_ARRAY_TASK_MIN");
+  const auto i = parse_count(id);
+  const auto n = parse_count(count);
+  const auto low = min != nullptr ? parse_count(min) : std::optional<std::size_t>(0);
+  if (!i || !n || !low || *n == 0 || *i < *low || *i - *low >= *n) {
+    throw common::InputError(std::string("SLURM_ARRAY_TASK_ID=") + id +
+                             ", SLURM_ARRAY_TASK_COUNT=" + count +
+                             ": not a task of a contiguous array; pass --shard I/N");
+  }
+  options.shard = *i - *low;
+  options.shards = *n;
+}
+
+void parse_throughputs(const std::vector<std::string>& items, SweepOptions& options) {
+  for (const auto& item : items) {
+    const auto equal = item.find('=');
+    double value = 0.0;
+    const std::string number = equal == std::string::npos ? "" : item.substr(equal + 1);
+    const auto result = std::from_chars(number.data(), number.data() + number.size(), value);
+    if (equal == 0 || equal == std::string::npos || result.ec != std::errc() ||
+        result.ptr != number.data() + number.size() || !(value > 0)) {
+      throw common::InputError("--images-per-second: expected ARCH=N with N > 0, got '" + item +
+                               "'");
+    }
+    options.images_per_second[item.substr(0, equal)] = value;
+  }
+}
+
+std::filesystem::path write_slurm_script(const SweepGraph& graph,
+                                         const SlurmOptions& options,
+                                         const std::filesystem::path& script,
+                                         bool overwrite) {
+  const std::filesystem::path target = script.empty()
+                                           ? std::filesystem::path(graph.config.sweep.output_dir) /
+                                                 (graph.config.sweep.name + ".sbatch")
+                                           : script;
+  std::error_code error;
+  if (!overwrite && std::filesystem::exists(std::filesystem::symlink_status(target, error))) {
+    throw common::InputError("--script: " + target.string() +
+                             " exists (it may hold your edits); pass --overwrite to replace it");
+  }
+  // Slurm does not create the folder of --output: the script's log folder must exist.
+  std::filesystem::create_directories(std::filesystem::absolute(graph.state_dir) / "slurm");
+  common::write_file_atomic(target, std::string_view(slurm_script(graph, options)));
+  return target;
+}
 
 std::string sweep_plan(const SweepGraph& graph, const SweepOptions& options) {
   const SweepState state(graph);

@@ -22,6 +22,17 @@ cltci_expect_exit(cli.sweep.plan_done 0
                   --shard 1/2)
 cltci_expect_exit(cli.sweep.slurm 0 "wrote .*/ci/phantom_ci.sbatch"
                   $<TARGET_FILE:sweep> slurm ${cltci_sweep_ci} --output ${cltci_sweep_out}/ci)
+# A second script is not written over the first (it may hold the user's edits) without
+# --overwrite.
+cltci_expect_exit(cli.sweep.slurm_exists 2 "--script: .*/ci/phantom_ci.sbatch exists .*pass --overwrite"
+                  $<TARGET_FILE:sweep> slurm ${cltci_sweep_ci} --output ${cltci_sweep_out}/ci)
+cltci_expect_exit(cli.sweep.slurm_overwrite 0 "wrote .*/ci/phantom_ci.sbatch"
+                  $<TARGET_FILE:sweep> slurm ${cltci_sweep_ci} --output ${cltci_sweep_out}/ci
+                  --overwrite)
+set_tests_properties(cli.sweep.slurm_exists PROPERTIES DEPENDS cli.sweep.slurm
+                     FIXTURES_REQUIRED cltci_sweep_ci)
+set_tests_properties(cli.sweep.slurm_overwrite PROPERTIES DEPENDS cli.sweep.slurm_exists
+                     FIXTURES_REQUIRED cltci_sweep_ci)
 # The report job wrote the paper-ready tables and the figure (md5sum fails on a missing file).
 cltci_expect_exit(cli.sweep.report_tables 0 "dice.md.*dice.tex.*hd95.csv.*dice_vs_m.png"
                   ${CMAKE_COMMAND} -E md5sum
@@ -31,9 +42,11 @@ cltci_expect_exit(cli.sweep.report_tables 0 "dice.md.*dice.tex.*hd95.csv.*dice_v
                   ${cltci_sweep_out}/ci/report_phantom_unet/tables/dice_vs_m.png)
 set_tests_properties(cli.sweep.rerun_skips cli.sweep.plan_done cli.sweep.slurm
                      cli.sweep.report_tables PROPERTIES FIXTURES_REQUIRED cltci_sweep_ci)
+# Its own sweep file: the CI sweep's fine-tunings take under a second, so the runner could finish
+# before the kill on a fast machine.
 add_test(NAME cli.sweep.kill_resume
-         COMMAND sh ${cltci_sweep_check} kill-resume $<TARGET_FILE:sweep> ${cltci_sweep_ci}
-                 ${cltci_sweep_out}/killed)
+         COMMAND sh ${cltci_sweep_check} kill-resume $<TARGET_FILE:sweep>
+                 ${CMAKE_CURRENT_LIST_DIR}/data/sweep_kill.yaml ${cltci_sweep_out}/killed)
 set_tests_properties(cli.sweep.kill_resume PROPERTIES PASS_REGULAR_EXPRESSION
                      "ok: kill-resume, 6 jobs" TIMEOUT 300)
 

@@ -6,8 +6,10 @@
 #include "cltci/run/sweep_graph.h"
 
 #include <cstddef>
+#include <filesystem>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace cltci::run {
 
@@ -17,6 +19,15 @@ struct SweepOptions {
   /// Fine-tuning images/s at 256 px per model.arch, for estimates without measured runs.
   std::map<std::string, double> images_per_second;
 };
+
+/// This runner's shard: from `text` ("I/N", as --shard), else from a Slurm array task
+/// (SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT and SLURM_ARRAY_TASK_MIN), else the whole sweep.
+/// Malformed values throw common::InputError naming the flag or the variables.
+void resolve_shard(const std::string& text, SweepOptions& options);
+
+/// --images-per-second items "ARCH=N" (N > 0) into options.images_per_second; InputError naming
+/// the flag otherwise.
+void parse_throughputs(const std::vector<std::string>& items, SweepOptions& options);
 
 /// The plan: one line per job (status, shard when sharded, note), then the estimate and how it
 /// was made.
@@ -44,5 +55,13 @@ struct SlurmOptions {
 };
 
 std::string slurm_script(const SweepGraph& graph, const SlurmOptions& options);
+
+/// Writes slurm_script() to `script` (default <output_dir>/<name>.sbatch) and creates the log
+/// folder Slurm will not create. An existing script (perhaps edited by hand) is replaced only
+/// with `overwrite`, else InputError. Returns the file written.
+std::filesystem::path write_slurm_script(const SweepGraph& graph,
+                                         const SlurmOptions& options,
+                                         const std::filesystem::path& script,
+                                         bool overwrite);
 
 }  // namespace cltci::run
