@@ -70,32 +70,26 @@ class ImageAttributes {
   at::Tensor studies_;
 };
 
-/// Running means of PositiveCounts over the anchors of several steps.
+/// PositiveCounts over the anchors of several steps, summed on the device so that a step does
+/// not wait for a host transfer; the means are taken once, when the epoch asks.
 class PositiveCountsMean {
  public:
-  void add(const PositiveCounts& counts) {
-    anchors_ += counts.anchors;
-    positives_ += counts.positives_per_anchor * counts.anchors;
-    weight_ += counts.weight_per_anchor * counts.anchors;
-    without_ += counts.share_without * counts.anchors;
+  void add(const ContrastiveInputs& inputs, const SupConOptions& options) {
+    const at::Tensor sums = positive_count_sums(inputs, options);
+    sums_ = sums_.defined() ? sums_ + sums : sums;
+    anchors_ += static_cast<double>(inputs.anchors.size(0));
   }
 
   std::optional<PositiveCounts> take() {
     if (!(anchors_ > 0.0)) return std::nullopt;
-    PositiveCounts mean;
-    mean.anchors = anchors_;
-    mean.positives_per_anchor = positives_ / anchors_;
-    mean.weight_per_anchor = weight_ / anchors_;
-    mean.share_without = without_ / anchors_;
+    const PositiveCounts mean = positive_counts_of(anchors_, sums_);
     *this = PositiveCountsMean();
     return mean;
   }
 
  private:
+  at::Tensor sums_;
   double anchors_ = 0.0;
-  double positives_ = 0.0;
-  double weight_ = 0.0;
-  double without_ = 0.0;
 };
 
 /// Encoder followed by the projection head: the unit that MoCo copies and momentum-updates.
@@ -163,10 +157,10 @@ class MoCoMethod final : public Method {
     inputs.queue = queue_.attributes();
     inputs.queue_valid = queue_.valid();
     inputs.positives = positives_;
-    at::Tensor result = moco_loss(inputs, supcon_);
-    if (positives_ == MoCoPositives::kPatient) {
-      counts_.add(positive_counts(moco_contrastive_inputs(inputs), supcon_));
-    }
+    // One ContrastiveInputs for the loss and the counts: the same pairs, built once.
+    const ContrastiveInputs pairs = moco_contrastive_inputs(inputs);
+    at::Tensor result = contrastive_loss(pairs, supcon_);
+    if (positives_ == MoCoPositives::kPatient) counts_.add(pairs, supcon_);
     pending_keys_ = keys.detach();
     pending_ = inputs.query;
     return result;
@@ -269,9 +263,10 @@ class SimCLRMethod final : public Method {
     const at::Tensor features = torch::stack({out.slice(0, 0, n), out.slice(0, n)}, 1);
     // Without labels every image is its own class: NT-Xent.
     if (!patient_labels_) return supcon_loss(features, at::Tensor(), supcon_);
-    const PairAttributes images = attributes_.of(batch.patient, batch.index);
-    counts_.add(positive_counts(supcon_contrastive_inputs(features, images), supcon_));
-    return supcon_loss(features, images, supcon_);
+    const ContrastiveInputs pairs =
+        supcon_contrastive_inputs(features, attributes_.of(batch.patient, batch.index));
+    counts_.add(pairs, supcon_);
+    return contrastive_loss(pairs, supcon_);
   }
 
   std::optional<PositiveCounts> take_positive_counts() override { return counts_.take(); }

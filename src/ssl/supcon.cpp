@@ -619,7 +619,7 @@ at::Tensor moco_loss(const at::Tensor& queries,
   return moco_loss(inputs, options);
 }
 
-PositiveCounts positive_counts(const ContrastiveInputs& inputs, const SupConOptions& options) {
+at::Tensor positive_count_sums(const ContrastiveInputs& inputs, const SupConOptions& options) {
   const torch::NoGradGuard no_grad;
   check_options(options);
   if (inputs.match_ids) check_positive_options(options.positives);
@@ -628,9 +628,6 @@ PositiveCounts positive_counts(const ContrastiveInputs& inputs, const SupConOpti
   const std::int64_t nk = inputs.keys.size(0);
   const at::Device device = inputs.anchors.device();
   const Attributes a = prepare_attributes(inputs, options.positives, nq, nk, device);
-  PositiveCounts counts;
-  counts.anchors = static_cast<double>(nq);
-  if (nq == 0) return counts;
   const auto double_options = inputs.anchors.options().dtype(at::kDouble);
   at::Tensor key_positives = at::zeros({nq}, double_options);
   at::Tensor key_weight = at::zeros({nq}, double_options);
@@ -655,15 +652,26 @@ PositiveCounts positive_counts(const ContrastiveInputs& inputs, const SupConOpti
       key_weight.slice(0, r0, r1).copy_(w.sum(1));
     }
   }
-  // One transfer for the three means.
-  const at::Tensor means = at::stack({key_positives.mean(), key_weight.mean(),
-                                      (key_positives == 0).to(at::kDouble).mean()})
-                               .cpu();
-  const double* m = means.data_ptr<double>();
-  counts.positives_per_anchor = m[0];
-  counts.weight_per_anchor = m[1];
-  counts.share_without = m[2];
+  return at::stack(
+      {key_positives.sum(), key_weight.sum(), (key_positives == 0).to(at::kDouble).sum()});
+}
+
+PositiveCounts positive_counts_of(double anchors, const at::Tensor& sums) {
+  PositiveCounts counts;
+  counts.anchors = anchors;
+  if (!(anchors > 0.0)) return counts;
+  // One transfer for the three sums.
+  const at::Tensor host = sums.to(at::kCPU, at::kDouble).contiguous();
+  const double* m = host.data_ptr<double>();
+  counts.positives_per_anchor = m[0] / anchors;
+  counts.weight_per_anchor = m[1] / anchors;
+  counts.share_without = m[2] / anchors;
   return counts;
+}
+
+PositiveCounts positive_counts(const ContrastiveInputs& inputs, const SupConOptions& options) {
+  return positive_counts_of(static_cast<double>(inputs.anchors.size(0)),
+                            positive_count_sums(inputs, options));
 }
 
 }  // namespace cltci::ssl

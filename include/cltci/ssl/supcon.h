@@ -166,6 +166,12 @@ struct PositiveCounts {
 /// device sync at the end.
 PositiveCounts positive_counts(const ContrastiveInputs& inputs, const SupConOptions& options);
 
+/// The same figures as sums over the anchors, [positives, weight, anchors without] float64 on the
+/// features' device, without a host transfer: what a training step accumulates (one transfer per
+/// epoch, not per step). positive_counts_of(anchors, summed sums) turns them into means.
+at::Tensor positive_count_sums(const ContrastiveInputs& inputs, const SupConOptions& options);
+PositiveCounts positive_counts_of(double anchors, const at::Tensor& sums);
+
 /// Anchor rows per chunk that keep one chunk of logits within budget_bytes (at least 1).
 std::int64_t chunk_rows_for_budget(std::int64_t num_keys,
                                    std::int64_t budget_bytes,
