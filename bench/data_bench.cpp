@@ -14,11 +14,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace {
 
@@ -67,7 +69,7 @@ int main(int argc, char** argv) {
   auto start = std::chrono::steady_clock::now();
   CacheOutcome outcome{};
   load_or_build_cache(store, records, options, &outcome);
-  if (outcome == CacheOutcome::built) {
+  if (outcome == CacheOutcome::kBuilt) {
     std::printf("cache build: %d phantom images %dx%d -> %d^2 in %.2f s (%u threads)\n", images,
                 phantom.width, phantom.height, size, seconds_since(start),
                 std::thread::hardware_concurrency());

@@ -11,8 +11,8 @@
 //
 // The defaults are the data section's (SourceConfig): 60 patients of 2-6 films, 320x288 (H x W),
 // seed 7.
-#include "cltci/data/dataset_cache.h"
 #include "cltci/data/phantom.h"
+#include "cltci/data/square_geometry.h"
 
 #include <opencv2/core.hpp>
 
@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {

@@ -35,7 +35,8 @@ fi
 # --- Debian packages -------------------------------------------------------------------------
 debian_packages=(g++ cmake ninja-build pkg-config ccache python3-venv
                  libopencv-dev libcli11-dev libyaml-cpp-dev libspdlog-dev libgtest-dev
-                 libdcmtk-dev libgif-dev clang-format)
+                 libdcmtk-dev libgif-dev clang-format clang-tidy
+                 clang libclang-rt-14-dev)  # clang + its libFuzzer/ASan runtimes: scripts/fuzz.sh
 missing=()
 for pkg in "${debian_packages[@]}"; do
   if dpkg-query -W -f='${Status}' "${pkg}" 2>/dev/null | grep -q "install ok installed"; then

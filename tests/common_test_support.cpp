@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <random>
+#include <system_error>
 #include <unistd.h>
 
 namespace cltci::testing {

@@ -6,6 +6,7 @@
 #include "cltci/run/evaluate.h"
 
 #include <iostream>
+#include <string>
 
 int main(int argc, char** argv) {
   CLI::App app{"Score a fine-tuning run on its held-out folds, or segment new images", "evaluate"};

@@ -3,6 +3,8 @@
 #include "cltci/run/prepare.h"
 
 #include <iostream>
+#include <string>
+#include <vector>
 
 int main(int argc, char** argv) {
   namespace run = cltci::run;
@@ -16,7 +18,8 @@ int main(int argc, char** argv) {
   run::PreparePhantomOptions phantom;
   std::string format = "png";
   std::vector<int> per_patient{phantom.phantom.min_images, phantom.phantom.max_images};
-  std::vector<int> size{phantom.phantom.width, phantom.phantom.height};
+  // Height first, as data.source.native_size: [height, width] in a config.
+  std::vector<int> size{phantom.phantom.height, phantom.phantom.width};
   CLI::App* ph = app.add_subcommand("phantom", "write the synthetic longitudinal phantom");
   ph->add_option("--output", phantom.output, "folder to create")->required();
   ph->add_option("--patients", phantom.phantom.patients, "number of patients")
@@ -30,7 +33,11 @@ int main(int argc, char** argv) {
                  "generator: 1 the original, 2 the paediatric ICU model (docs/phantom.md)")
       ->check(CLI::Range(1, 2))
       ->capture_default_str();
-  ph->add_option("--size", size, "W H native image size")->expected(2)->capture_default_str();
+  ph->add_option("--size", size,
+                 "H W native image size: height then width, the order of "
+                 "data.source.native_size")
+      ->expected(2)
+      ->capture_default_str();
   ph->add_option("--bits", phantom.phantom.bits, "PNG depth: 8 or 16")->capture_default_str();
   ph->add_option("--format", format, "png | montgomery | jsrt | dicom | dicom-flat | nih")
       ->capture_default_str();
@@ -63,8 +70,8 @@ int main(int argc, char** argv) {
     if (ph->parsed()) {
       phantom.phantom.min_images = per_patient[0];
       phantom.phantom.max_images = per_patient[1];
-      phantom.phantom.width = size[0];
-      phantom.phantom.height = size[1];
+      phantom.phantom.height = size[0];
+      phantom.phantom.width = size[1];
       phantom.format = cltci::data::parse_phantom_format(format);
       return run::prepare_phantom(phantom, std::cout);
     }

@@ -1,5 +1,7 @@
 #include "cltci/common/error.h"
 
+#include <utility>
+
 namespace cltci::common {
 namespace {
 std::string join_lines(const std::vector<std::string>& lines) {

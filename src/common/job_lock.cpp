@@ -13,7 +13,9 @@
 #include <signal.h>
 #include <sstream>
 #include <sys/stat.h>
+#include <system_error>
 #include <unistd.h>
+#include <utility>
 
 namespace cltci::common {
 namespace fs = std::filesystem;

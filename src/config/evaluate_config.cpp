@@ -1,6 +1,10 @@
 #include "cltci/config/evaluate_config.h"
 
 #include "cltci/config/config_loader.h"
+#include "cltci/config/config_writer.h"
+
+#include <filesystem>
+#include <string>
 
 namespace cltci::config {
 

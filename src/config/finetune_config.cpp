@@ -1,6 +1,9 @@
 #include "cltci/config/finetune_config.h"
 
 #include "cltci/config/config_loader.h"
+#include "cltci/config/config_writer.h"
+#include "cltci/data/folds.h"
+#include "cltci/models/model_factory.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,6 +11,31 @@
 #include <string>
 
 namespace cltci::config {
+
+const std::vector<std::string>& init_type_names() {
+  static const std::vector<std::string> names{"random", "pretrained", "imagenet"};
+  return names;
+}
+
+const std::vector<std::string>& finetune_loss_names() {
+  static const std::vector<std::string> names{"ce", "dice_ce"};
+  return names;
+}
+
+const std::vector<std::string>& validation_source_names() {
+  static const std::vector<std::string> names{"none", "budget", "rest"};
+  return names;
+}
+
+const std::string& to_string(InitType type) {
+  return init_type_names().at(static_cast<std::size_t>(type));
+}
+const std::string& to_string(FinetuneLoss loss) {
+  return finetune_loss_names().at(static_cast<std::size_t>(loss));
+}
+const std::string& to_string(ValidationSource source) {
+  return validation_source_names().at(static_cast<std::size_t>(source));
+}
 
 AugmentConfig FinetuneConfig::finetune_augment_defaults() {
   AugmentConfig augment;
@@ -29,7 +57,7 @@ OptimConfig FinetuneConfig::finetune_optim_defaults() {
 }
 
 void describe(Schema& s, InitConfig& c) {
-  s.field("type", c.type, "encoder initialisation", {"random", "pretrained", "imagenet"});
+  s.field("type", c.type, "encoder initialisation", init_type_names());
   s.field("pretrain_run", c.pretrain_run, "pretrained: the pretrain run directory");
   s.field("weights", c.weights,
           "imagenet: torchvision ResNet-50 weights as .safetensors (conv1 summed over RGB)");
@@ -41,14 +69,14 @@ void describe(Schema& s, FoldsConfig& c) {
           Rule::non_negative());
   s.field("group_by", c.group_by,
           "patient: no patient in two folds | image: the paper's split over images",
-          {"patient", "image"});
+          {data::to_string(data::GroupBy::kPatient), data::to_string(data::GroupBy::kImage)});
 }
 
 void describe(Schema& s, ValidationConfig& c) {
   s.field("source", c.source,
           "none: keep the last epoch | budget: whole patients out of the M images | rest: whole "
           "patients of the training folds outside the M (uses labels beyond the budget)",
-          {"none", "budget", "rest"});
+          validation_source_names());
   // Open at both ends: no validation image or no training image is never what was meant.
   s.field("fraction", c.fraction,
           "share of the source's images held out for choosing the epoch (whole patients)",
@@ -70,7 +98,7 @@ void describe(Schema& s, FinetuneConfig& c) {
           "fine-tuning seeds: replicates of every (fold, M) cell with their own initial "
           "decoder, batch order and augmentation (folds and M images fixed)",
           Rule::non_negative());
-  s.field("loss", c.loss, "ce | dice_ce", {"ce", "dice_ce"});
+  s.field("loss", c.loss, "ce | dice_ce", finetune_loss_names());
   s.section("validation", "choosing the epoch on held-out training patients, never the test fold",
             [&] { describe(s, c.validation); });
 }
@@ -81,11 +109,11 @@ void validate(const FinetuneConfig& c, Problems& problems) {
   validate(c.model, problems);
   validate(c.augment, problems);
   validate(c.optim, problems);
-  if (c.init.type == "pretrained" && c.init.pretrain_run.empty()) {
+  if (c.init.type == InitType::kPretrained && c.init.pretrain_run.empty()) {
     problems.add("init.pretrain_run", "required when init.type is pretrained");
   }
-  if (c.init.type == "imagenet") {
-    if (c.model.arch != "deeplabv3plus") {
+  if (c.init.type == InitType::kImagenet) {
+    if (c.model.arch != models::kDeepLabV3PlusArch) {
       problems.add("init.type", "imagenet weights exist for the ResNet-50 (deeplabv3plus) only");
     }
     if (c.init.weights.empty()) problems.add("init.weights", "required when init.type is imagenet");
@@ -103,7 +131,7 @@ void validate(const FinetuneConfig& c, Problems& problems) {
       problems.add("seeds", "must not repeat a seed");
     }
   }
-  if (c.validation.source == "budget") {
+  if (c.validation.source == ValidationSource::kBudget) {
     // The arithmetic half of "at least one image on each side", checked before any run
     // directory exists; plan_cells checks the whole-patient half against the data.
     for (const auto budget : c.budgets) {
@@ -126,7 +154,7 @@ void validate(const FinetuneConfig& c, Problems& problems) {
       }
     }
   }
-  if (c.data.source.type != "phantom" && c.model.classes != 3) {
+  if (c.data.source.type != kPhantomSource && c.model.classes != 3) {
     problems.add("model.classes", "lung segmentation uses 3 classes (background, left, right)");
   }
 }

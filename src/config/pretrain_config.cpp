@@ -1,6 +1,11 @@
 #include "cltci/config/pretrain_config.h"
 
 #include "cltci/config/config_loader.h"
+#include "cltci/config/config_writer.h"
+#include "cltci/ssl/method.h"
+#include "cltci/ssl/positives.h"
+
+#include <string>
 
 namespace cltci::config {
 
@@ -40,17 +45,19 @@ void validate(const PretrainConfig& c, Problems& problems) {
                                          std::to_string(c.method.images_per_patient) +
                                          ") for cltci_simclr (P patients x K images)");
   }
-  const bool cltci = c.method.name == "cltci_moco" || c.method.name == "cltci_simclr";
-  if (!cltci && c.method.positives != "patient") {
+  using ssl::PositiveRule;
+  if (!ssl::uses_patient_positives(c.method.name) &&
+      c.method.positives != ssl::to_string(PositiveRule::kPatient)) {
     problems.add("method.positives", "only cltci_moco and cltci_simclr have patient positives; " +
                                          c.method.name + " takes the default 'patient'");
   }
-  if (c.method.positives == "window" && !(c.method.max_days > 0.0)) {
+  if (c.method.positives == ssl::to_string(PositiveRule::kWindow) && !(c.method.max_days > 0.0)) {
     problems.add("method.max_days",
                  "must be > 0 with positives: window (the largest time "
                  "between two positives, in days)");
   }
-  if (c.method.positives == "weighted" && !(c.method.time_scale_days > 0.0)) {
+  if (c.method.positives == ssl::to_string(PositiveRule::kWeighted) &&
+      !(c.method.time_scale_days > 0.0)) {
     problems.add("method.time_scale_days",
                  "must be > 0 with positives: weighted (tau_t of the "
                  "weights exp(-|dt| / tau_t), in days)");

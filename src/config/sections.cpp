@@ -1,5 +1,19 @@
 #include "cltci/config/sections.h"
 
+#include "cltci/data/importer.h"
+#include "cltci/data/phantom.h"
+#include "cltci/models/model_factory.h"
+#include "cltci/models/unet.h"
+#include "cltci/ssl/method.h"
+#include "cltci/ssl/positives.h"
+
+#include <string>
+#include <vector>
+
+// The choice lists and ranges of keys that name the library's parts (methods, positive rules,
+// architectures, norms, importers, the U-Net's depth) are the library's own registries and
+// constants, read here: one list per key, so a method added to ssl:: is a method the config
+// accepts. Only this file reads them; the config headers stay free of the library.
 namespace cltci::config {
 namespace {
 
@@ -13,21 +27,13 @@ void check_range(const std::vector<double>& range, const std::string& key, Probl
 }  // namespace
 
 const std::vector<std::string>& source_types() {
-  static const std::vector<std::string> types{"phantom",    "manifest", "folder", "jsrt",
-                                              "montgomery", "shenzhen", "nih",    "chexpert",
-                                              "mimic",      "dicom"};
+  static const std::vector<std::string> types = [] {
+    std::vector<std::string> all{kPhantomSource, kManifestSource};
+    const auto& kinds = data::import_kinds();
+    all.insert(all.end(), kinds.begin(), kinds.end());
+    return all;
+  }();
   return types;
-}
-
-const std::vector<std::string>& pretraining_methods() {
-  static const std::vector<std::string> names{"cltci_moco", "cltci_simclr", "moco",
-                                              "simclr",     "rotation",     "pirl"};
-  return names;
-}
-
-const std::vector<std::string>& positive_rules() {
-  static const std::vector<std::string> rules{"patient", "study", "window", "weighted"};
-  return rules;
 }
 
 void describe(Schema& s, RunConfig& c) {
@@ -53,8 +59,9 @@ void describe(Schema& s, SourceConfig& c) {
   s.field("patients", c.patients, "phantom: number of patients", Rule::at_least(1));
   s.field("images_per_patient", c.images_per_patient,
           "phantom: [min, max] acquisitions per patient", Rule::at_least(1), 2);
+  // The doc is part of every saved config.yaml, which a resumed run compares byte for byte.
   s.field("native_size", c.native_size, "phantom: [height, width] of the generated images",
-          Rule::at_least(32), 2);
+          Rule::between(32, data::kMaxPhantomSide), 2);
   s.field("phantom_seed", c.phantom_seed, "phantom: seed of the anatomy and acquisitions",
           Rule::non_negative());
   s.field("phantom_version", c.phantom_version,
@@ -78,15 +85,15 @@ void describe(Schema& s, DataConfig& c) {
 }
 
 void describe(Schema& s, ModelConfig& c) {
-  s.field("arch", c.arch, "unet | deeplabv3plus (ResNet-50)", {"unet", "deeplabv3plus"});
+  s.field("arch", c.arch, "unet | deeplabv3plus (ResNet-50)", models::architecture_names());
   s.field("in_channels", c.in_channels, "input channels (1 for X-rays)", Rule::at_least(1));
   s.field("classes", c.classes, "segmentation classes (background, left lung, right lung)",
           Rule::at_least(2));
   s.field("base_channels", c.base_channels, "U-Net: channels of the first level (paper: 32)",
           Rule::at_least(1));
   s.field("depth", c.depth, "U-Net: number of down-sampling levels (paper: 4)",
-          Rule::between(1, 7));
-  s.field("norm", c.norm, "U-Net: normalisation layer", {"batch", "instance", "group"});
+          Rule::between(1, static_cast<double>(models::kMaxUNetDepth)));
+  s.field("norm", c.norm, "U-Net: normalisation layer", models::norm_names());
   s.field("output_stride", c.output_stride, "DeepLabV3+: encoder output stride (8 or 16)");
   s.field("aspp_rates", c.aspp_rates, "DeepLabV3+: atrous rates (paper code 6/12/18, smp 12/24/36)",
           Rule::at_least(1), 3);
@@ -94,7 +101,7 @@ void describe(Schema& s, ModelConfig& c) {
 }
 
 void describe(Schema& s, MethodConfig& c) {
-  s.field("name", c.name, "pre-training method", pretraining_methods());
+  s.field("name", c.name, "pre-training method", ssl::method_names());
   s.field("temperature", c.temperature, "contrastive temperature tau", Rule::positive());
   s.field("base_temperature", c.base_temperature,
           "SupCon loss scale tau/base_tau (authors: 0.07); 0 = no scaling", Rule::non_negative());
@@ -106,7 +113,7 @@ void describe(Schema& s, MethodConfig& c) {
   s.field("positives", c.positives,
           "CL-TCI: positives among a patient's images: patient (all), study (same study), "
           "window (|dt| <= max_days), weighted (weight exp(-|dt| / time_scale_days))",
-          positive_rules());
+          ssl::positive_rule_names());
   s.field("max_days", c.max_days, "positives: window: largest time between positives, days",
           Rule::non_negative());
   s.field("time_scale_days", c.time_scale_days,
@@ -165,7 +172,7 @@ void validate(const RunConfig& c, Problems& problems) {
 }
 
 void validate(const DataConfig& c, Problems& problems) {
-  if (c.source.type != "phantom" && c.source.path.empty()) {
+  if (c.source.type != kPhantomSource && c.source.path.empty()) {
     problems.add("data.source.path", "required when data.source.type is " + c.source.type);
   }
   if (c.source.images_per_patient[0] > c.source.images_per_patient[1]) {

@@ -1,8 +1,9 @@
 #include "cltci/config/sweep_config.h"
 
 #include "cltci/common/error.h"
-#include "cltci/config/config_loader.h"
-#include "cltci/config/sections.h"
+#include "cltci/config/suggestions.h"
+#include "cltci/ssl/method.h"
+#include "config/yaml_reader.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -295,23 +296,11 @@ class SweepReader {
 }  // namespace
 
 SweepConfig load_sweep_config(const fs::path& file, const std::string& output_dir) {
-  if (!fs::is_regular_file(file)) {
-    throw common::InputError(file.string() + ": sweep file not found");
-  }
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(file.string());
-  } catch (const YAML::Exception& error) {
-    throw common::InputError(file.string() + ":" + std::to_string(error.mark.line + 1) + ":" +
-                             std::to_string(error.mark.column + 1) + ": " + error.msg);
-  }
+  const YAML::Node root = read_yaml_mapping(file, "sweep");
   SweepConfig config;
   config.file = file;
   config.sweep.name = file.stem().string();
   SweepReader reader(file.string());
-  if (!root.IsMap()) {
-    throw common::InputError(file.string() + ": expected a mapping with sweep, base, set, axes");
-  }
   YAML::Node axes_node;
   reader.mapping(
       root, "", {"sweep", "base", "set", "axes"},
@@ -378,10 +367,12 @@ SweepConfig load_sweep_config(const fs::path& file, const std::string& output_di
 
   // The init axis names pre-training methods; "random" is the one initialisation without one.
   bool any_pretrained = false;
-  std::vector<std::string> methods = pretraining_methods();
-  methods.push_back("random");
+  const std::string& random = to_string(InitType::kRandom);
+  std::vector<std::string> methods = ssl::method_names();
+  methods.push_back(random);
   for (auto& value : config.inits) {
     if (value.method.empty()) value.method = value.name;
+    value.init = value.method == random ? InitType::kRandom : InitType::kPretrained;
     const std::string path = "axes.init." + value.name + ".method";
     if (std::find(methods.begin(), methods.end(), value.method) == methods.end()) {
       const std::string suggestion = closest_match(value.method, methods);
@@ -389,7 +380,7 @@ SweepConfig load_sweep_config(const fs::path& file, const std::string& output_di
                                 "' (known: " + join(methods) + ")" +
                                 (suggestion.empty() ? "" : "; did you mean '" + suggestion + "'?"));
     }
-    if (value.method == "random") {
+    if (value.init == InitType::kRandom) {
       if (!value.set.pretrain.empty() || !value.pretrain_config.empty()) {
         reader.errors().push_back(value.where + ": axes.init." + value.name +
                                   ": a random initialisation has no pre-training to configure");
@@ -413,7 +404,9 @@ SweepConfig load_sweep_config(const fs::path& file, const std::string& output_di
     }
     bool every_value_has_config = !config.inits.empty();
     for (const auto& value : config.inits) {
-      if (value.method != "random" && value.pretrain_config.empty()) every_value_has_config = false;
+      if (value.init != InitType::kRandom && value.pretrain_config.empty()) {
+        every_value_has_config = false;
+      }
     }
     if (config.base_pretrain.empty() && !every_value_has_config) {
       reader.error("base.pretrain", "missing: the base pre-training config file");

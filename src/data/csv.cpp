@@ -2,6 +2,8 @@
 
 #include "cltci/common/error.h"
 
+#include <utility>
+
 namespace cltci::data {
 
 std::vector<CsvRecord> parse_csv(std::string_view text, const std::string& source) {

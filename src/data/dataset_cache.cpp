@@ -6,7 +6,7 @@
 #include "common/crc32c.h"
 #include "data/random.h"
 
-#include <opencv2/imgproc.hpp>
+#include <opencv2/core.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -16,6 +16,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 namespace cltci::data {
@@ -47,16 +48,6 @@ struct Header {
   std::uint64_t string_bytes;
 };
 static_assert(sizeof(Header) == 56, "cache header layout");
-
-// Source index for destination pixel `d` under centre-exact nearest neighbour.
-std::vector<int> nearest_map(int destination, int source) {
-  std::vector<int> map(static_cast<std::size_t>(destination));
-  for (int d = 0; d < destination; ++d) {
-    const auto s = static_cast<int>(std::floor((d + 0.5) * source / destination));
-    map[static_cast<std::size_t>(d)] = std::clamp(s, 0, source - 1);
-  }
-  return map;
-}
 
 cv::Mat to_unit_float(const cv::Mat& image) {
   cv::Mat out;
@@ -150,72 +141,6 @@ std::string file_identity(const std::filesystem::path& file) {
   if (error) throw common::InputError(file.string() + ": cannot stat (" + error.message() + ")");
   return file.string() + "|" + std::to_string(size) + "|" +
          std::to_string(mtime.time_since_epoch().count());
-}
-
-ImageGeometry square_geometry(int height, int width, int image_size) {
-  ImageGeometry g;
-  g.height = height;
-  g.width = width;
-  g.side = std::max(height, width);
-  g.pad_top = (g.side - height) / 2;
-  g.pad_left = (g.side - width) / 2;
-  g.scale = static_cast<double>(image_size) / g.side;
-  return g;
-}
-
-cv::Mat square_resize_image(const cv::Mat& image, int image_size) {
-  const ImageGeometry g = square_geometry(image.rows, image.cols, image_size);
-  cv::Mat source;
-  image.convertTo(source, CV_32F);
-  cv::Mat square;
-  cv::copyMakeBorder(source, square, g.pad_top, g.side - image.rows - g.pad_top, g.pad_left,
-                     g.side - image.cols - g.pad_left, cv::BORDER_CONSTANT, cv::Scalar(0));
-  if (g.side == image_size) return square;
-  cv::Mat out;
-  cv::resize(square, out, cv::Size(image_size, image_size), 0, 0,
-             g.side > image_size ? cv::INTER_AREA : cv::INTER_LINEAR);
-  return out;
-}
-
-cv::Mat square_resize_labels(const cv::Mat& labels, int image_size) {
-  CV_Assert(labels.type() == CV_8UC1);
-  const ImageGeometry g = square_geometry(labels.rows, labels.cols, image_size);
-  // Written out rather than cv::resize so that labels_to_native is its exact inverse.
-  const std::vector<int> map = nearest_map(image_size, g.side);
-  cv::Mat out(image_size, image_size, CV_8UC1);
-  for (int y = 0; y < image_size; ++y) {
-    const int sy = map[static_cast<std::size_t>(y)] - g.pad_top;
-    auto* row = out.ptr<std::uint8_t>(y);
-    if (sy < 0 || sy >= labels.rows) {
-      std::fill(row, row + image_size, 0);
-      continue;
-    }
-    const auto* source = labels.ptr<std::uint8_t>(sy);
-    for (int x = 0; x < image_size; ++x) {
-      const int sx = map[static_cast<std::size_t>(x)] - g.pad_left;
-      row[x] = (sx < 0 || sx >= labels.cols) ? 0 : source[sx];
-    }
-  }
-  return out;
-}
-
-cv::Mat labels_to_native(const cv::Mat& labels, const ImageGeometry& geometry) {
-  CV_Assert(labels.type() == CV_8UC1 && labels.rows == labels.cols);
-  const int size = labels.rows;
-  auto coordinate = [&](int native, int pad) {
-    const auto c = static_cast<int>(std::floor((native + pad + 0.5) * size / geometry.side));
-    return std::clamp(c, 0, size - 1);
-  };
-  cv::Mat out(geometry.height, geometry.width, CV_8UC1);
-  std::vector<int> columns(static_cast<std::size_t>(geometry.width));
-  for (int x = 0; x < geometry.width; ++x)
-    columns[static_cast<std::size_t>(x)] = coordinate(x, geometry.pad_left);
-  for (int y = 0; y < geometry.height; ++y) {
-    const auto* source = labels.ptr<std::uint8_t>(coordinate(y, geometry.pad_top));
-    auto* row = out.ptr<std::uint8_t>(y);
-    for (int x = 0; x < geometry.width; ++x) row[x] = source[columns[static_cast<std::size_t>(x)]];
-  }
-  return out;
 }
 
 cv::Mat CachedDataset::image(std::int64_t index) const {
@@ -562,7 +487,7 @@ CachedDataset load_or_build_cache(const std::filesystem::path& file,
       if (header.key != key) throw common::Error("cache " + file.string() + " is stale");
       CachedDataset cached = read_cache(file);
       if (cached.key() == key) {
-        if (outcome != nullptr) *outcome = CacheOutcome::reused;
+        if (outcome != nullptr) *outcome = CacheOutcome::kReused;
         return cached;
       }
     } catch (const ChecksumError& e) {
@@ -575,7 +500,7 @@ CachedDataset load_or_build_cache(const std::filesystem::path& file,
   }
   CachedDataset built = build_cache(records, options);
   write_cache(built, file);
-  if (outcome != nullptr) *outcome = CacheOutcome::built;
+  if (outcome != nullptr) *outcome = CacheOutcome::kBuilt;
   return built;
 }
 

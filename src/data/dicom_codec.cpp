@@ -6,7 +6,7 @@
 #include "cltci/common/error.h"
 #include "cltci/data/image_io.h"
 #include "cltci/data/image_writers.h"
-#include "data/dicom_codecs.h"
+#include "data/dicom_transfer_syntaxes.h"
 
 #if CLTCI_WITH_DICOM
 #include <dcmtk/config/osconfig.h>
@@ -15,8 +15,13 @@
 #include <dcmtk/dcmjpls/djrparam.h>
 #endif
 
+#include <opencv2/core.hpp>
+
 #include <cstdio>
+#include <filesystem>
 #include <string>
+#include <system_error>
+#include <vector>
 
 namespace cltci::data {
 
@@ -28,7 +33,7 @@ DecodedImage read_dicom(const std::filesystem::path& file) {
   };
   std::error_code exists_error;
   if (!std::filesystem::is_regular_file(file, exists_error)) fail("no such file");
-  register_dicom_codecs();
+  register_transfer_syntax_codecs();
   DcmFileFormat format;
   const OFCondition loaded = format.loadFile(file.c_str());
   if (loaded.bad()) fail(std::string("not readable DICOM: ") + loaded.text());
@@ -91,7 +96,7 @@ void write_dicom(const std::filesystem::path& file,
   if (options.bits_stored < 1 || options.bits_stored > 16) {
     throw common::Error("write_dicom '" + file.string() + "': bits_stored must be 1..16");
   }
-  register_dicom_codecs();
+  register_transfer_syntax_codecs();
   DcmFileFormat format;
   DcmDataset* ds = format.getDataset();
   char uid[128];

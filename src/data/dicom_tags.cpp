@@ -2,7 +2,7 @@
 
 #include "cltci/build_info.h"
 #include "cltci/common/error.h"
-#include "data/dicom_codecs.h"
+#include "data/dicom_transfer_syntaxes.h"
 
 #if CLTCI_WITH_DICOM
 #include <dcmtk/config/osconfig.h>
@@ -13,6 +13,7 @@
 #include <cctype>
 #include <cmath>
 #include <string>
+#include <system_error>
 #include <utility>
 
 namespace cltci::data {
@@ -59,7 +60,8 @@ std::string dicom_datetime_iso(const std::string& date_in, const std::string& ti
   time.append(6 - time.size(), '0');
   std::string iso = date.substr(0, 4) + "-" + date.substr(4, 2) + "-" + date.substr(6, 2) + "T" +
                     time.substr(0, 2) + ":" + time.substr(2, 2) + ":" + time.substr(4, 2);
-  if (!fraction.empty() && std::stoll(fraction) != 0) iso += "." + fraction;
+  // Not stoll: a fraction of 19 digits or more would throw out_of_range (found by fuzzing).
+  if (fraction.find_first_not_of('0') != std::string::npos) iso += "." + fraction;
   return iso;
 }
 
@@ -87,7 +89,7 @@ DicomTags read_dicom_tags(const std::filesystem::path& file) {
   if (!std::filesystem::is_regular_file(file, exists_error)) {
     throw common::InputError("'" + file.string() + "': no such file");
   }
-  register_dicom_codecs();
+  register_transfer_syntax_codecs();
   DcmFileFormat format;
   const OFCondition loaded = format.loadFileUntilTag(
       file.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength, ERM_autoDetect, DCM_PixelData);

@@ -32,7 +32,7 @@ std::string fingerprint(const std::vector<std::string>& patient_of_image) {
 }  // namespace
 
 const char* to_string(GroupBy group_by) {
-  return group_by == GroupBy::patient ? "patient" : "image";
+  return group_by == GroupBy::kPatient ? "patient" : "image";
 }
 
 std::vector<std::int64_t> Folds::test(int fold) const {
@@ -54,13 +54,13 @@ std::vector<std::int64_t> Folds::train(int fold) const {
 Folds make_folds(const std::vector<std::string>& patient_of_image, const FoldOptions& options) {
   const std::set<std::string> patients(patient_of_image.begin(), patient_of_image.end());
   const std::size_t units =
-      options.group_by == GroupBy::patient ? patients.size() : patient_of_image.size();
+      options.group_by == GroupBy::kPatient ? patients.size() : patient_of_image.size();
   if (options.folds < 2)
     throw common::InputError("folds must be >= 2, got " + std::to_string(options.folds));
   if (static_cast<std::size_t>(options.folds) > units) {
     throw common::InputError(
         "folds (" + std::to_string(options.folds) + ") exceed the " + std::to_string(units) +
-        (options.group_by == GroupBy::patient ? " patients" : " images") + " of the data set");
+        (options.group_by == GroupBy::kPatient ? " patients" : " images") + " of the data set");
   }
   Folds folds;
   folds.count = options.folds;
@@ -68,7 +68,7 @@ Folds make_folds(const std::vector<std::string>& patient_of_image, const FoldOpt
   folds.seed = options.seed;
   folds.fold_of_image.assign(patient_of_image.size(), -1);
   detail::Rng rng(common::derive_seed(options.seed, {kFoldTag}));
-  if (options.group_by == GroupBy::image) {
+  if (options.group_by == GroupBy::kImage) {
     std::vector<std::size_t> order(patient_of_image.size());
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
     rng.shuffle(order);
@@ -155,7 +155,7 @@ Folds load_or_create_folds(const std::filesystem::path& splits_file,
   }
   if (group_by != "patient" && group_by != "image")
     throw common::InputError(where + "bad group_by '" + group_by + "'");
-  folds.group_by = group_by == "patient" ? GroupBy::patient : GroupBy::image;
+  folds.group_by = group_by == "patient" ? GroupBy::kPatient : GroupBy::kImage;
 
   std::vector<std::string> problems;
   if (folds.count != options.folds || folds.group_by != options.group_by ||
@@ -180,7 +180,7 @@ Folds load_or_create_folds(const std::filesystem::path& splits_file,
         problems.push_back(where + "image " + std::to_string(i) + " has fold " + std::to_string(f));
         break;
       }
-      if (folds.group_by == GroupBy::patient) {
+      if (folds.group_by == GroupBy::kPatient) {
         const auto [it, fresh] = fold_of_patient.emplace(patient_of_image[i], f);
         if (!fresh && it->second != f) {
           problems.push_back(where + "patient '" + patient_of_image[i] + "' is in folds " +

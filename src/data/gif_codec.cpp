@@ -6,7 +6,9 @@
 #include "cltci/data/image_writers.h"
 
 #include <gif_lib.h>
+#include <opencv2/core.hpp>
 
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,6 +40,13 @@ cv::Mat read_gif_gray(const std::filesystem::path& file) {
   // DGifSlurp de-interlaces into RasterBits; a truncated file fails here with a read error.
   if (DGifSlurp(gif.get()) != GIF_OK) fail("corrupt or truncated GIF: " + gif_error(gif->Error));
   if (gif->ImageCount < 1) fail("GIF without an image");
+  // The logical screen is allocated whole, and its size is whatever the header claims (a 54-byte
+  // file found by the fuzzer claims 59000 x 59000). 2^27 pixels is ~30 times the largest X-ray.
+  constexpr long long kMaxScreenPixels = 1LL << 27;
+  if (static_cast<long long>(gif->SWidth) * gif->SHeight > kMaxScreenPixels) {
+    fail("GIF screen of " + std::to_string(gif->SWidth) + " x " + std::to_string(gif->SHeight) +
+         " pixels is larger than any mask (at most 2^27 pixels)");
+  }
   const SavedImage& frame = gif->SavedImages[0];
   const GifImageDesc& desc = frame.ImageDesc;
   const ColorMapObject* palette = desc.ColorMap ? desc.ColorMap : gif->SColorMap;

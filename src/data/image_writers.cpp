@@ -6,6 +6,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace cltci::data {

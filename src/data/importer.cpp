@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <sstream>
+#include <system_error>
 
 namespace cltci::data {
 

@@ -5,8 +5,13 @@
 #include "cltci/data/image_io.h"
 #include "cltci/data/image_writers.h"
 
+#include <opencv2/core.hpp>
+
+#include <algorithm>
 #include <cstdint>
+#include <filesystem>
 #include <string>
+#include <system_error>
 
 namespace cltci::data {
 namespace {

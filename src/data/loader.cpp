@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include <cstring>
+#include <utility>
 
 namespace cltci::data {
 
@@ -113,7 +114,7 @@ LoaderBatch Loader::produce(std::int64_t epoch,
   out.number = number;
   out.patient = torch::empty({count}, torch::kInt64);
   out.index = torch::empty({count}, torch::kInt64);
-  const bool contrastive = options_.mode == LoaderMode::contrastive;
+  const bool contrastive = options_.mode == LoaderMode::kContrastive;
   if (contrastive) {
     out.view1 = torch::empty({count, 1, s, s}, torch::kFloat32);
     out.view2 = torch::empty({count, 1, s, s}, torch::kFloat32);

@@ -6,16 +6,20 @@
 #include "cltci/data/csv.h"
 #include "cltci/data/image_io.h"
 
+#include <opencv2/core.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <set>
 #include <sstream>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 namespace cltci::data {
 namespace fs = std::filesystem;

@@ -1,19 +1,21 @@
 #include "cltci/data/phantom.h"
 
-#include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
 #include "cltci/data/acquisition_time.h"
 #include "data/phantom_draw.h"
 #include "data/phantom_v2.h"
 #include "data/random.h"
 
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace cltci::data {
 namespace {
@@ -157,16 +159,6 @@ std::string patient_folder(int patient) {
   return buffer;
 }
 
-std::string csv_field(const std::string& value) {
-  if (value.find_first_of(",\"\n\r") == std::string::npos) return value;
-  std::string quoted = "\"";
-  for (const char c : value) {
-    if (c == '"') quoted += '"';
-    quoted += c;
-  }
-  return quoted + '"';
-}
-
 }  // namespace
 
 void PhantomOptions::validate() const {
@@ -181,15 +173,15 @@ void PhantomOptions::validate() const {
         std::to_string(min_images) + ".." + std::to_string(max_images));
   }
   if (width < 32 || height < 32) {
-    problems.push_back("phantom size must be at least 32x32, got " + std::to_string(width) + "x" +
-                       std::to_string(height));
+    problems.push_back("phantom size must be at least 32x32, got " + std::to_string(height) + "x" +
+                       std::to_string(width) + " (height x width)");
   }
   // Above this a film is a multi-gigabyte float image and rendering fails only after minutes.
   if (width > kMaxPhantomSide || height > kMaxPhantomSide) {
     problems.push_back(
-        "phantom size (prepare --size W H, data.source.native_size) must be at most " +
+        "phantom size (prepare --size H W, data.source.native_size) must be at most " +
         std::to_string(kMaxPhantomSide) + "x" + std::to_string(kMaxPhantomSide) + ", got " +
-        std::to_string(width) + "x" + std::to_string(height));
+        std::to_string(height) + "x" + std::to_string(width) + " (height x width)");
   }
   if (opacity_probability < 0 || opacity_probability > 1 || device_probability < 0 ||
       device_probability > 1) {
@@ -397,40 +389,6 @@ std::vector<SourceRecord> phantom_sources(const PhantomOptions& options) {
     records.push_back(std::move(record));
   }
   return records;
-}
-
-std::filesystem::path write_phantom_dataset(const std::filesystem::path& dir,
-                                            const PhantomOptions& options) {
-  const std::vector<PhantomEntry> plan = phantom_plan(options);
-  std::ostringstream csv;
-  csv << "path,patient_id,order,time,view,mask,left_mask,right_mask,split\n";
-  for (const PhantomEntry& entry : plan) {
-    const PhantomImage phantom = render_phantom(options, entry.patient, entry.order);
-    cv::Mat pixels;
-    if (options.bits == 16) {
-      phantom.image.convertTo(pixels, CV_16UC1, 65535.0);
-    } else {
-      phantom.image.convertTo(pixels, CV_8UC1, 255.0);
-    }
-    const std::string image_name = entry.name + ".png";
-    const std::string mask_name = entry.name + "_mask.png";
-    for (const auto& [name, mat] :
-         {std::pair<std::string, const cv::Mat*>{image_name, &pixels},
-          std::pair<std::string, const cv::Mat*>{mask_name, &phantom.labels}}) {
-      std::vector<uchar> encoded;
-      if (!cv::imencode(".png", *mat, encoded)) {
-        throw common::Error("phantom: cannot encode " + (dir / name).string());
-      }
-      common::write_file_atomic(
-          dir / name,
-          std::string_view(reinterpret_cast<const char*>(encoded.data()), encoded.size()));
-    }
-    csv << csv_field(image_name) << ',' << csv_field(entry.patient_id) << ',' << entry.order << ','
-        << entry.time << ",PA," << csv_field(mask_name) << ",,,\n";
-  }
-  std::filesystem::path manifest = dir / "manifest.csv";
-  common::write_file_atomic(manifest, csv.str());
-  return manifest;
 }
 
 }  // namespace cltci::data

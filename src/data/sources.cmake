@@ -13,4 +13,5 @@ target_sources(cltci PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/phantom_export.cpp
   ${CMAKE_CURRENT_LIST_DIR}/phantom_v2.cpp
   ${CMAKE_CURRENT_LIST_DIR}/phantom_v2_stay.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/samplers.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/samplers.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/square_geometry.cpp)

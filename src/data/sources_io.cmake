@@ -2,8 +2,8 @@
 target_sources(cltci PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/csv.cpp
   ${CMAKE_CURRENT_LIST_DIR}/dicom_codec.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/dicom_codecs.cpp
   ${CMAKE_CURRENT_LIST_DIR}/dicom_tags.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/dicom_transfer_syntaxes.cpp
   ${CMAKE_CURRENT_LIST_DIR}/gif_codec.cpp
   ${CMAKE_CURRENT_LIST_DIR}/image_io.cpp
   ${CMAKE_CURRENT_LIST_DIR}/image_writers.cpp

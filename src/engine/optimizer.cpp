@@ -4,6 +4,8 @@
 
 #include <torch/optim.h>
 
+#include <utility>
+
 namespace cltci::engine {
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(std::vector<torch::Tensor> parameters,

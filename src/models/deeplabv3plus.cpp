@@ -4,6 +4,10 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <ostream>
+#include <utility>
+
 namespace cltci::models {
 namespace {
 

@@ -1,5 +1,7 @@
 #include "cltci/models/heads.h"
 
+#include <ostream>
+
 namespace cltci::models {
 namespace {
 

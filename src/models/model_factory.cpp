@@ -8,10 +8,15 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
 namespace cltci::models {
 namespace {
 
-bool is_unet(const ModelSpec& spec) { return spec.arch == "unet"; }
+bool is_unet(const ModelSpec& spec) { return spec.arch == kUNetArch; }
 
 void require_valid(const ModelSpec& spec) {
   auto problems = validate(spec);
@@ -36,7 +41,30 @@ std::string with_commas(int64_t n) {
   return digits;
 }
 
+std::string listed(const std::vector<std::string>& names) {
+  std::string out;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    out += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+  }
+  return out;
+}
+
+bool contains(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
 }  // namespace
+
+const std::vector<std::string>& architecture_names() {
+  static const std::vector<std::string> names{kUNetArch, kDeepLabV3PlusArch};
+  return names;
+}
+
+const std::vector<std::string>& norm_names() {
+  static const std::vector<std::string> names{to_string(Norm::kBatch), to_string(Norm::kInstance),
+                                              to_string(Norm::kGroup)};
+  return names;
+}
 
 std::vector<std::string> validate(const ModelSpec& spec) {
   std::vector<std::string> problems;
@@ -45,27 +73,30 @@ std::vector<std::string> validate(const ModelSpec& spec) {
       problems.push_back(std::string("model.") + key + ": must be > 0 (got " +
                          std::to_string(value) + ")");
   };
-  if (spec.arch != "unet" && spec.arch != "deeplabv3plus" && spec.arch != "resnet50") {
-    problems.push_back("model.arch: unknown architecture '" + spec.arch +
-                       "' (choose unet, deeplabv3plus or resnet50)");
+  std::vector<std::string> arches = architecture_names();
+  arches.emplace_back(kResNet50Arch);
+  if (!contains(arches, spec.arch)) {
+    problems.push_back("model.arch: unknown architecture '" + spec.arch + "' (choose " +
+                       listed(arches) + ")");
   }
   positive("in_channels", spec.in_channels);
   positive("classes", spec.classes);
   if (is_unet(spec)) {
     positive("base_channels", spec.base_channels);
-    if (spec.depth < 1 || spec.depth > 8) {
-      problems.push_back("model.depth: must be in [1, 8] (got " + std::to_string(spec.depth) + ")");
+    if (spec.depth < 1 || spec.depth > kMaxUNetDepth) {
+      problems.push_back("model.depth: must be in [1, " + std::to_string(kMaxUNetDepth) +
+                         "] (got " + std::to_string(spec.depth) + ")");
     }
-    if (spec.norm != "batch" && spec.norm != "instance" && spec.norm != "group") {
-      problems.push_back("model.norm: unknown norm '" + spec.norm +
-                         "' (choose batch, instance or group)");
-    } else if (spec.norm == "group" &&
+    if (!contains(norm_names(), spec.norm)) {
+      problems.push_back("model.norm: unknown norm '" + spec.norm + "' (choose " +
+                         listed(norm_names()) + ")");
+    } else if (norm_from_string(spec.norm) == Norm::kGroup &&
                (spec.norm_groups <= 0 || spec.base_channels % spec.norm_groups != 0)) {
       problems.push_back("model.norm_groups: " + std::to_string(spec.norm_groups) +
                          " groups must divide base_channels " + std::to_string(spec.base_channels));
     }
   } else {
-    const bool segmentation = spec.arch == "deeplabv3plus";
+    const bool segmentation = spec.arch == kDeepLabV3PlusArch;
     if (spec.output_stride != 8 && spec.output_stride != 16 &&
         (segmentation || spec.output_stride != 32)) {
       problems.push_back("model.output_stride: must be 8 or 16" +
@@ -113,7 +144,7 @@ std::shared_ptr<SegmentationNet> make_segmentation_net(const ModelSpec& spec,
     }
     net = UNet(unet_options(spec), unet_encoder).ptr();
   } else {
-    if (spec.arch == "resnet50" && spec.output_stride == 32) {
+    if (spec.arch == kResNet50Arch && spec.output_stride == 32) {
       throw common::InputError("model.output_stride: DeepLabV3+ needs 8 or 16 (got 32)");
     }
     if (encoder && !std::dynamic_pointer_cast<ResNetImpl>(encoder)) {

@@ -1,5 +1,9 @@
 #include "cltci/models/resnet.h"
 
+#include <algorithm>
+#include <ostream>
+#include <utility>
+
 namespace cltci::models {
 namespace {
 

@@ -4,11 +4,19 @@
 #include "cltci/common/error.h"
 #include "common/crc32c.h"
 
+#include <torch/torch.h>
+
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <optional>
+#include <stdexcept>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 namespace cltci::models {
 namespace {
@@ -411,8 +419,9 @@ SafetensorsFile read_safetensors(const std::filesystem::path& file) {
       }
       continue;
     }
-    auto bad = [&](const std::string& what) {
-      return common::InputError(where + "tensor '" + name + "': " + what);
+    // Structured bindings cannot be captured before C++20 (clang refuses): bind a reference.
+    auto bad = [&, &tensor_name = name](const std::string& what) {
+      return common::InputError(where + "tensor '" + tensor_name + "': " + what);
     };
     if (spec.kind != Json::Kind::kObject) throw bad("entry is not an object");
     const Json* dtype = nullptr;

@@ -2,6 +2,8 @@
 
 #include "cltci/common/error.h"
 
+#include <sstream>
+
 namespace cltci::models {
 namespace {
 

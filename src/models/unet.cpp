@@ -2,6 +2,9 @@
 
 #include <torch/torch.h>
 
+#include <ostream>
+#include <utility>
+
 namespace cltci::models {
 namespace {
 
@@ -50,8 +53,8 @@ UNetEncoderImpl::UNetEncoderImpl(const UNetEncoderOptions& options_) : options(o
               options.in_channels());
   TORCH_CHECK(options.base_channels() > 0, "UNetEncoder: base_channels must be > 0, got ",
               options.base_channels());
-  TORCH_CHECK(options.depth() >= 1 && options.depth() <= 8,
-              "UNetEncoder: depth must be in [1, 8], got ", options.depth());
+  TORCH_CHECK(options.depth() >= 1 && options.depth() <= kMaxUNetDepth,
+              "UNetEncoder: depth must be in [1, ", kMaxUNetDepth, "], got ", options.depth());
   levels = register_module("levels", torch::nn::ModuleList());
   int64_t in = options.in_channels();
   for (int64_t i = 0; i < options.depth(); ++i) {

@@ -3,11 +3,13 @@
 #include "cltci/common/error.h"
 #include "cltci/models/safetensors.h"
 
+#include <vector>
+
 namespace cltci::models {
 
 void export_weights(const torch::nn::Module& module,
                     const std::filesystem::path& file,
-                    const ExportOptions& options) {
+                    const WeightsExportOptions& options) {
   auto metadata = options.metadata;
   // safetensors.torch writes "format": "pt"; transformers-style loaders look for it.
   metadata.emplace("format", "pt");
@@ -17,7 +19,7 @@ void export_weights(const torch::nn::Module& module,
 
 TransferReport import_weights(torch::nn::Module& module,
                               const std::filesystem::path& file,
-                              const ImportOptions& options) {
+                              const WeightsImportOptions& options) {
   StateDict weights = read_safetensors(file).tensors;
   if (!options.strip_prefix.empty()) weights = strip_prefix(weights, options.strip_prefix);
   TransferReport report;

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -116,22 +117,18 @@ engine::TrainerOptions trainer_options(const config::RunConfig& run,
   return options;
 }
 
-data::CachedDataset open_dataset(const config::DataConfig& data) {
-  const fs::path cache_dir(data.cache_dir);
-  data::CacheOptions cache;
-  cache.image_size = static_cast<int>(data.image_size);
-  std::vector<data::SourceRecord> records;
-  std::string store;
+SourceImages source_images(const config::DataConfig& data) {
+  SourceImages images;
   const auto& source = data.source;
-  if (source.type == "phantom") {
+  if (source.type == config::kPhantomSource) {
     const auto options = phantom_options(source);
     options.validate();
-    records = data::phantom_sources(options);
-    store = "phantom-" + std::to_string(options.fingerprint());
-  } else if (source.type == "manifest") {
+    images.records = data::phantom_sources(options);
+    images.store = "phantom-" + std::to_string(options.fingerprint());
+  } else if (source.type == config::kManifestSource) {
     const auto manifest = data::load_manifest(source.path);
-    records = data::manifest_sources(manifest);
-    store = "manifest-" + fs::path(source.path).stem().string();
+    images.records = data::manifest_sources(manifest);
+    images.store = "manifest-" + fs::path(source.path).stem().string();
   } else {
     data::ImportOptions import;
     import.kind = source.type;
@@ -139,21 +136,29 @@ data::CachedDataset open_dataset(const config::DataConfig& data) {
     import.allow_skips = source.allow_skips;
     import.frontal_only = source.frontal_only;
     const std::string name = source.type + "-" + fs::path(source.path).filename().string();
-    import.output_dir = cache_dir / name;
+    import.output_dir = fs::path(data.cache_dir) / name;
     auto result = data::import_dataset(import);
     spdlog::info("[data] imported {}:\n{}", source.path, result.report.to_text());
     result.manifest.file = import.output_dir / "manifest.csv";
     data::save_manifest(result.manifest, result.manifest.file);
-    records = data::manifest_sources(result.manifest);
-    store = name;
+    images.records = data::manifest_sources(result.manifest);
+    images.store = name;
   }
-  if (records.empty()) throw common::InputError("data.source: the data set has no images");
-  const fs::path file = cache_dir / (store + "-" + std::to_string(data.image_size) + ".cache");
+  if (images.records.empty()) throw common::InputError("data.source: the data set has no images");
+  return images;
+}
+
+data::CachedDataset open_dataset(const config::DataConfig& data) {
+  const SourceImages images = source_images(data);
+  data::CacheOptions cache;
+  cache.image_size = static_cast<int>(data.image_size);
+  const fs::path file =
+      fs::path(data.cache_dir) / (images.store + "-" + std::to_string(data.image_size) + ".cache");
   data::CacheOutcome outcome{};
-  auto dataset = data::load_or_build_cache(file, records, cache, &outcome);
+  auto dataset = data::load_or_build_cache(file, images.records, cache, &outcome);
   spdlog::info("[data] {} images of {} patients, {}x{} ({} {})", dataset.size(), dataset.patients(),
                data.image_size, data.image_size,
-               outcome == data::CacheOutcome::reused ? "reused" : "built", file.string());
+               outcome == data::CacheOutcome::kReused ? "reused" : "built", file.string());
   return dataset;
 }
 

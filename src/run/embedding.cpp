@@ -4,6 +4,7 @@
 #include "cltci/data/image_batch.h"
 #include "cltci/data/samplers.h"
 
+#include <opencv2/core.hpp>
 #include <torch/torch.h>
 
 #include <algorithm>

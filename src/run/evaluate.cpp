@@ -8,8 +8,9 @@
 #include "cltci/data/image_batch.h"
 #include "cltci/data/image_io.h"
 #include "cltci/data/image_writers.h"
-#include "cltci/engine/cv_summary.h"
+#include "cltci/data/square_geometry.h"
 #include "cltci/engine/dice.h"
+#include "cltci/engine/fold_summary.h"
 #include "cltci/engine/overlay.h"
 #include "cltci/engine/surface_distance.h"
 #include "cltci/run/bridges.h"
@@ -22,15 +23,21 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
+#include <filesystem>
 #include <functional>
+#include <iomanip>
 #include <iostream>
 #include <limits>
 #include <map>
 #include <set>
 #include <sstream>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace cltci::run {

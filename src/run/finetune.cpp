@@ -19,7 +19,10 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <filesystem>
 #include <iomanip>
 #include <limits>
 #include <memory>
@@ -27,6 +30,8 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace cltci::run {
@@ -71,7 +76,7 @@ class SegmentationTask : public engine::TrainingTask {
         batch_size_(std::min<std::int64_t>(config.optim.batch_size,
                                            static_cast<std::int64_t>(train_.size()))) {
     data::LoaderOptions options;
-    options.mode = data::LoaderMode::segmentation;
+    options.mode = data::LoaderMode::kSegmentation;
     options.workers = static_cast<int>(config.data.workers);
     options.prefetch = static_cast<int>(config.data.prefetch_batches);
     options.seed = seed;
@@ -117,7 +122,7 @@ class SegmentationTask : public engine::TrainingTask {
     auto loss = torch::nn::functional::cross_entropy(
         logits.to(torch::kFloat32), mask,
         torch::nn::functional::CrossEntropyFuncOptions().ignore_index(255));
-    if (config_.loss == "dice_ce") loss = loss + soft_dice_loss(logits, mask);
+    if (config_.loss == config::FinetuneLoss::kDiceCe) loss = loss + soft_dice_loss(logits, mask);
     return loss;
   }
   std::vector<std::string> metric_columns() const override {
@@ -186,7 +191,7 @@ std::string validation_json(const config::FinetuneConfig& config,
                             const Cell& cell,
                             const EpochSelector& selector) {
   std::ostringstream out;
-  out << "{\n    \"rule\": " << common::json_string(config.validation.source)
+  out << "{\n    \"rule\": " << common::json_string(config::to_string(config.validation.source))
       << ",\n    \"fraction\": " << json_double(config.validation.fraction)
       << ",\n    \"every\": " << config.validation.every
       << ",\n    \"score\": \"pooled Dice, mean of the lung classes\""
@@ -224,11 +229,11 @@ SegmentationModel initial_model(const config::FinetuneConfig& config) {
   model.spec = model_spec(config.model);
   model.image_size = static_cast<int>(config.data.image_size);
   model.net = models::make_segmentation_net(model.spec);
-  if (config.init.type == "pretrained") {
+  if (config.init.type == config::InitType::kPretrained) {
     const fs::path weights = pretrained_encoder_file(config);
     const auto report = models::import_weights(*model.net->encoder(), weights);
     spdlog::debug("[finetune] encoder from {}: {}", weights.string(), report.summary());
-  } else if (config.init.type == "imagenet") {
+  } else if (config.init.type == config::InitType::kImagenet) {
     auto resnet = std::dynamic_pointer_cast<models::ResNetImpl>(model.net->encoder());
     if (!resnet) throw common::InputError("init.type: imagenet weights need the ResNet-50 encoder");
     models::import_torchvision_resnet(*resnet, config.init.weights);
@@ -271,7 +276,7 @@ int finetune(const config::FinetuneConfig& config, const RunOptions& options) {
         cell.validation.empty()
             ? std::string()
             : fmt::format(", {} validation images of {} patient(s) ({})", cell.validation.size(),
-                          cell.validation_patients, config.validation.source));
+                          cell.validation_patients, config::to_string(config.validation.source)));
     const std::uint64_t seed = cell_seed(context.seed, cell);
     torch::manual_seed(seed);  // same initial head for a cell whatever ran before it
     auto model = initial_model(config);
@@ -301,7 +306,7 @@ int finetune(const config::FinetuneConfig& config, const RunOptions& options) {
           "epoch {:.4f}; {} images of {} patient(s), {})",
           cell.fold, cell.budget, cell.seed, selector->best_epoch(), result.epochs_done,
           selector->best_dice(), selector->last_dice(), cell.validation.size(),
-          cell.validation_patients, config.validation.source);
+          cell.validation_patients, config::to_string(config.validation.source));
     }
     summary << ",\n  \"model\": " << common::json_string(kModelFile) << "\n}\n";
     common::write_file_atomic(cell_dir / kCellSummaryFile, std::string_view(summary.str()));

@@ -5,6 +5,8 @@
 #include "cltci/data/samplers.h"
 #include "cltci/run/finetune_validation.h"
 
+#include <utility>
+
 namespace cltci::run {
 namespace fs = std::filesystem;
 
@@ -30,8 +32,9 @@ CellPlan plan_cells(const data::CachedDataset& dataset,
   }
   data::FoldOptions options;
   options.folds = static_cast<int>(config.folds.k);
-  options.group_by =
-      config.folds.group_by == "image" ? data::GroupBy::image : data::GroupBy::patient;
+  options.group_by = config.folds.group_by == data::to_string(data::GroupBy::kImage)
+                         ? data::GroupBy::kImage
+                         : data::GroupBy::kPatient;
   options.seed = static_cast<std::uint64_t>(config.folds.seed);
   try {
     plan.folds = data::load_or_create_folds(run_dir / kSplitsFile, patients, options);
@@ -82,10 +85,10 @@ std::uint64_t cell_seed(std::uint64_t run_seed, const Cell& cell) {
 }
 
 std::string initialisation_name(const config::FinetuneConfig& config) {
-  if (config.init.type == "pretrained") {
+  if (config.init.type == config::InitType::kPretrained) {
     return fs::path(config.init.pretrain_run).lexically_normal().filename().string();
   }
-  return config.init.type;
+  return config::to_string(config.init.type);
 }
 
 }  // namespace cltci::run

@@ -11,10 +11,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <map>
 #include <numeric>
 #include <set>
 #include <sstream>
+#include <utility>
 
 namespace cltci::run {
 namespace {
@@ -44,14 +46,14 @@ ValidationSplit split_validation(const std::vector<std::int64_t>& budget_images,
                                  std::int64_t budget) {
   ValidationSplit split;
   const std::vector<std::int64_t> m_images = sorted(budget_images);
-  if (config.source == "none") {
+  if (config.source == config::ValidationSource::kNone) {
     split.train = m_images;
     return split;
   }
   const std::string cell = "fold " + std::to_string(fold) + ", M=" + std::to_string(budget);
   std::vector<std::int64_t> pool;
   std::string pool_name;
-  if (config.source == "budget") {
+  if (config.source == config::ValidationSource::kBudget) {
     pool = m_images;
     pool_name = "of the M images";
   } else {
@@ -96,7 +98,7 @@ ValidationSplit split_validation(const std::vector<std::int64_t>& budget_images,
     ++split.patients;
   }
   std::sort(split.validation.begin(), split.validation.end());
-  if (config.source == "budget") {
+  if (config.source == config::ValidationSource::kBudget) {
     std::set_difference(m_images.begin(), m_images.end(), split.validation.begin(),
                         split.validation.end(), std::back_inserter(split.train));
     if (split.train.empty()) {

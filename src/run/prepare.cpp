@@ -6,10 +6,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdint>
 #include <map>
 #include <ostream>
 #include <set>
+#include <string>
 #include <system_error>
+#include <unistd.h>
+#include <utility>
 
 namespace cltci::run {
 namespace fs = std::filesystem;
@@ -40,28 +44,52 @@ void write_marker(const fs::path& dir, const std::string& what) {
   common::write_file_atomic(dir / kPrepareMarker, "written by cltci prepare " + what + "\n");
 }
 
-/// Removes `dir` on scope exit unless released: a failed import must not leave a half-filled
-/// folder that a rerun would then refuse as non-empty.
-class RemoveOnFailure {
+/// Gives the output folder back as it was when a command fails before release(): a failed
+/// import must neither leave a half-filled folder that a rerun would refuse as non-empty, nor
+/// lose the earlier output that --overwrite was to replace. The folder is removed when prepare
+/// made it, emptied when it was empty, and the parked earlier output is moved back.
+class RestoreOnFailure {
  public:
-  RemoveOnFailure(fs::path dir, bool armed) : dir_(std::move(dir)), armed_(armed) {}
-  ~RemoveOnFailure() {
-    if (!armed_) return;
+  RestoreOnFailure(fs::path dir, bool created, fs::path parked)
+      : dir_(std::move(dir)), created_(created), parked_(std::move(parked)) {}
+  ~RestoreOnFailure() {
     std::error_code ignored;
-    fs::remove_all(dir_, ignored);
+    if (!armed_) {
+      if (!parked_.empty()) fs::remove_all(parked_, ignored);
+      return;
+    }
+    if (created_ || !parked_.empty()) {
+      fs::remove_all(dir_, ignored);
+    } else {
+      for (fs::directory_iterator it(dir_, ignored), end; !ignored && it != end;
+           it.increment(ignored)) {
+        std::error_code not_removed;
+        fs::remove_all(it->path(), not_removed);
+      }
+    }
+    if (!parked_.empty()) {
+      std::error_code error;
+      fs::rename(parked_, dir_, error);
+      if (error) {
+        spdlog::error("cannot move the earlier output back from {} to {}: {}", parked_.string(),
+                      dir_.string(), error.message());
+      }
+    }
   }
-  RemoveOnFailure(const RemoveOnFailure&) = delete;
-  RemoveOnFailure& operator=(const RemoveOnFailure&) = delete;
+  RestoreOnFailure(const RestoreOnFailure&) = delete;
+  RestoreOnFailure& operator=(const RestoreOnFailure&) = delete;
   void release() { armed_ = false; }
 
  private:
   fs::path dir_;
-  bool armed_;
+  bool created_;
+  fs::path parked_;
+  bool armed_ = true;
 };
 
 }  // namespace
 
-bool claim_output_dir(const fs::path& dir, bool overwrite) {
+bool claim_output_dir(const fs::path& dir, bool overwrite, fs::path* parked) {
   if (dir.empty()) throw common::InputError("--output: an output folder is required");
   std::error_code error;
   const fs::file_status status = fs::status(dir, error);
@@ -86,6 +114,22 @@ bool claim_output_dir(const fs::path& dir, bool overwrite) {
     throw common::InputError("'" + dir.string() + "': --overwrite refused: the folder was not " +
                              "written by prepare (no " + kPrepareMarker + "); remove it yourself");
   }
+  if (parked != nullptr) {
+    // A hidden sibling on the same file system: one rename each way, nothing copied.
+    fs::path named = dir.lexically_normal();
+    if (!named.has_filename()) named = named.parent_path();  // "out/"
+    const fs::path aside = named.parent_path() / ("." + named.filename().string() + ".cltci-old-" +
+                                                  std::to_string(::getpid()));
+    fs::remove_all(aside, error);
+    fs::rename(dir, aside, error);
+    if (!error) fs::create_directory(dir, error);
+    if (error) {
+      throw common::Error("cannot move the earlier output '" + dir.string() +
+                          "' aside: " + error.message());
+    }
+    *parked = aside;
+    return false;
+  }
   for (const fs::directory_entry& entry : fs::directory_iterator(dir)) {
     fs::remove_all(entry.path(), error);
     if (error) {
@@ -97,8 +141,9 @@ bool claim_output_dir(const fs::path& dir, bool overwrite) {
 
 int prepare_phantom(const PreparePhantomOptions& options, std::ostream& out) {
   options.phantom.validate();  // before touching the disk
-  const bool created = claim_output_dir(options.output, options.overwrite);
-  RemoveOnFailure cleanup(options.output, created);
+  fs::path parked;
+  const bool created = claim_output_dir(options.output, options.overwrite, &parked);
+  RestoreOnFailure cleanup(options.output, created, parked);
   const data::PhantomExport exported =
       data::export_phantom(options.output, options.phantom, options.format);
   write_marker(options.output, "phantom");
@@ -123,8 +168,9 @@ int prepare_import(const PrepareImportOptions& options, std::ostream& out) {
     throw common::InputError("'" + import.root.string() + "': data set folder not found");
   }
   const fs::path& dir = import.output_dir;
-  const bool created = claim_output_dir(dir, options.overwrite);
-  RemoveOnFailure cleanup(dir, created);
+  fs::path parked;
+  const bool created = claim_output_dir(dir, options.overwrite, &parked);
+  RestoreOnFailure cleanup(dir, created, parked);
   spdlog::info("importing {} data set from {}", import.kind, import.root.string());
   data::ImportResult result = data::import_dataset(import);
   if (result.manifest.rows.empty()) {

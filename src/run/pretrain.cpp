@@ -20,12 +20,18 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <map>
 #include <numeric>
 #include <optional>
 #include <sstream>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 namespace cltci::run {
 namespace fs = std::filesystem;
@@ -327,7 +333,7 @@ int pretrain(const config::PretrainConfig& config,
   method->to(context.device);
 
   data::LoaderOptions loader_options;
-  loader_options.mode = data::LoaderMode::contrastive;
+  loader_options.mode = data::LoaderMode::kContrastive;
   loader_options.workers = static_cast<int>(config.data.workers);
   loader_options.prefetch = static_cast<int>(config.data.prefetch_batches);
   loader_options.seed = context.seed;
@@ -381,7 +387,7 @@ int pretrain(const config::PretrainConfig& config,
   method->train(false);
   method->to(c10::Device(c10::kCPU));
   const fs::path encoder_file = context.directory / kEncoderFile;
-  models::ExportOptions export_options;
+  models::WeightsExportOptions export_options;
   export_options.metadata = {{"method", config.method.name},
                              {"arch", config.model.arch},
                              {"image_size", std::to_string(config.data.image_size)},

@@ -4,12 +4,13 @@
 #include "cltci/common/error.h"
 #include "cltci/common/json.h"
 #include "cltci/common/run_directory.h"
-#include "cltci/engine/cv_summary.h"
+#include "cltci/engine/fold_summary.h"
 
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <map>
 #include <optional>

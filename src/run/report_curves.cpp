@@ -11,9 +11,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <limits>
 #include <optional>
+#include <utility>
 
 namespace cltci::run {
 namespace fs = std::filesystem;

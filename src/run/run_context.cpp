@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <memory>
 #include <sstream>
+#include <string_view>
 #include <vector>
 
 namespace cltci::run {

@@ -6,6 +6,8 @@
 #include "cltci/models/weights_io.h"
 
 #include <sstream>
+#include <string>
+#include <vector>
 
 namespace cltci::run {
 namespace {
@@ -27,7 +29,7 @@ std::vector<int64_t> split(const std::string& text) {
 }  // namespace
 
 void save_segmentation_model(const SegmentationModel& model, const std::filesystem::path& file) {
-  models::ExportOptions options;
+  models::WeightsExportOptions options;
   const auto& s = model.spec;
   options.metadata = {{"format", "cltci-segmentation-1"},
                       {"arch", s.arch},

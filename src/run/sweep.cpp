@@ -25,6 +25,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -146,10 +147,10 @@ std::filesystem::path write_slurm_script(const SweepGraph& graph,
                                          const SlurmOptions& options,
                                          const std::filesystem::path& script,
                                          bool overwrite) {
-  const std::filesystem::path target = script.empty()
-                                           ? std::filesystem::path(graph.config.sweep.output_dir) /
-                                                 (graph.config.sweep.name + ".sbatch")
-                                           : script;
+  std::filesystem::path target = script.empty()
+                                     ? std::filesystem::path(graph.config.sweep.output_dir) /
+                                           (graph.config.sweep.name + ".sbatch")
+                                     : script;
   std::error_code error;
   if (!overwrite && std::filesystem::exists(std::filesystem::symlink_status(target, error))) {
     throw common::InputError("--script: " + target.string() +

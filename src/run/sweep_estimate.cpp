@@ -6,7 +6,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <system_error>
 
 namespace cltci::run {

@@ -1,6 +1,8 @@
 #include "cltci/run/sweep_graph.h"
 
 #include "cltci/common/error.h"
+#include "cltci/config/finetune_config.h"
+#include "cltci/config/sections.h"
 
 #include <algorithm>
 #include <map>
@@ -73,7 +75,7 @@ class Expander {
     std::map<std::string, std::size_t> pretrain_of;  // "<init>|<backbone>|<data>" -> job
     for (const auto& data : config_.pretrain_data) {
       for (const auto& init : config_.inits) {
-        if (init.method == "random") continue;
+        if (init.init == config::InitType::kRandom) continue;
         for (const auto& backbone : config_.backbones) {
           Combination c{&init, &backbone, &data, nullptr};
           pretrain_of[init.name + "|" + backbone.name + "|" + data.name] = graph.jobs.size();
@@ -86,7 +88,7 @@ class Expander {
       for (const auto& backbone : config_.backbones) {
         for (const auto& init : config_.inits) {
           std::vector<const AxisValue*> sources{nullptr};
-          if (init.method != "random") {
+          if (init.init != config::InitType::kRandom) {
             sources.clear();
             for (const auto& data : config_.pretrain_data) sources.push_back(&data);
           }
@@ -250,7 +252,7 @@ class Expander {
     if (c.pretrain_data->images > 0) {
       job.images = c.pretrain_data->images;
       job.images_basis = "axes.pretrain_data." + c.pretrain_data->name + ".images";
-    } else if (job.pretrain && job.pretrain->data.source.type == "phantom") {
+    } else if (job.pretrain && job.pretrain->data.source.type == config::kPhantomSource) {
       const auto& source = job.pretrain->data.source;
       job.images =
           source.patients * (source.images_per_patient[0] + source.images_per_patient[1]) / 2;
@@ -277,10 +279,10 @@ class Expander {
     if (c.pretrain_data != nullptr) {
       const std::string pretrain_name =
           c.init->name + "_" + c.backbone->name + "_" + c.pretrain_data->name;
-      items.push_back("init.type=pretrained");
+      items.push_back("init.type=" + config::to_string(config::InitType::kPretrained));
       items.push_back("init.pretrain_run=" + (output_ / pretrain_name).string());
     } else {
-      items.push_back("init.type=random");
+      items.push_back("init.type=" + config::to_string(config::InitType::kRandom));
     }
     items.push_back("budgets=" + list(config_.budgets));
     items.push_back("seeds=" + list(config_.seeds));

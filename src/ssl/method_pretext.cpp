@@ -9,6 +9,10 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
 
 namespace cltci::ssl {
 namespace {

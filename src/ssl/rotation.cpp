@@ -4,6 +4,9 @@
 
 #include <torch/torch.h>
 
+#include <cstdint>
+#include <string>
+
 namespace cltci::ssl {
 
 RotationBatch make_rotation_batch(const at::Tensor& images) {

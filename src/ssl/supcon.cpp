@@ -494,7 +494,7 @@ at::Tensor contrastive_loss(const ContrastiveInputs& inputs, const SupConOptions
   config.positives = options.positives;
   config.attributes = std::move(attributes);
 
-  const std::int64_t elem = static_cast<std::int64_t>(c10::elementSize(acc));
+  const auto elem = static_cast<std::int64_t>(c10::elementSize(acc));
   LossPath path = options.path;
   if (path == LossPath::kAuto) {
     // The full path keeps about six [Nq, Nk] temporaries alive for backward.

@@ -10,7 +10,7 @@ cltci_expect_exit(cli.prepare.no_subcommand 2 "A subcommand is required" $<TARGE
 # 4 patients x 2 images; --overwrite so that a rerun replaces the previous run's output.
 cltci_expect_exit(cli.prepare.phantom 0 "wrote 8 images of 4 phantom patients as png"
                   $<TARGET_FILE:prepare> phantom --output ${cltci_prepare_dir}/phantom --patients 4
-                  --images-per-patient 2 2 --seed 5 --size 64 56 --overwrite)
+                  --images-per-patient 2 2 --seed 5 --size 56 64 --overwrite)
 cltci_expect_exit(cli.prepare.import_folder 0
                   "images: 8.patients: 4.patients with >= 2 time points: 4.labelled images: 0"
                   $<TARGET_FILE:prepare> import --kind folder --root ${cltci_prepare_dir}/phantom/images
@@ -44,6 +44,6 @@ if(cltci_printf)
 endif()
 # A size beyond any detector is refused at once (not after minutes of rendering), naming the option.
 cltci_expect_exit(cli.prepare.phantom_too_large 2
-                  "prepare: phantom size \\(prepare --size W H, data.source.native_size\\) must be at most 8192x8192, got 100000x100000"
+                  "prepare: phantom size \\(prepare --size H W, data.source.native_size\\) must be at most 8192x8192, got 100000x100000"
                   $<TARGET_FILE:prepare> phantom --output ${CMAKE_CURRENT_BINARY_DIR}/cli-prepare-huge
                   --size 100000 100000)

@@ -78,12 +78,12 @@ set_tests_properties(cli.pretrain.overwrite_foreign_folder_kept PROPERTIES
 cltci_expect_exit(cli.pretrain.positives_window 0
                   "\\[positives\\] window \\(max_days 3\\): [0-9.]+ positives per image.*\\[positives\\] epoch 1: [0-9.]+ positives per anchor from other images of the patient in the queue"
                   $<TARGET_FILE:pretrain> --config ${cltci_pretrain_phantom} --threads 2
-                  --output ${cltci_pretrain_out}-positives --overwrite ${cltci_pretrain_fast}
+                  --output ${cltci_pretrain_out}-positives-window --overwrite ${cltci_pretrain_fast}
                   --set method.positives=window --set method.max_days=3)
 cltci_expect_exit(cli.pretrain.positives_weighted_simclr 0
                   "\\[positives\\] weighted \\(time_scale_days 2\\).*\\[positives\\] epoch 1: [0-9.]+ positives per anchor from other images of the patient in the batch \\(weight"
                   $<TARGET_FILE:pretrain> --config ${cltci_pretrain_phantom} --threads 2
-                  --output ${cltci_pretrain_out}-positives --overwrite ${cltci_pretrain_fast}
+                  --output ${cltci_pretrain_out}-positives-weighted --overwrite ${cltci_pretrain_fast}
                   --set method.name=cltci_simclr --set optim.batch_size=8
                   --set method.positives=weighted --set method.time_scale_days=2)
 cltci_expect_exit(cli.pretrain.positives_study_without_studies 2

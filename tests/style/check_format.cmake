@@ -4,7 +4,7 @@
 file(GLOB_RECURSE sources LIST_DIRECTORIES false
      ${ROOT}/apps/*.cpp ${ROOT}/bench/*.cpp ${ROOT}/bench/*.h
      ${ROOT}/include/*.h ${ROOT}/src/*.h ${ROOT}/src/*.cpp ${ROOT}/src/*.cu
-     ${ROOT}/tests/*.h ${ROOT}/tests/*.cpp)
+     ${ROOT}/tests/*.h ${ROOT}/tests/*.cpp ${ROOT}/fuzz/*.h ${ROOT}/fuzz/*.cpp)
 list(LENGTH sources count)
 if(count EQUAL 0)
   message(FATAL_ERROR "check_format: no sources under ${ROOT}")

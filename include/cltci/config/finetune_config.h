@@ -10,8 +10,26 @@
 
 namespace cltci::config {
 
+/// init.type: where the fine-tuned encoder's weights come from.
+enum class InitType { kRandom, kPretrained, kImagenet };
+/// loss: cross-entropy alone, or plus the soft Dice loss.
+enum class FinetuneLoss { kCe, kDiceCe };
+/// validation.source: where the images that choose the epoch come from (ValidationConfig).
+enum class ValidationSource { kNone, kBudget, kRest };
+
+/// The YAML spellings, in enum order: "random", "pretrained", "imagenet".
+const std::vector<std::string>& init_type_names();
+/// "ce", "dice_ce".
+const std::vector<std::string>& finetune_loss_names();
+/// "none", "budget", "rest".
+const std::vector<std::string>& validation_source_names();
+
+const std::string& to_string(InitType type);
+const std::string& to_string(FinetuneLoss loss);
+const std::string& to_string(ValidationSource source);
+
 struct InitConfig {
-  std::string type = "random";
+  InitType type = InitType::kRandom;
   std::string pretrain_run;
   std::string weights;
 };
@@ -27,7 +45,7 @@ struct FoldsConfig {
 struct ValidationConfig {
   /// none: the last epoch | budget: patients taken out of the M images (trains on fewer) |
   /// rest: patients of the training folds outside the M images (labels beyond the budget).
-  std::string source = "none";
+  ValidationSource source = ValidationSource::kNone;
   double fraction = 0.2;   ///< share of the source's images, rounded, in whole patients
   std::int64_t every = 1;  ///< score every N epochs (the last epoch always)
 };
@@ -45,7 +63,7 @@ struct FinetuneConfig {
   /// batch order and the augmentation; the folds and the M images stay fixed, so two
   /// initialisations are compared on matched (fold, seed) cells.
   std::vector<std::int64_t> seeds{0};
-  std::string loss = "ce";
+  FinetuneLoss loss = FinetuneLoss::kCe;
   ValidationConfig validation;
 
   /// The authors' fine-tuning augmentation: rotation +-30 deg, no gamma (reference sec. 6).

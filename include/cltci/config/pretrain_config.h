@@ -3,6 +3,7 @@
 
 #include "cltci/config/sections.h"
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>

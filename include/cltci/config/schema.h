@@ -4,11 +4,13 @@
 // documentation: there is no second list of keys anywhere to drift out of sync.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <limits>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace cltci::config {
@@ -60,6 +62,23 @@ class Schema {
                      const char* doc,
                      Rule rule = {},
                      std::size_t size = 0) = 0;
+
+  /// An enumeration, spelled in YAML as `names[value]`: `names` lists every enumerator's name in
+  /// declaration order (the owner's registry, e.g. init_type_names()). Parsed here, once, so no
+  /// code past the config compares the text.
+  template <typename Enum, typename = std::enable_if_t<std::is_enum_v<Enum>>>
+  void field(const char* key, Enum& value, const char* doc, const std::vector<std::string>& names) {
+    auto index = static_cast<std::size_t>(value);
+    choice(key, index, doc, names);
+    value = static_cast<Enum>(index);
+  }
+
+ protected:
+  /// The enum field on its enumerator's position in `names`.
+  virtual void choice(const char* key,
+                      std::size_t& index,
+                      const char* doc,
+                      const std::vector<std::string>& names) = 0;
 };
 
 /// Problems found after reading, by cross-field checks. Each is tied to a key path so that the

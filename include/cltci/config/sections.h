@@ -1,6 +1,8 @@
 // The config sections shared by the executables, nested like the YAML. Plain aggregates: the
 // default of each key is its member initialiser, and its doc and constraint live in describe()
-// (sections.cpp), the single place where the key is declared.
+// (sections.cpp), the single place where the key is declared. Keys that name the library's parts
+// (method.name, model.arch, ...) hold text checked against the library's registries there, and
+// are parsed into the library's enums in run/bridges.cpp.
 #pragma once
 
 #include "cltci/config/schema.h"
@@ -113,15 +115,12 @@ void validate(const ModelConfig& config, Problems& problems);
 void validate(const AugmentConfig& config, Problems& problems);
 void validate(const OptimConfig& config, Problems& problems);
 
-/// Methods `method.name` accepts (the same list, in the same order, as ssl::method_names(),
-/// which a test checks).
-const std::vector<std::string>& pretraining_methods();
+/// data.source.type of the built-in phantom and of a manifest CSV; the other types are the
+/// importers' kinds (data::import_kinds()).
+inline constexpr const char* kPhantomSource = "phantom";
+inline constexpr const char* kManifestSource = "manifest";
 
-/// Rules `method.positives` accepts (the same list, in the same order, as
-/// ssl::positive_rule_names(), which a test checks: config sits below ssl in the layers).
-const std::vector<std::string>& positive_rules();
-
-/// Source types `data.source.type` accepts.
+/// Source types `data.source.type` accepts: phantom, manifest, then every importer's kind.
 const std::vector<std::string>& source_types();
 
 }  // namespace cltci::config

@@ -8,6 +8,8 @@
 // `file:line:col: key.path: message`, all reported at once as common::InputError.
 #pragma once
 
+#include "cltci/config/finetune_config.h"
+
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -32,8 +34,10 @@ struct StageStrings {
 struct AxisValue {
   std::string name;
   std::string where;  ///< file:line:col of its key, for messages about it
-  /// init axis only: the pre-training method (config::pretraining_methods()) or "random".
+  /// init axis only: the pre-training method (ssl::method_names()) or "random".
   std::string method;
+  /// init axis only: kRandom for "random" (no pre-training job), else kPretrained.
+  InitType init = InitType::kPretrained;
   StageStrings set;  ///< overrides added to the jobs this value takes part in
   /// Base config files replacing `base` for the jobs of this value (empty: keep the base).
   std::string pretrain_config;

@@ -1,7 +1,7 @@
 // Decode once, train from memory. Every source image is decoded, padded to a centred square with
-// zeros and resized to `image_size` exactly once; the result lives in one binary file per data
-// set, keyed by the sources' identities and the preprocessing options, and is read back in one
-// sequential pass (3,000 images of 256^2 in well under a second).
+// zeros and resized to `image_size` (square_geometry.h) exactly once; the result lives in one
+// binary file per data set, keyed by the sources' identities and the preprocessing options, and
+// is read back in one sequential pass (3,000 images of 256^2 in well under a second).
 //
 // The cache does not know about manifests or file formats: its input is a list of SourceRecords,
 // each with an identity string and a callback that decodes it. The phantom, the manifest glue
@@ -9,6 +9,7 @@
 #pragma once
 
 #include "cltci/common/error.h"
+#include "cltci/data/square_geometry.h"
 
 #include <opencv2/core/mat.hpp>
 
@@ -54,28 +55,6 @@ struct CacheOptions {
   int bits = 8;          ///< stored image depth: 8 or 16
   int threads = 0;       ///< decoding threads when building (0: all cores)
 };
-
-/// Where a cached image came from, so that predictions map back to native resolution.
-struct ImageGeometry {
-  int height = 0;  ///< native size of the source image
-  int width = 0;
-  int pad_top = 0;  ///< zero rows / columns added before it to centre it in the square
-  int pad_left = 0;
-  int side = 0;      ///< side of the padded square: max(height, width)
-  double scale = 1;  ///< image_size / side
-};
-
-/// Geometry of placing a height x width image in a centred square resized to `image_size`.
-ImageGeometry square_geometry(int height, int width, int image_size);
-
-/// Pads to the centred square with zeros and resizes to image_size: area averaging when
-/// shrinking, bilinear when enlarging; returns CV_32FC1 in the source's value range.
-cv::Mat square_resize_image(const cv::Mat& image, int image_size);
-/// The same for a label map: nearest neighbour (centre-exact), padding with 0.
-cv::Mat square_resize_labels(const cv::Mat& labels, int image_size);
-/// Inverse of square_resize_labels: a label map at cache size back to the native height x width
-/// of `geometry` (nearest neighbour, sampling at native pixel centres).
-cv::Mat labels_to_native(const cv::Mat& labels, const ImageGeometry& geometry);
 
 /// A cached data set, held in memory.
 class CachedDataset {
@@ -167,7 +146,7 @@ CachedDataset read_cache(const std::filesystem::path& file, bool verify = true);
 /// Writes a cache file atomically.
 void write_cache(const CachedDataset& dataset, const std::filesystem::path& file);
 
-enum class CacheOutcome { reused, built };
+enum class CacheOutcome { kReused, kBuilt };
 
 /// The data set of `records` from `file` when its key matches, otherwise built and written to
 /// `file` (a missing, stale, truncated, corrupt or foreign file is rebuilt; a corrupt one with

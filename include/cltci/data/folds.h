@@ -10,17 +10,17 @@
 
 namespace cltci::data {
 
-enum class GroupBy { patient, image };
+enum class GroupBy { kPatient, kImage };
 
 struct FoldOptions {
   int folds = 5;
-  GroupBy group_by = GroupBy::patient;
+  GroupBy group_by = GroupBy::kPatient;
   std::uint64_t seed = 12345;  ///< the reference's fixed split seed
 };
 
 struct Folds {
   int count = 0;
-  GroupBy group_by = GroupBy::patient;
+  GroupBy group_by = GroupBy::kPatient;
   std::uint64_t seed = 0;
   std::vector<int> fold_of_image;  ///< test fold of every data set image
 

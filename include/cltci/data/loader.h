@@ -53,12 +53,12 @@ class CachedSource : public SampleSource {
 };
 
 enum class LoaderMode {
-  contrastive,   ///< two augmented views per image, patient numbers
-  segmentation,  ///< one augmented image and its label map
+  kContrastive,   ///< two augmented views per image, patient numbers
+  kSegmentation,  ///< one augmented image and its label map
 };
 
 struct LoaderOptions {
-  LoaderMode mode = LoaderMode::contrastive;
+  LoaderMode mode = LoaderMode::kContrastive;
   int workers = 2;         ///< threads producing batches (>= 1)
   int prefetch = 4;        ///< batches produced ahead of the consumer (>= 1)
   std::uint64_t seed = 0;  ///< the run's seed

@@ -19,7 +19,6 @@
 #include <opencv2/core/mat.hpp>
 
 #include <cstdint>
-#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -44,7 +43,7 @@ struct PhantomOptions {
   double device_change_probability = 0.15;
   double noise = 0.02;                ///< quantum noise standard deviation (image units)
   std::string id_prefix = "phantom";  ///< patient ids are "<prefix>:p0001", ...
-  int bits = 8;                       ///< PNG depth of write_phantom_dataset (8 or 16)
+  int bits = 8;                       ///< PNG depth of export_phantom (8 or 16)
 
   /// Throws common::InputError listing every out-of-range field.
   void validate() const;
@@ -72,13 +71,6 @@ std::vector<PhantomEntry> phantom_plan(const PhantomOptions& options);
 
 /// Renders one acquisition (deterministic; thread-safe).
 PhantomImage render_phantom(const PhantomOptions& options, int patient, int order);
-
-/// Writes the phantom as PNGs in a folder per patient (`<dir>/p0003/000.png` and
-/// `<dir>/p0003/000_mask.png`) plus `<dir>/manifest.csv` with the manifest header
-/// `path,patient_id,order,time,view,mask,left_mask,right_mask,split` (paths relative to `dir`;
-/// `time` is the entry's ISO 8601 time, empty in v1). Returns the manifest's path.
-std::filesystem::path write_phantom_dataset(const std::filesystem::path& dir,
-                                            const PhantomOptions& options);
 
 /// The phantom as cache source records (rendered on demand; identities hash the options).
 std::vector<SourceRecord> phantom_sources(const PhantomOptions& options);

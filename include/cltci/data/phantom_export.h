@@ -15,7 +15,7 @@
 namespace cltci::data {
 
 enum class PhantomFormat {
-  kPng,         ///< folder per patient + manifest.csv (write_phantom_dataset)
+  kPng,         ///< images/ and masks/ with a folder per patient, plus manifest.csv
   kMontgomery,  ///< MontgomerySet/CXR_png + ManualMask/{leftMask,rightMask}
   kJsrt,        ///< JSRT 2048² .IMG films + SCR fold1/fold2 lung GIFs (1024²)
   kDicom,       ///< DICOM folder per patient, dated in acquisition order

@@ -11,6 +11,7 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <ostream>
 
 namespace cltci::models {
 

@@ -11,12 +11,24 @@
 
 namespace cltci::models {
 
+/// The names ModelSpec::arch takes. "resnet50" is the bare encoder's name: its segmentation
+/// network is DeepLabV3+, as for "deeplabv3plus", which is what a run's config names.
+inline constexpr const char* kUNetArch = "unet";
+inline constexpr const char* kDeepLabV3PlusArch = "deeplabv3plus";
+inline constexpr const char* kResNet50Arch = "resnet50";
+
+/// The architectures a run's model.arch names (the config's choice list): unet, deeplabv3plus.
+const std::vector<std::string>& architecture_names();
+
+/// The U-Net norms by name, in Norm's order: batch, instance, group (the config's choice list).
+const std::vector<std::string>& norm_names();
+
 struct ModelSpec {
-  std::string arch = "unet";  ///< "unet" | "deeplabv3plus" | "resnet50"
+  std::string arch = kUNetArch;  ///< architecture_names(), or kResNet50Arch
   int64_t in_channels = 1;
   int64_t classes = 3;         ///< segmentation classes, background included
   int64_t base_channels = 32;  ///< U-Net only
-  int64_t depth = 4;           ///< U-Net only
+  int64_t depth = 4;           ///< U-Net only: 1..kMaxUNetDepth (unet.h)
   std::string norm = "batch";  ///< U-Net only: "batch" | "instance" | "group"
   int64_t norm_groups = 8;     ///< U-Net with norm "group"
   int64_t output_stride = 16;  ///< ResNet/DeepLabV3+: 8, 16 or 32 (32 only for "resnet50")

@@ -16,6 +16,7 @@
 #include <torch/nn/pimpl.h>
 
 #include <cstdint>
+#include <ostream>
 #include <vector>
 
 namespace cltci::models {

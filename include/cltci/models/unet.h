@@ -16,9 +16,16 @@
 #include <torch/nn/pimpl.h>
 
 #include <cstdint>
+#include <memory>
+#include <ostream>
 #include <vector>
 
 namespace cltci::models {
+
+/// The deepest U-Net the encoder builds (model.depth states the same range to users): the input
+/// side must be a multiple of 2^depth, so 8 already needs 256-pixel images and gives a 32-channel
+/// U-Net a centre of 8192 channels.
+inline constexpr int64_t kMaxUNetDepth = 8;
 
 /// Options of the U-Net's encoder. Example: `UNetEncoderOptions(1).base_channels(32).depth(4)`.
 struct UNetEncoderOptions {
@@ -27,7 +34,8 @@ struct UNetEncoderOptions {
   TORCH_ARG(int64_t, in_channels);
   /// Width of the first level; level i has base·2^i channels, the centre base·2^depth.
   TORCH_ARG(int64_t, base_channels) = 32;
-  /// Number of down levels (each halves the resolution); inputs must be multiples of 2^depth.
+  /// Number of down levels, 1..kMaxUNetDepth (each halves the resolution); inputs must be
+  /// multiples of 2^depth.
   TORCH_ARG(int64_t, depth) = 4;
   /// Norm of the conv blocks (the paper: batch).
   TORCH_ARG(Norm, norm) = Norm::kBatch;

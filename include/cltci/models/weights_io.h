@@ -15,7 +15,7 @@
 
 namespace cltci::models {
 
-struct ExportOptions {
+struct WeightsExportOptions {
   std::string prefix;                           ///< prepended to every key ("encoder." for smp)
   std::map<std::string, std::string> metadata;  ///< extra "__metadata__" entries
 };
@@ -23,9 +23,9 @@ struct ExportOptions {
 /// Writes `module`'s state dict (parameters and buffers) to a safetensors file.
 void export_weights(const torch::nn::Module& module,
                     const std::filesystem::path& file,
-                    const ExportOptions& options = {});
+                    const WeightsExportOptions& options = {});
 
-struct ImportOptions {
+struct WeightsImportOptions {
   /// Only keys starting with this are used, with it removed ("encoder.", "encoder_q.").
   std::string strip_prefix;
   /// Throw common::InputError when a key of the module is missing from the file.
@@ -36,7 +36,7 @@ struct ImportOptions {
 /// naming the file, the first differing key and both shapes.
 TransferReport import_weights(torch::nn::Module& module,
                               const std::filesystem::path& file,
-                              const ImportOptions& options = {});
+                              const WeightsImportOptions& options = {});
 
 /// Loads torchvision ResNet weights (e.g. ImageNet's, 3 input channels, with fc) into `resnet`:
 /// fc.* is dropped, and conv1 is adapted as smp does when the channel counts differ — summed

@@ -13,6 +13,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace cltci::run {
 
@@ -35,9 +36,17 @@ data::PhantomOptions phantom_options(const config::SourceConfig& source);
 engine::TrainerOptions trainer_options(const config::RunConfig& run,
                                        const config::OptimConfig& optim);
 
-/// The data set the config names, decoded once into `data.cache_dir` and reused while its
-/// sources and preprocessing are unchanged. Importer sources (folder, jsrt, ...) are imported
-/// into `<cache_dir>/<type>-<name>/manifest.csv` first. Bad input throws common::InputError.
+/// The images `data.source` names, as the cache takes them, and the name of the store they are
+/// cached under. Importer sources (folder, jsrt, ...) are imported into
+/// `<cache_dir>/<type>-<name>/manifest.csv` first. Bad input throws common::InputError.
+struct SourceImages {
+  std::vector<data::SourceRecord> records;
+  std::string store;  ///< `<cache_dir>/<store>-<image_size>.cache` holds them decoded
+};
+SourceImages source_images(const config::DataConfig& data);
+
+/// The data set the config names (source_images), decoded once into `data.cache_dir` and reused
+/// while its sources and preprocessing are unchanged. Bad input throws common::InputError.
 data::CachedDataset open_dataset(const config::DataConfig& data);
 
 }  // namespace cltci::run

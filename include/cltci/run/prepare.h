@@ -43,9 +43,13 @@ int prepare_check(const PrepareCheckOptions& options, std::ostream& out);
 
 /// Makes `dir` ready to receive a fresh output: creates it when missing; an existing non-empty
 /// folder is an InputError unless `overwrite` is set and the folder holds the marker that
-/// `prepare` leaves in its outputs, in which case its contents are removed. Folders `prepare`
-/// did not write are never deleted. Returns true when the folder did not exist before.
-bool claim_output_dir(const std::filesystem::path& dir, bool overwrite);
+/// `prepare` leaves in its outputs, in which case its contents are removed, or, with `parked`,
+/// moved to a hidden sibling folder whose path is stored there (the caller removes it once the
+/// new output is complete, or moves it back). Folders `prepare` did not write are never
+/// deleted. Returns true when the folder did not exist before.
+bool claim_output_dir(const std::filesystem::path& dir,
+                      bool overwrite,
+                      std::filesystem::path* parked = nullptr);
 
 /// Name of the marker file `prepare` leaves in every output folder.
 inline constexpr const char* kPrepareMarker = ".cltci-prepare";

@@ -4,7 +4,7 @@
 // LaTeX (booktabs), with the Dice-vs-M figure beside them.
 #pragma once
 
-#include "cltci/engine/cv_summary.h"
+#include "cltci/engine/fold_summary.h"
 
 #include <opencv2/core/mat.hpp>
 

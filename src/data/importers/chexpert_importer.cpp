@@ -3,7 +3,14 @@
 // are no dates; study numbers run 1..n and agree with age in every patient, so they are the order.
 #include "data/importers/importer_support.h"
 
+#include <algorithm>
+#include <filesystem>
+#include <iterator>
 #include <regex>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
 
 namespace cltci::data::importers {
 namespace fs = std::filesystem;

@@ -4,8 +4,11 @@
 // Only projection radiography (CR, DX, DR) is kept.
 #include "cltci/common/error.h"
 #include "cltci/data/dicom_tags.h"
-#include "cltci/data/image_io.h"
 #include "data/importers/importer_support.h"
+
+#include <filesystem>
+#include <string>
+#include <utility>
 
 namespace cltci::data::importers {
 namespace fs = std::filesystem;
@@ -13,15 +16,9 @@ namespace fs = std::filesystem;
 void import_dicom(ImportSession& session) {
   for (const fs::path& file : list_files(session.options().root)) {
     const std::string ext = lower(file.extension().string());
-    if (ext != ".dcm" && ext != ".dicom") {
-      // Archives store DICOM with any name; the DICM magic decides for the others.
-      if (is_image_extension(ext)) continue;
-      ImageFormat format = ImageFormat::kUnknown;
-      try {
-        format = detect_image_format(file);
-      } catch (const common::InputError&) {
-      }
-      if (format != ImageFormat::kDicom) continue;
+    // Archives store DICOM with any name; the DICM magic decides for the others.
+    if (ext != ".dcm" && ext != ".dicom" && (is_image_extension(ext) || !has_dicom_magic(file))) {
+      continue;
     }
     DicomTags tags;
     try {

@@ -3,11 +3,15 @@
 // equal times are one time point; otherwise order by file name, one time point per image.
 #include "cltci/common/error.h"
 #include "cltci/data/dicom_tags.h"
-#include "cltci/data/image_io.h"
 #include "data/importers/importer_support.h"
 
+#include <algorithm>
+#include <filesystem>
 #include <map>
 #include <regex>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace cltci::data::importers {
 namespace fs = std::filesystem;
@@ -48,21 +52,15 @@ void import_folder(ImportSession& session) {
     const std::string patient = session.patient_id(folder.filename().string());
     for (const fs::path& file : list_files(folder)) {
       const std::string ext = lower(file.extension().string());
-      ImageFormat format = ImageFormat::kUnknown;
-      if (!is_image_extension(ext)) {
-        // Archives often store DICOM without an extension; anything else is not an image.
-        if (!ext.empty()) continue;
-        try {
-          format = detect_image_format(file);
-        } catch (const common::InputError&) {
-        }
-        if (format != ImageFormat::kDicom) continue;
-      }
+      // Archives often store DICOM without an extension; anything else is not an image.
+      const bool dicom_without_extension =
+          !is_image_extension(ext) && ext.empty() && has_dicom_magic(file);
+      if (!is_image_extension(ext) && !dicom_without_extension) continue;
       Candidate candidate;
       candidate.row.path = fs::absolute(file).lexically_normal();
       candidate.row.patient_id = patient;
       candidate.relative = file.lexically_relative(folder).generic_string();
-      const bool dicom = format == ImageFormat::kDicom || ext == ".dcm" || ext == ".dicom";
+      const bool dicom = dicom_without_extension || ext == ".dcm" || ext == ".dicom";
       if (dicom) {
         DicomTags tags;
         try {

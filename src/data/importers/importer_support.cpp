@@ -17,6 +17,9 @@
 #include <numeric>
 #include <set>
 #include <string>
+#include <system_error>
+#include <tuple>
+#include <utility>
 
 namespace cltci::data::importers {
 namespace fs = std::filesystem;
@@ -28,10 +31,14 @@ void ImportSession::problem(const fs::path& file,
                             const std::string& reason,
                             const std::string& where) {
   const std::string located = where.empty() ? "" : where + ": ";
+  // Decoders' own errors already start with the quoted file; naming it twice reads as two files.
+  const std::string named = "'" + file.string() + "': ";
+  const std::string text =
+      reason.compare(0, named.size(), named) == 0 ? reason.substr(named.size()) : reason;
   if (options_.allow_skips) {
-    report_.skipped.push_back({file, located + reason});
+    report_.skipped.push_back({file, located + text});
   } else {
-    errors_.push_back(located + "'" + file.string() + "': " + reason);
+    errors_.push_back(located + named + text);
   }
 }
 
@@ -237,6 +244,40 @@ fs::path locate_top(const fs::path& root,
     if (fs::exists(root / child / marker, error)) return root / child;
   }
   return root;
+}
+
+std::vector<fs::path> cxr_png_files(ImportSession& session,
+                                    const fs::path& top,
+                                    const std::string& set) {
+  const fs::path images = top / "CXR_png";
+  std::error_code error;
+  if (!fs::is_directory(images, error)) {
+    session.fatal("'" + images.string() + "': " + set + " CXR_png folder not found");
+    return {};
+  }
+  std::vector<fs::path> pngs;
+  for (const fs::path& file : list_files(images)) {
+    if (lower(file.extension().string()) == ".png") pngs.push_back(file);
+  }
+  return pngs;
+}
+
+ManifestRow cxr_png_row(const ImportSession& session, const fs::path& file) {
+  const std::string stem = file.stem().string();
+  ManifestRow row;
+  row.path = fs::absolute(file).lexically_normal();
+  const std::size_t label = stem.find_last_of('_');
+  row.patient_id = session.patient_id(label == std::string::npos ? stem : stem.substr(0, label));
+  row.view = "PA";
+  return row;
+}
+
+bool has_dicom_magic(const fs::path& file) {
+  try {
+    return detect_image_format(file) == ImageFormat::kDicom;
+  } catch (const common::InputError&) {
+    return false;
+  }
 }
 
 std::string lower(std::string text) {

@@ -100,6 +100,19 @@ std::filesystem::path locate_top(const std::filesystem::path& root,
                                  const std::vector<std::string>& children,
                                  const std::string& marker);
 
+/// The PNGs of the `CXR_png` folder below `top` (the Montgomery and Shenzhen sets), sorted;
+/// none, after a fatal problem naming `set` and the folder, when there is no such folder.
+std::vector<std::filesystem::path> cxr_png_files(ImportSession& session,
+                                                 const std::filesystem::path& top,
+                                                 const std::string& set);
+/// The PA row of a `<SET>_<4 digits>_<0|1>.png` file of those sets: the trailing _0/_1 is the
+/// TB label, not part of the patient's identity.
+ManifestRow cxr_png_row(const ImportSession& session, const std::filesystem::path& file);
+
+/// Whether `file` starts like a DICOM file (the DICM magic); false when it cannot be read.
+/// Archives store DICOM under any name, so the importers ask this of files without an extension.
+bool has_dicom_magic(const std::filesystem::path& file);
+
 std::string lower(std::string text);
 std::string zero_padded(long long value, int width);
 bool is_image_extension(const std::string& lower_extension);

@@ -5,13 +5,20 @@
 #include "cltci/data/image_io.h"
 #include "data/importers/importer_support.h"
 
+#include <cstdint>
+#include <filesystem>
 #include <map>
 #include <regex>
 #include <set>
+#include <string>
+#include <system_error>
+#include <utility>
 
 namespace cltci::data::importers {
 namespace fs = std::filesystem;
 namespace {
+
+constexpr std::uintmax_t kJsrtBytes = std::uintmax_t{2048} * 2048 * 2;  // as read_jsrt_img
 
 struct CaseMasks {
   fs::path left;
@@ -71,6 +78,16 @@ void import_jsrt(ImportSession& session) {
     }
   }
   for (const auto& [stem, image] : images) {
+    // The size is the raw format's only check and costs no read; without it a cropped or 8-bit
+    // export is imported and fails only when a training run decodes it.
+    std::error_code error;
+    const std::uintmax_t bytes = fs::file_size(image, error);
+    if (error || bytes != kJsrtBytes) {
+      session.problem(image, "a JSRT .IMG must be " + std::to_string(kJsrtBytes) +
+                                 " bytes (2048x2048 big-endian 16-bit), found " +
+                                 (error ? error.message() : std::to_string(bytes)));
+      continue;
+    }
     ManifestRow row;
     row.path = fs::absolute(image).lexically_normal();
     row.patient_id = session.patient_id(stem);

@@ -7,7 +7,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <map>
+#include <string>
+#include <system_error>
+#include <utility>
 
 namespace cltci::data::importers {
 namespace fs = std::filesystem;

@@ -2,30 +2,24 @@
 // ManualMask/leftMask and ManualMask/rightMask under the same names; one image per patient.
 #include "data/importers/importer_support.h"
 
+#include <filesystem>
+#include <string>
+#include <system_error>
+#include <utility>
+
 namespace cltci::data::importers {
 namespace fs = std::filesystem;
 
 void import_montgomery(ImportSession& session) {
   const fs::path top = locate_top(session.options().root, {"MontgomerySet"}, "CXR_png");
-  const fs::path images = top / "CXR_png";
-  std::error_code error;
-  if (!fs::is_directory(images, error)) {
-    session.fatal("'" + images.string() + "': Montgomery CXR_png folder not found");
-    return;
-  }
-  for (const fs::path& file : list_files(images)) {
-    if (lower(file.extension().string()) != ".png") continue;
+  for (const fs::path& file : cxr_png_files(session, top, "Montgomery")) {
     const std::string stem = file.stem().string();
-    ManifestRow row;
-    row.path = fs::absolute(file).lexically_normal();
-    // The trailing _0/_1 is the TB label, not part of the patient's identity.
-    const std::size_t label = stem.find_last_of('_');
-    row.patient_id = session.patient_id(label == std::string::npos ? stem : stem.substr(0, label));
-    row.view = "PA";
+    ManifestRow row = cxr_png_row(session, file);
     // the Montgomery set's readme: 0.0875 mm per pixel (datasets.md §3).
     row.spacing_row_mm = row.spacing_col_mm = 0.0875;
     const fs::path left = top / "ManualMask" / "leftMask" / file.filename();
     const fs::path right = top / "ManualMask" / "rightMask" / file.filename();
+    std::error_code error;
     const bool has_left = fs::is_regular_file(left, error);
     const bool has_right = fs::is_regular_file(right, error);
     if (has_left != has_right) {

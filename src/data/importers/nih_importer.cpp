@@ -8,9 +8,11 @@
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <limits>
 #include <map>
 #include <string>
+#include <utility>
 
 namespace cltci::data::importers {
 namespace fs = std::filesystem;

@@ -6,27 +6,24 @@
 #include "cltci/data/lung_masks.h"
 #include "data/importers/importer_support.h"
 
+#include <opencv2/core.hpp>
+
+#include <filesystem>
+#include <string>
+#include <system_error>
+#include <utility>
+
 namespace cltci::data::importers {
 namespace fs = std::filesystem;
 
 void import_shenzhen(ImportSession& session) {
   const fs::path top = locate_top(session.options().root, {"ChinaSet_AllFiles"}, "CXR_png");
-  const fs::path images = top / "CXR_png";
-  std::error_code error;
-  if (!fs::is_directory(images, error)) {
-    session.fatal("'" + images.string() + "': Shenzhen CXR_png folder not found");
-    return;
-  }
   std::size_t derived = 0;
   bool masks_ignored = false;
-  for (const fs::path& file : list_files(images)) {
-    if (lower(file.extension().string()) != ".png") continue;
+  for (const fs::path& file : cxr_png_files(session, top, "Shenzhen")) {
     const std::string stem = file.stem().string();
-    ManifestRow row;
-    row.path = fs::absolute(file).lexically_normal();
-    const std::size_t label = stem.find_last_of('_');
-    row.patient_id = session.patient_id(label == std::string::npos ? stem : stem.substr(0, label));
-    row.view = "PA";
+    ManifestRow row = cxr_png_row(session, file);
+    std::error_code error;
     fs::path mask_file;
     for (const char* folder : {"masks", "mask"}) {
       for (const std::string& name : {stem + "_mask.png", stem + ".png"}) {

@@ -4,6 +4,9 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <cstdint>
+#include <optional>
+#include <string>
 
 namespace cltci::analysis {
 namespace {

@@ -7,7 +7,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 namespace cltci::config {
 namespace {
@@ -182,10 +186,10 @@ TEST(ConfigLoader, DuplicateKeysAndSectionsAreRefusedNamingBothLines) {
   const auto problems = pretrain_problems(file);
   ASSERT_EQ(problems.size(), 2U);
   EXPECT_EQ(problems[0], file.string() +
-                             ":3:3: optim.lr: duplicate key (first given at line 2); give each "
-                             "key once");
+                             ":3:3: optim.lr: duplicate key 'lr' in optim (first at line 2); give "
+                             "each key once");
   EXPECT_EQ(problems[1], file.string() +
-                             ":5:1: optim: duplicate key (first given at line 1); give each key "
+                             ":5:1: optim: duplicate key 'optim' (first at line 1); give each key "
                              "once");
 }
 
@@ -200,10 +204,14 @@ TEST(ConfigLoader, ASecondYamlDocumentIsRefused) {
 
 TEST(ConfigLoader, AnEmptyFileIsRefusedAndAKeyWithoutValueIsAnError) {
   testing::TempDir dir;
-  for (const char* text : {"", "# only a comment\n", "---\n"}) {
-    const auto problems = pretrain_problems(write_yaml(dir, text));
+  for (const char* text : {"", "# only a comment\n", "---\n", "{}\n", "~\n"}) {
+    const auto file = write_yaml(dir, text);
+    const auto problems = pretrain_problems(file);
     ASSERT_EQ(problems.size(), 1U) << text;
-    EXPECT_NE(problems[0].find("the config file is empty"), std::string::npos) << problems[0];
+    EXPECT_EQ(problems[0], file.string() +
+                               ": the config is empty (no keys); start from one of the files in "
+                               "configs/")
+        << text;
   }
   const auto file = write_yaml(dir, "optim:\n  lr:\n");
   auto problems = pretrain_problems(file);

@@ -3,9 +3,12 @@
 #include "cltci/common/error.h"
 #include "cltci/data/dataset_cache.h"
 #include "cltci/data/phantom.h"
+#include "cltci/data/square_geometry.h"
 
 #include <gtest/gtest.h>
 #include <opencv2/imgproc.hpp>
+
+#include <cstdint>
 
 namespace cltci::data {
 namespace {

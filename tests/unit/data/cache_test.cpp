@@ -2,6 +2,7 @@
 #include "cltci/common/error.h"
 #include "cltci/data/dataset_cache.h"
 #include "cltci/data/phantom.h"
+#include "cltci/data/square_geometry.h"
 #include "common/crc32c.h"
 #include "common_test_support.h"
 
@@ -10,60 +11,19 @@
 #include <opencv2/imgproc.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace cltci::data {
 namespace {
-
-TEST(CacheTest, GeometryOfANonSquareImage) {
-  const ImageGeometry g = square_geometry(288, 320, 256);
-  EXPECT_EQ(g.side, 320);
-  EXPECT_EQ(g.pad_top, 16);
-  EXPECT_EQ(g.pad_left, 0);
-  EXPECT_DOUBLE_EQ(g.scale, 0.8);
-  const ImageGeometry tall = square_geometry(301, 257, 64);
-  EXPECT_EQ(tall.pad_left, 22);
-  EXPECT_EQ(tall.pad_top, 0);
-}
-
-TEST(CacheTest, PadsToACentredSquareWithZeros) {
-  const cv::Mat image(20, 40, CV_32FC1, cv::Scalar(1.0));
-  const cv::Mat square = square_resize_image(image, 40);
-  ASSERT_EQ(square.size(), cv::Size(40, 40));
-  EXPECT_EQ(cv::countNonZero(square.rowRange(0, 10)), 0);
-  EXPECT_EQ(cv::countNonZero(square.rowRange(30, 40)), 0);
-  EXPECT_EQ(cv::countNonZero(square.rowRange(10, 30) != 1.0f), 0);
-}
-
-cv::Mat blocky_labels(int height, int width) {
-  cv::Mat labels = cv::Mat::zeros(height, width, CV_8UC1);
-  labels(cv::Rect(width / 8, height / 6, width / 3, height * 2 / 3)).setTo(2);
-  labels(cv::Rect(width / 2 + 2, height / 5, width / 3, height / 2)).setTo(1);
-  labels(cv::Rect(1, 1, 3, 2)).setTo(255);
-  return labels;
-}
-
-TEST(CacheTest, LabelsMapBackToAnOddNonSquareNativeSize) {
-  // Enlarging (37x23 -> 64): nearest neighbour there and back is exact.
-  const cv::Mat small = blocky_labels(23, 37);
-  const cv::Mat up = square_resize_labels(small, 64);
-  const cv::Mat back = labels_to_native(up, square_geometry(23, 37, 64));
-  ASSERT_EQ(back.size(), small.size());
-  EXPECT_EQ(cv::countNonZero(back != small), 0);
-  // Shrinking (301x257 -> 64) loses detail only along the edges.
-  const cv::Mat large = blocky_labels(301, 257);
-  const cv::Mat down = square_resize_labels(large, 64);
-  EXPECT_EQ(cv::countNonZero(down.colRange(0, 5)), 0);  // 22 padded columns / 4.7 per pixel
-  const cv::Mat restored = labels_to_native(down, square_geometry(301, 257, 64));
-  ASSERT_EQ(restored.size(), large.size());
-  EXPECT_GT(1.0 - cv::countNonZero(restored != large) / (301.0 * 257.0), 0.97);
-}
 
 struct FileSet {
   testing::TempDir dir;
@@ -76,8 +36,11 @@ struct FileSet {
       cv::randu(image, 0, 256);
       images.push_back(dir / ("img" + std::to_string(i) + ".png"));
       cv::imwrite(images.back().string(), image);
-      cv::imwrite((dir / ("img" + std::to_string(i) + "_mask.png")).string(),
-                  blocky_labels(30, 50));
+      cv::Mat labels = cv::Mat::zeros(30, 50, CV_8UC1);
+      labels(cv::Rect(6, 5, 16, 20)).setTo(2);
+      labels(cv::Rect(27, 6, 16, 15)).setTo(1);
+      labels(cv::Rect(1, 1, 3, 2)).setTo(255);
+      cv::imwrite((dir / ("img" + std::to_string(i) + "_mask.png")).string(), labels);
     }
   }
   std::vector<SourceRecord> records() {
@@ -106,11 +69,11 @@ TEST(CacheTest, ReusedWhenUnchangedRebuiltWhenSourcesOrOptionsChange) {
   options.threads = 2;
   CacheOutcome outcome{};
   const CachedDataset first = load_or_build_cache(store, files.records(), options, &outcome);
-  EXPECT_EQ(outcome, CacheOutcome::built);
+  EXPECT_EQ(outcome, CacheOutcome::kBuilt);
   EXPECT_EQ(files.loads.load(), 4);
 
   const CachedDataset again = load_or_build_cache(store, files.records(), options, &outcome);
-  EXPECT_EQ(outcome, CacheOutcome::reused);
+  EXPECT_EQ(outcome, CacheOutcome::kReused);
   EXPECT_EQ(files.loads.load(), 4);
   ASSERT_EQ(again.size(), 4);
   for (std::int64_t i = 0; i < 4; ++i) {
@@ -126,15 +89,15 @@ TEST(CacheTest, ReusedWhenUnchangedRebuiltWhenSourcesOrOptionsChange) {
   std::filesystem::last_write_time(
       files.images[2], std::filesystem::last_write_time(files.images[2]) + std::chrono::seconds(5));
   load_or_build_cache(store, files.records(), options, &outcome);
-  EXPECT_EQ(outcome, CacheOutcome::built);
+  EXPECT_EQ(outcome, CacheOutcome::kBuilt);
   EXPECT_EQ(files.loads.load(), 8);
   load_or_build_cache(store, files.records(), options, &outcome);
-  EXPECT_EQ(outcome, CacheOutcome::reused);
+  EXPECT_EQ(outcome, CacheOutcome::kReused);
 
   // So does another preprocessing option.
   options.bits = 16;
   const CachedDataset deep = load_or_build_cache(store, files.records(), options, &outcome);
-  EXPECT_EQ(outcome, CacheOutcome::built);
+  EXPECT_EQ(outcome, CacheOutcome::kBuilt);
   EXPECT_EQ(deep.image(0).type(), CV_16UC1);
 }
 
@@ -148,7 +111,7 @@ TEST(CacheTest, TruncatedStoreIsRebuilt) {
   EXPECT_THROW(read_cache(store), common::Error);
   CacheOutcome outcome{};
   load_or_build_cache(store, files.records(), options, &outcome);
-  EXPECT_EQ(outcome, CacheOutcome::built);
+  EXPECT_EQ(outcome, CacheOutcome::kBuilt);
 }
 
 // Flips one bit of `file` at `offset` (from the end when negative).
@@ -198,7 +161,7 @@ TEST(CacheTest, BitFlippedStoreIsRebuiltNotReused) {
     CacheOutcome outcome{};
     const int loads = files.loads.load();
     const CachedDataset again = load_or_build_cache(store, files.records(), options, &outcome);
-    EXPECT_EQ(outcome, CacheOutcome::built);
+    EXPECT_EQ(outcome, CacheOutcome::kBuilt);
     EXPECT_EQ(files.loads.load(), loads + 2);
     EXPECT_EQ(common::read_file(store), good);  // rebuilt to the same bytes
     for (std::int64_t i = 0; i < 2; ++i)
@@ -291,14 +254,14 @@ TEST(CacheTest, ChangedTimeOrStudyRebuilds) {
   EXPECT_EQ(cache_key(timed_records(), options), key);
   CacheOutcome outcome{};
   load_or_build_cache(dir / "t.bin", records, options, &outcome);
-  EXPECT_EQ(outcome, CacheOutcome::built);
+  EXPECT_EQ(outcome, CacheOutcome::kBuilt);
   load_or_build_cache(dir / "t.bin", records, options, &outcome);
-  EXPECT_EQ(outcome, CacheOutcome::reused);
+  EXPECT_EQ(outcome, CacheOutcome::kReused);
 
   records[0].days += 1.0 / 86400.0;  // one second later
   EXPECT_NE(cache_key(records, options), key);
   const CachedDataset later = load_or_build_cache(dir / "t.bin", records, options, &outcome);
-  EXPECT_EQ(outcome, CacheOutcome::built);
+  EXPECT_EQ(outcome, CacheOutcome::kBuilt);
   EXPECT_EQ(later.days(0), records[0].days);
 
   records = timed_records();
@@ -308,7 +271,7 @@ TEST(CacheTest, ChangedTimeOrStudyRebuilds) {
   records[1].study = "s1";
   EXPECT_NE(cache_key(records, options), key);
   const CachedDataset moved = load_or_build_cache(dir / "t.bin", records, options, &outcome);
-  EXPECT_EQ(outcome, CacheOutcome::built);
+  EXPECT_EQ(outcome, CacheOutcome::kBuilt);
   EXPECT_EQ(moved.study_indices(), (std::vector<std::int64_t>{1, 0, 0, 1}));
 }
 

@@ -8,8 +8,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <set>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace cltci::data {
 namespace {
@@ -50,12 +54,12 @@ TEST(FoldsTest, NoPatientInTwoFoldsAndBalancedSizes) {
   EXPECT_EQ(total, ids.size());
   EXPECT_LE(largest - smallest, 6U);  // at most one patient's images apart
   EXPECT_EQ(make_folds(ids, {}).fold_of_image, folds.fold_of_image);
-  EXPECT_NE(make_folds(ids, {5, GroupBy::patient, 7}).fold_of_image, folds.fold_of_image);
+  EXPECT_NE(make_folds(ids, {5, GroupBy::kPatient, 7}).fold_of_image, folds.fold_of_image);
 }
 
 TEST(FoldsTest, ImageGroupingCutsFoldsLikeKFold) {
   const std::vector<std::string> ids(308, "bch");  // the paper's BCH set: one id is irrelevant here
-  const Folds folds = make_folds(ids, {5, GroupBy::image, 12345});
+  const Folds folds = make_folds(ids, {5, GroupBy::kImage, 12345});
   std::vector<std::size_t> sizes;
   for (int f = 0; f < 5; ++f) sizes.push_back(folds.test(f).size());
   EXPECT_EQ(sizes, (std::vector<std::size_t>{62, 62, 62, 61, 61}));
@@ -64,12 +68,12 @@ TEST(FoldsTest, ImageGroupingCutsFoldsLikeKFold) {
 TEST(FoldsTest, MoreFoldsThanPatientsIsAnInputError) {
   const std::vector<std::string> ids{"a", "a", "b", "c", "c", "d"};
   try {
-    make_folds(ids, {5, GroupBy::patient, 1});
+    make_folds(ids, {5, GroupBy::kPatient, 1});
     FAIL() << "expected InputError";
   } catch (const common::InputError& e) {
     EXPECT_STREQ(e.what(), "folds (5) exceed the 4 patients of the data set");
   }
-  EXPECT_NO_THROW(make_folds(ids, {5, GroupBy::image, 1}));
+  EXPECT_NO_THROW(make_folds(ids, {5, GroupBy::kImage, 1}));
 }
 
 TEST(FoldsTest, SplitsFileIsWrittenOnceReusedAndValidated) {
@@ -104,7 +108,7 @@ TEST(FoldsTest, SplitsFileIsWrittenOnceReusedAndValidated) {
   common::write_file_atomic(file, text);
 
   try {
-    load_or_create_folds(file, ids, {10, GroupBy::patient, 12345});
+    load_or_create_folds(file, ids, {10, GroupBy::kPatient, 12345});
     FAIL() << "expected InputError";
   } catch (const common::InputError& e) {
     EXPECT_NE(std::string(e.what()).find("folds=5"), std::string::npos) << e.what();

@@ -13,8 +13,10 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <sys/stat.h>
+#include <vector>
 
 namespace cltci::data {
 namespace {

@@ -6,9 +6,14 @@
 #include "common_test_support.h"
 
 #include <gtest/gtest.h>
+#include <opencv2/core.hpp>
 
 #include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace cltci::data {

@@ -5,10 +5,12 @@
 #include "cltci/data/importer.h"
 #include "cltci/data/lung_masks.h"
 #include "common_test_support.h"
+#include "unit/data/data_test_support.h"
 
 #include <gtest/gtest.h>
 #include <opencv2/imgproc.hpp>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -16,6 +18,7 @@ namespace cltci::data {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::problems_of;
 using testing::TempDir;
 
 // Two lungs as ellipses; the patient's left lung is on the image RIGHT (larger x).
@@ -31,15 +34,6 @@ Lungs draw_lungs(int width, int height) {
               cv::FILLED);
   cv::ellipse(lungs.right, {width / 4, height / 2}, axes, 0, 0, 360, cv::Scalar(255), cv::FILLED);
   return lungs;
-}
-
-std::vector<std::string> problems_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const common::InputError& e) {
-    return e.problems();
-  }
-  return {"(no InputError)"};
 }
 
 void write_jsrt_case(const fs::path& root,

@@ -4,17 +4,22 @@
 #include "cltci/data/image_writers.h"
 #include "cltci/data/importer.h"
 #include "common_test_support.h"
+#include "unit/data/data_test_support.h"
 
 #include <gtest/gtest.h>
 #include <opencv2/imgcodecs.hpp>
 
+#include <cstdint>
+#include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace cltci::data {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::problems_of;
 using testing::TempDir;
 
 void touch_png(const fs::path& file) {
@@ -37,15 +42,6 @@ std::vector<std::pair<std::string, std::int64_t>> rows_of(const Manifest& m,
     if (row.patient_id == patient) out.emplace_back(row.path.filename().string(), row.order);
   }
   return out;
-}
-
-std::vector<std::string> problems_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const common::InputError& e) {
-    return e.problems();
-  }
-  return {"(no InputError)"};
 }
 
 using Rows = std::vector<std::pair<std::string, std::int64_t>>;

@@ -5,7 +5,13 @@
 #include "cltci/data/phantom.h"
 
 #include <gtest/gtest.h>
+#include <opencv2/core.hpp>
 #include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace cltci::data {
 namespace {
@@ -95,7 +101,7 @@ TEST(LoaderTest, SegmentationBatchesPairImagesWithMasks) {
   const CachedDataset& data = tiny_phantom();
   const CachedSource source(data);
   LoaderOptions options;
-  options.mode = LoaderMode::segmentation;
+  options.mode = LoaderMode::kSegmentation;
   options.augment = AugmentOptions::identity();
   const auto out = run_epoch(source, options, 0, {{0, 3}});
   ASSERT_EQ(out.size(), 1U);

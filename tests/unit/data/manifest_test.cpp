@@ -5,8 +5,10 @@
 #include "cltci/data/dataset_from_manifest.h"
 #include "cltci/data/image_writers.h"
 #include "common_test_support.h"
+#include "unit/data/data_test_support.h"
 
 #include <gtest/gtest.h>
+#include <opencv2/core.hpp>
 
 #include <cmath>
 #include <filesystem>
@@ -16,16 +18,8 @@
 namespace cltci::data {
 namespace {
 
+using testing::problems_of;
 using testing::TempDir;
-
-std::vector<std::string> problems_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const common::InputError& e) {
-    return e.problems();
-  }
-  return {"(no InputError)"};
-}
 
 void touch_png(const std::filesystem::path& file, int width = 8, int height = 8, int value = 0) {
   write_png(file, cv::Mat(height, width, CV_8UC1, cv::Scalar(value)));

@@ -12,12 +12,15 @@
 
 #include <gtest/gtest.h>
 #include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace cltci::data {
 namespace {
@@ -104,6 +107,55 @@ TEST(PhantomExport, PngLayoutImportsAsFolderPerPatientAndItsManifestValidates) {
     EXPECT_EQ(row.patient_id,
               "folder:" + f.entry.patient_id.substr(f.entry.patient_id.find(':') + 1));
   }
+}
+
+TEST(PhantomExport, PngLayoutKeepsSixteenBitPixelsAndWritesOneManifestRowPerImage) {
+  TempDir dir;
+  PhantomOptions options = small_phantom(2, 1, 4);
+  options.version = 1;
+  options.bits = 16;
+  const PhantomExport exported = export_phantom(dir.path(), options, PhantomFormat::kPng);
+  EXPECT_EQ(exported.manifest, dir / "manifest.csv");
+  std::ifstream in(exported.manifest);
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line,
+            "path,patient_id,order,time,view,mask,left_mask,right_mask,split,study,"
+            "spacing_row_mm,spacing_col_mm");
+  std::size_t rows = 0;
+  while (std::getline(in, line)) {
+    if (++rows == 1) {
+      EXPECT_EQ(line, "images/p0000/000.png,phantom:p0000,0,,PA,masks/p0000/000.png,,,,,,");
+    }
+  }
+  EXPECT_EQ(rows, phantom_plan(options).size());
+  const cv::Mat image = cv::imread((dir / "images/p0000/000.png").string(), cv::IMREAD_UNCHANGED);
+  const cv::Mat mask = cv::imread((dir / "masks/p0000/000.png").string(), cv::IMREAD_UNCHANGED);
+  ASSERT_EQ(image.type(), CV_16UC1);
+  const PhantomImage expected = render_phantom(options, 0, 0);
+  cv::Mat expected16;
+  expected.image.convertTo(expected16, CV_16UC1, 65535.0);
+  EXPECT_EQ(cv::norm(image, expected16, cv::NORM_INF), 0.0);
+  EXPECT_EQ(cv::norm(mask, expected.labels, cv::NORM_INF), 0.0);
+}
+
+TEST(PhantomExport, PngManifestCarriesTheVersion2TimesAndOrders) {
+  TempDir dir;
+  const PhantomOptions options = small_phantom(3, 2, 4);
+  ASSERT_EQ(options.version, 2);
+  const PhantomExport exported = export_phantom(dir.path(), options, PhantomFormat::kPng);
+  const Manifest manifest = load_manifest(exported.manifest);
+  const std::vector<PhantomEntry> plan = phantom_plan(options);
+  ASSERT_EQ(manifest.rows.size(), plan.size());
+  for (std::size_t i = 0; i < plan.size(); ++i) {
+    EXPECT_FALSE(plan[i].time.empty());
+    EXPECT_EQ(manifest.rows[i].time, plan[i].time);
+    EXPECT_EQ(manifest.rows[i].order, plan[i].order);
+  }
+  const cv::Mat image = cv::imread((dir / "images/p0001/001.png").string(), cv::IMREAD_UNCHANGED);
+  cv::Mat expected;
+  render_phantom(options, 1, 1).image.convertTo(expected, CV_8UC1, 255.0);
+  EXPECT_EQ(cv::norm(image, expected, cv::NORM_INF), 0.0);
 }
 
 TEST(PhantomExport, MontgomeryImportGivesTheExactLabelMapsWithTheLeftLungOnTheImageRight) {

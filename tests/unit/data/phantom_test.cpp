@@ -1,18 +1,15 @@
 #include "cltci/data/phantom.h"
 
 #include "cltci/common/error.h"
-#include "cltci/data/manifest.h"
-#include "common_test_support.h"
 
 #include <gtest/gtest.h>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <cmath>
-#include <fstream>
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace cltci::data {
@@ -96,34 +93,6 @@ TEST(PhantomTest, PlanHonoursImageRangeAndIds) {
     EXPECT_GE(n, 1);
     EXPECT_LE(n, 4);
   }
-}
-
-TEST(PhantomTest, WritesPngsAndAManifest) {
-  testing::TempDir dir;
-  PhantomOptions options = small_options();
-  options.patients = 2;
-  options.bits = 16;
-  const auto manifest = write_phantom_dataset(dir.path(), options);
-  std::ifstream in(manifest);
-  std::string line;
-  std::getline(in, line);
-  EXPECT_EQ(line, "path,patient_id,order,time,view,mask,left_mask,right_mask,split");
-  std::size_t rows = 0;
-  while (std::getline(in, line)) {
-    ++rows;
-    if (rows == 1) {
-      EXPECT_EQ(line, "p0000/000.png,phantom:p0000,0,,PA,p0000/000_mask.png,,,");
-    }
-  }
-  EXPECT_EQ(rows, phantom_plan(options).size());
-  const cv::Mat image = cv::imread((dir / "p0000/000.png").string(), cv::IMREAD_UNCHANGED);
-  const cv::Mat mask = cv::imread((dir / "p0000/000_mask.png").string(), cv::IMREAD_UNCHANGED);
-  ASSERT_EQ(image.type(), CV_16UC1);
-  const PhantomImage expected = render_phantom(options, 0, 0);
-  cv::Mat expected16;
-  expected.image.convertTo(expected16, CV_16UC1, 65535.0);
-  EXPECT_EQ(cv::norm(image, expected16, cv::NORM_INF), 0.0);
-  EXPECT_EQ(cv::norm(mask, expected.labels, cv::NORM_INF), 0.0);
 }
 
 TEST(PhantomTest, RejectsBadOptionsWithOneLineEach) {
@@ -239,26 +208,6 @@ TEST(PhantomV2Test, StaysAreSkewedAndTimesIncreaseWithOrder) {
   EXPECT_GT(single, 70);
   EXPECT_LT(longest, single / 3);
   EXPECT_LT(total / 400.0, 8.0);
-}
-
-TEST(PhantomV2Test, WritesTimesTheManifestAccepts) {
-  testing::TempDir dir;
-  PhantomOptions options = v2_options();
-  options.patients = 3;
-  options.min_images = 2;
-  options.max_images = 4;
-  const auto file = write_phantom_dataset(dir.path(), options);
-  const Manifest manifest = load_manifest(file);
-  const std::vector<PhantomEntry> plan = phantom_plan(options);
-  ASSERT_EQ(manifest.rows.size(), plan.size());
-  for (std::size_t i = 0; i < plan.size(); ++i) {
-    EXPECT_EQ(manifest.rows[i].time, plan[i].time);
-    EXPECT_EQ(manifest.rows[i].order, plan[i].order);
-  }
-  const cv::Mat image = cv::imread((dir.path() / "p0001/001.png").string(), cv::IMREAD_UNCHANGED);
-  cv::Mat expected;
-  render_phantom(options, 1, 1).image.convertTo(expected, CV_8UC1, 255.0);
-  EXPECT_EQ(cv::norm(image, expected, cv::NORM_INF), 0.0);
 }
 
 TEST(PhantomV2Test, FilmsOfAPatientAreCloserThanFilmsOfOthers) {

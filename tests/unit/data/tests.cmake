@@ -8,4 +8,5 @@ target_sources(cltci_tests PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/loader_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/phantom_export_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/phantom_test.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/samplers_test.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/samplers_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/square_geometry_test.cpp)

@@ -4,7 +4,9 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <cstdint>
 #include <string>
+#include <utility>
 
 namespace cltci::engine {
 namespace {

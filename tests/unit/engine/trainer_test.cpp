@@ -10,9 +10,13 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace cltci::engine {
 namespace {

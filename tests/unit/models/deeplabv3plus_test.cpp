@@ -5,6 +5,10 @@
 #include "unit/models/model_test_support.h"
 
 #include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
 
 namespace cltci::models {
 namespace {

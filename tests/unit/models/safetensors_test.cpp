@@ -6,8 +6,12 @@
 #include "unit/models/model_test_support.h"
 
 #include <gtest/gtest.h>
+#include <torch/torch.h>
 
+#include <cstdint>
 #include <cstring>
+#include <string>
+#include <vector>
 
 namespace cltci::models {
 namespace {

@@ -6,6 +6,9 @@
 #include "unit/models/model_test_support.h"
 
 #include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <string>
 
 namespace cltci::models {
 namespace {

@@ -8,8 +8,11 @@
 #include "unit/models/model_test_support.h"
 
 #include <gtest/gtest.h>
+#include <torch/torch.h>
 
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace cltci::models {
 namespace {

@@ -7,7 +7,8 @@
 #include "cltci/config/evaluate_config.h"
 #include "cltci/config/finetune_config.h"
 #include "cltci/data/csv.h"
-#include "cltci/data/phantom.h"
+#include "cltci/data/manifest.h"
+#include "cltci/data/phantom_export.h"
 #include "cltci/run/finetune.h"
 #include "common_test_support.h"
 
@@ -35,20 +36,17 @@ std::string read_text(const fs::path& file) {
   return text.str();
 }
 
-/// The manifest written by write_phantom_dataset with two spacing columns added to every row.
+/// `manifest` with the same pixel spacing given for every row.
 fs::path with_spacing(const fs::path& manifest,
                       const std::string& row_mm,
                       const std::string& col_mm) {
-  std::istringstream in(read_text(manifest));
-  std::ostringstream out;
-  std::string line;
-  std::getline(in, line);
-  out << line << ",spacing_row_mm,spacing_col_mm\n";
-  while (std::getline(in, line)) {
-    if (!line.empty()) out << line << ',' << row_mm << ',' << col_mm << '\n';
+  data::Manifest spaced = data::load_manifest(manifest);
+  for (data::ManifestRow& row : spaced.rows) {
+    row.spacing_row_mm = std::stod(row_mm);
+    row.spacing_col_mm = std::stod(col_mm);
   }
   const fs::path file = manifest.parent_path() / "manifest_mm.csv";
-  std::ofstream(file) << out.str();
+  data::save_manifest(spaced, file);
   return file;
 }
 
@@ -100,7 +98,8 @@ TEST(EvaluateSurface, CellsSummariseTheirRowsAndSpacingGivesMillimetres) {
   phantom.patients = 12;
   phantom.min_images = 1;
   phantom.max_images = 3;
-  const fs::path manifest = data::write_phantom_dataset(dir / "data", phantom);
+  const fs::path manifest =
+      data::export_phantom(dir / "data", phantom, data::PhantomFormat::kPng).manifest;
   const auto finetune_config = config::load_finetune_config(
       {}, {"run.output_dir=" + dir.path().string(), "run.name=ft", "run.threads=2",
            "data.source.type=manifest", "data.source.path=" + manifest.string(),

@@ -21,11 +21,14 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -184,7 +187,7 @@ TEST(Finetune, OverwriteWithBadInputKeepsTheFinishedRun) {
   std::filesystem::create_directories(pretrain_run);
   std::ofstream(pretrain_run / kEncoderFile) << "\x08\x00\x00";
   auto bad_encoder = config;
-  bad_encoder.init.type = "pretrained";
+  bad_encoder.init.type = config::InitType::kPretrained;
   bad_encoder.init.pretrain_run = pretrain_run.string();
   EXPECT_THROW(finetune(bad_encoder, overwrite), common::Error);
   EXPECT_EQ(snapshot(dir / "ft"), before);

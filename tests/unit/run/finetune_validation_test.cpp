@@ -23,7 +23,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -39,7 +41,9 @@ namespace {
 
 config::ValidationConfig validation(const std::string& source, double fraction) {
   config::ValidationConfig config;
-  config.source = source;
+  const auto& names = config::validation_source_names();
+  config.source = static_cast<config::ValidationSource>(
+      std::find(names.begin(), names.end(), source) - names.begin());
   config.fraction = fraction;
   return config;
 }
@@ -218,7 +222,9 @@ TEST(FinetuneValidationSplit, NeverHoldsATestFoldImageOrPatient) {
       }
       EXPECT_EQ(m, without.cells[c].train);
       // Seed replicates validate on the same images.
-      if (c % 2 == 1) EXPECT_EQ(cell.validation, plan.cells[c - 1].validation);
+      if (c % 2 == 1) {
+        EXPECT_EQ(cell.validation, plan.cells[c - 1].validation);
+      }
     }
   }
 }
@@ -477,7 +483,7 @@ TEST(FinetuneValidation, RestTrainsOnAllMImagesAndRecordsItsRule) {
 TEST(FinetuneValidation, WithoutValidationNothingChanges) {
   testing::TempDir dir;
   const auto config = small_config(dir, {"budgets=[4]", "folds.k=2", "optim.epochs=1"});
-  EXPECT_EQ(config.validation.source, "none");
+  EXPECT_EQ(config.validation.source, config::ValidationSource::kNone);
   const auto dataset = open_dataset(config.data);
   const auto plan = plan_cells(dataset, config, dir.path());
   for (const auto& cell : plan.cells) {

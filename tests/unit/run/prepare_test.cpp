@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 #include <opencv2/core.hpp>
 
+#include <filesystem>
+#include <functional>
 #include <sstream>
 #include <string>
 

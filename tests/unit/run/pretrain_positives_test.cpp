@@ -7,9 +7,11 @@
 #include <opencv2/core.hpp>
 
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace cltci::run {

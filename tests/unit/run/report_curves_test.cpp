@@ -8,7 +8,9 @@
 #include <opencv2/core.hpp>
 
 #include <cmath>
+#include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace cltci::run {

@@ -7,11 +7,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace cltci::run {
@@ -49,11 +51,11 @@ TEST(SweepGraph, PhantomCiExpandsToItsSixJobs) {
   EXPECT_EQ(pretrain.run.output_dir, "/tmp/cltci-sweep-test");
   EXPECT_EQ(pretrain.data.cache_dir, "/tmp/cltci-sweep-test/cache");
   const auto& from_pretrained = *graph.jobs[2].finetune;
-  EXPECT_EQ(from_pretrained.init.type, "pretrained");
+  EXPECT_EQ(from_pretrained.init.type, config::InitType::kPretrained);
   EXPECT_EQ(from_pretrained.init.pretrain_run, "/tmp/cltci-sweep-test/cltci_moco_unet_phantom");
   EXPECT_EQ(from_pretrained.budgets, (std::vector<std::int64_t>{4, 8}));
   EXPECT_EQ(from_pretrained.folds.k, 2);
-  EXPECT_EQ(graph.jobs[1].finetune->init.type, "random");
+  EXPECT_EQ(graph.jobs[1].finetune->init.type, config::InitType::kRandom);
   EXPECT_EQ(graph.jobs[3].evaluate->finetune_run, "/tmp/cltci-sweep-test/ft_phantom_unet_random");
   EXPECT_EQ(graph.jobs[5].report->evaluations.size(), 2u);
   EXPECT_EQ(graph.state_dir, fs::path("/tmp/cltci-sweep-test/.sweep"));
@@ -86,10 +88,12 @@ TEST(SweepGraph, PaperTablesCountTheirJobs) {
         EXPECT_LT(dep, i) << job.id;
         EXPECT_LT(graph.jobs[dep].stage, job.stage) << job.id;
       }
-      if (job.stage == SweepStage::kReport) EXPECT_EQ(job.deps.size(), 7u);
+      if (job.stage == SweepStage::kReport) {
+        EXPECT_EQ(job.deps.size(), 7u);
+      }
       if (job.stage == SweepStage::kFinetune) {
         EXPECT_EQ(job.finetune->folds.k, 5);
-        EXPECT_EQ(job.deps.size(), job.finetune->init.type == "random" ? 0u : 1u);
+        EXPECT_EQ(job.deps.size(), job.finetune->init.type == config::InitType::kRandom ? 0u : 1u);
       }
     }
     // The ResNet-50 encoders come from the resnet50 files.

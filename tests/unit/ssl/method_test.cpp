@@ -1,7 +1,7 @@
 #include "cltci/ssl/method.h"
 
 #include "cltci/common/error.h"
-#include "cltci/config/sections.h"
+#include "cltci/config/pretrain_config.h"
 #include "cltci/models/safetensors.h"
 #include "cltci/models/weights_io.h"
 #include "cltci/ssl/moco.h"
@@ -11,9 +11,12 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -306,9 +309,19 @@ TEST(Method, PositiveRulesTheDataCannotFeedAreInputErrorsNamingTheKey) {
 }
 
 TEST(Method, ConfigListsTheMethodsAndPositiveRulesOfTheLibrary) {
-  // config/ sits below ssl/ and keeps its own choice list; the two must not drift apart.
-  EXPECT_EQ(config::positive_rules(), positive_rule_names());
-  EXPECT_EQ(config::pretraining_methods(), method_names());
+  // The config's choice lists are these registries (config/sections.cpp reads them): a refused
+  // name lists exactly the library's methods.
+  try {
+    config::load_pretrain_config({}, {"method.name=nope"});
+    ADD_FAILURE() << "method.name=nope was accepted";
+  } catch (const common::InputError& error) {
+    std::string listed;
+    for (const auto& name : method_names()) listed += (listed.empty() ? "" : ", ") + name;
+    ASSERT_EQ(error.problems().size(), 1U);
+    EXPECT_NE(error.problems()[0].find("must be one of " + listed + " (got 'nope')"),
+              std::string::npos)
+        << error.problems()[0];
+  }
   for (const std::string& name : method_names()) {
     EXPECT_EQ(uses_patient_positives(name), name == "cltci_moco" || name == "cltci_simclr");
   }

@@ -6,6 +6,8 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
+#include <cstdint>
 #include <set>
 #include <vector>
 

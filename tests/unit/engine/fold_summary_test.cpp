@@ -1,11 +1,13 @@
-#include "cltci/engine/cv_summary.h"
+#include "cltci/engine/fold_summary.h"
 
 #include <gtest/gtest.h>
+
+#include <string>
 
 namespace cltci::engine {
 namespace {
 
-TEST(CvSummary, MeanStdPerBudgetAndTable) {
+TEST(FoldSummary, MeanStdPerBudgetAndTable) {
   const auto stats = mean_std({0.9, 0.8, 1.0});
   EXPECT_DOUBLE_EQ(stats.mean, 0.9);
   EXPECT_NEAR(stats.std, 0.1, 1e-12);  // sample std: sqrt((0.01 + 0.01) / 2)

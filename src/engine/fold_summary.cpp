@@ -1,9 +1,11 @@
-#include "cltci/engine/cv_summary.h"
+#include "cltci/engine/fold_summary.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <set>
 #include <sstream>
+#include <utility>
 
 namespace cltci::engine {
 

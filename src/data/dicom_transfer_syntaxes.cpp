@@ -1,4 +1,4 @@
-#include "data/dicom_codecs.h"
+#include "data/dicom_transfer_syntaxes.h"
 
 #include "cltci/build_info.h"
 
@@ -38,9 +38,9 @@ struct CodecRegistry {
 
 }  // namespace
 
-void register_dicom_codecs() { static const CodecRegistry registry; }
+void register_transfer_syntax_codecs() { static const CodecRegistry registry; }
 #else
-void register_dicom_codecs() {}
+void register_transfer_syntax_codecs() {}
 #endif
 
 }  // namespace cltci::data
