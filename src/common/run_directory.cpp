@@ -5,8 +5,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
+#include <cstring>
 #include <exception>
+#include <fcntl.h>
 #include <string>
+#include <string_view>
+#include <sys/file.h>
 #include <system_error>
 #include <unistd.h>
 #include <utility>
@@ -29,6 +34,30 @@ fs::path aside_name(const fs::path& root) {
   return candidate;
 }
 
+/// Locks the directory `dir` for this process: the descriptor to keep open, or -1 where the file
+/// system has no flock (the run then goes on unlocked, as before). Throws when another process
+/// holds the lock.
+int lock_directory(const fs::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return fd;
+  const int error = errno;
+  ::close(fd);
+  if (error == EWOULDBLOCK) {
+    throw InputError(dir.string() +
+                     ": another process is running this run (the directory is locked); wait for "
+                     "it to end or choose another run.name");
+  }
+  spdlog::debug("[run] cannot lock {}: {}; going on without a lock", dir.string(),
+                std::strerror(error));
+  return -1;
+}
+
+void unlock_directory(int& fd) noexcept {
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+}
+
 void remove_contents(const fs::path& dir) {
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
@@ -42,31 +71,38 @@ void remove_contents(const fs::path& dir) {
 RunDirectory::RunDirectory(RunDirectory&& other) noexcept
     : root_(std::move(other.root_)),
       moved_aside_(std::move(other.moved_aside_)),
+      created_top_(std::move(other.created_top_)),
       state_(other.state_),
       created_(other.created_),
       pending_(std::exchange(other.pending_, false)),
-      exceptions_(other.exceptions_) {}
+      exceptions_(other.exceptions_),
+      lock_fd_(std::exchange(other.lock_fd_, -1)) {}
 
 RunDirectory& RunDirectory::operator=(RunDirectory&& other) noexcept {
   if (this != &other) {
     if (pending_) commit();
     root_ = std::move(other.root_);
     moved_aside_ = std::move(other.moved_aside_);
+    created_top_ = std::move(other.created_top_);
     state_ = other.state_;
     created_ = other.created_;
     pending_ = std::exchange(other.pending_, false);
     exceptions_ = other.exceptions_;
+    unlock_directory(lock_fd_);
+    lock_fd_ = std::exchange(other.lock_fd_, -1);
   }
   return *this;
 }
 
 RunDirectory::~RunDirectory() {
-  if (!pending_) return;
-  if (std::uncaught_exceptions() > exceptions_) {
-    roll_back();
-  } else {
-    commit();
+  if (pending_) {
+    if (std::uncaught_exceptions() > exceptions_) {
+      roll_back();
+    } else {
+      commit();
+    }
   }
+  unlock_directory(lock_fd_);
 }
 
 void RunDirectory::commit() noexcept {
@@ -85,7 +121,9 @@ void RunDirectory::roll_back() noexcept {
   if (!pending_) return;
   pending_ = false;
   std::error_code ec;
-  if (created_ || !moved_aside_.empty()) {
+  if (created_) {
+    fs::remove_all(created_top_.empty() ? root_ : created_top_, ec);  // missing parents too
+  } else if (!moved_aside_.empty()) {
     fs::remove_all(root_, ec);
   } else {
     remove_contents(root_);  // an empty directory the user made: give it back empty
@@ -122,6 +160,9 @@ RunDirectory open_run_directory(const fs::path& root, bool overwrite) {
   RunDirectory opened;
   opened.root_ = root;
   opened.exceptions_ = std::uncaught_exceptions();
+  // The existing run is locked before it is resumed or moved aside; a new directory is locked
+  // as soon as it exists. Until then a second process would find nothing to collide with.
+  if (exists) opened.lock_fd_ = lock_directory(root);
   if (is_run && !overwrite) {
     opened.state_ =
         fs::exists(root / kRunSummaryFile, ec) ? RunState::kFinished : RunState::kResume;
@@ -138,9 +179,22 @@ RunDirectory open_run_directory(const fs::path& root, bool overwrite) {
     }
     opened.moved_aside_ = aside;
   }
+  if (!exists) {
+    // The outermost missing folder: a failed first run in a new --output leaves nothing behind.
+    fs::path top = fs::absolute(root, ec);
+    while (top.has_parent_path() && top.parent_path() != top &&
+           !fs::exists(fs::symlink_status(top.parent_path(), ec))) {
+      top = top.parent_path();
+    }
+    opened.created_top_ = top;
+  }
   opened.pending_ = true;  // from here on, a failure undoes what was done
   fs::create_directories(root, ec);
   if (ec) throw InputError(root.string() + ": cannot create directory: " + ec.message());
+  if (!exists || is_run) {
+    unlock_directory(opened.lock_fd_);  // the old run, now aside, is no longer ours to guard
+    opened.lock_fd_ = lock_directory(root);
+  }
   write_file_atomic(root / kRunMarker, std::string_view("created by cltci; --overwrite may "
                                                         "replace this run directory\n"));
   return opened;

@@ -2,7 +2,10 @@
 // skipped, an unfinished one (it has config.yaml) is resumed, anything else that is not empty is
 // refused. --overwrite starts over, but only in a directory this toolkit made (it holds
 // kRunMarker), and only once the new run has started cleanly: the old run is moved aside first
-// and removed on commit, or put back when the new run fails before that.
+// and removed on commit, or put back when the new run fails before that. While a run is open its
+// directory is locked (flock on the directory itself, released by the kernel when the process
+// dies), so a second process started on the same run is refused instead of interleaving
+// checkpoints with the first.
 #pragma once
 
 #include <filesystem>
@@ -45,16 +48,20 @@ class RunDirectory {
 
   std::filesystem::path root_;
   std::filesystem::path moved_aside_;  ///< the overwritten run, until commit
+  std::filesystem::path
+      created_top_;  ///< the outermost folder this open created (root or a parent)
   RunState state_ = RunState::kFresh;
   bool created_ = false;  ///< root did not exist before
   bool pending_ = false;  ///< a fresh run not yet committed
   int exceptions_ = 0;    ///< std::uncaught_exceptions() when opened
+  int lock_fd_ = -1;      ///< the locked directory (closing it releases the lock)
 };
 
 /// Inspects (and creates when needed) the run directory `root`. With `overwrite`, an existing
 /// run is moved aside to a hidden sibling and replaced by an empty directory. Throws InputError
 /// when `root` is a file, a non-empty directory that is not a run directory, or (with
-/// `overwrite`) a run directory without kRunMarker (the toolkit did not create it).
+/// `overwrite`) a run directory without kRunMarker (the toolkit did not create it), and when
+/// another process holds the run open.
 RunDirectory open_run_directory(const std::filesystem::path& root, bool overwrite);
 
 const char* to_string(RunState state) noexcept;

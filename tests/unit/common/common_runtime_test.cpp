@@ -10,9 +10,11 @@
 #include <torch/cuda.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace cltci::common {
@@ -92,6 +94,37 @@ TEST(RunDirectory, FreshResumeFinishedAndRefusal) {
   EXPECT_TRUE(std::filesystem::exists(foreign / "holiday.jpg"));
 }
 
+TEST(RunDirectory, AnOpenRunIsLockedAgainstASecondOpener) {
+  testing::TempDir dir;
+  const auto run = dir / "run";
+  {
+    const RunDirectory first = open_run_directory(run, false);
+    std::ofstream(run / kRunConfigFile) << "run: {}\n";
+    // flock conflicts between two open descriptions even within one process, so this stands in
+    // for a second `pretrain` on the same run.
+    try {
+      open_run_directory(run, false);
+      FAIL() << "a second opener was let in";
+    } catch (const InputError& error) {
+      EXPECT_NE(std::string(error.what()).find("another process is running this run"),
+                std::string::npos)
+          << error.what();
+    }
+    EXPECT_THROW(open_run_directory(run, true), InputError);
+    EXPECT_TRUE(std::filesystem::exists(run / kRunConfigFile));
+  }
+  // Released with the first opener; the overwrite then locks the new directory in turn.
+  const RunDirectory replaced = open_run_directory(run, true);
+  EXPECT_EQ(replaced.state(), RunState::kFresh);
+  std::ofstream(run / kRunConfigFile) << "run: {}\n";
+  try {
+    open_run_directory(run, false);
+    FAIL() << "the replacing run was not locked";
+  } catch (const InputError& error) {
+    EXPECT_NE(std::string(error.what()).find("another process"), std::string::npos) << error.what();
+  }
+}
+
 /// Names in `dir` (hidden ones included), sorted.
 std::vector<std::string> listing(const std::filesystem::path& dir) {
   std::vector<std::string> names;
@@ -100,6 +133,14 @@ std::vector<std::string> listing(const std::filesystem::path& dir) {
   }
   std::sort(names.begin(), names.end());
   return names;
+}
+
+TEST(RunDirectory, RollBackRemovesTheParentsItCreated) {
+  testing::TempDir dir;
+  RunDirectory opened = open_run_directory(dir / "runs" / "cv" / "run", false);
+  EXPECT_TRUE(std::filesystem::is_directory(dir / "runs" / "cv" / "run"));
+  opened.roll_back();
+  EXPECT_EQ(listing(dir.path()), std::vector<std::string>{});
 }
 
 std::string contents(const std::filesystem::path& file) {
