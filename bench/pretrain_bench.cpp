@@ -11,12 +11,14 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
 #include <map>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -56,6 +58,10 @@ double images_per_second(const std::string& method_name,
                          const std::string& arch,
                          const std::string& precision,
                          const Settings& s) {
+  const auto& names = cltci::engine::precision_names();
+  const auto found = std::find(names.begin(), names.end(), precision);
+  if (found == names.end()) throw std::invalid_argument("--precision: unknown '" + precision + "'");
+  const auto mode = static_cast<cltci::engine::Precision>(found - names.begin());
   cltci::ssl::MethodOptions options;
   options.name = method_name;
   options.image_size = s.size;
@@ -79,7 +85,7 @@ double images_per_second(const std::string& method_name,
     optimizer.zero_grad();
     torch::Tensor loss;
     {
-      const cltci::engine::AutocastScope autocast(precision, s.device);
+      const cltci::engine::AutocastScope autocast(mode, s.device);
       loss = method->loss(input, number);
     }
     loss.backward();

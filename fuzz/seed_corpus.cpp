@@ -4,6 +4,7 @@
 // change) fails here instead of silently starving the fuzzer. Registered with ctest as
 // fuzz.seed_corpus; scripts/fuzz.sh runs it before fuzzing.
 #include "cltci/common/atomic_file.h"
+#include "cltci/common/json_reader.h"
 #include "cltci/config/config_loader.h"
 #include "cltci/data/dicom_tags.h"
 #include "cltci/data/image_io.h"
@@ -17,6 +18,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <iostream>
@@ -58,6 +60,36 @@ void write_safetensors_seeds(const fs::path& dir) {
   const auto unchecked = cltci::models::read_safetensors(dir / "bf16_no_checksum.safetensors");
   expect(unchecked.metadata.empty() && unchecked.tensors["head.bias"].sum().item<float>() == 4.0f,
          "safetensors: file without checksum");
+}
+
+void write_json_reader_seeds(const fs::path& dir) {
+  // A safetensors header as the toolkit writes it, and one of every kind of value and escape.
+  cltci::models::StateDict tensors;
+  tensors.insert("layer1.0.conv1.weight", torch::zeros({2, 1, 3, 3}));
+  cltci::models::write_safetensors(dir / "header.safetensors", tensors, {{"format", "pt"}});
+  const std::string file = cltci::common::read_file(dir / "header.safetensors");
+  std::uint64_t header_size = 0;
+  std::memcpy(&header_size, file.data(), sizeof header_size);
+  fs::remove(dir / "header.safetensors");
+  const std::string header = file.substr(8, header_size);
+  cltci::common::write_file_atomic(dir / "safetensors_header.json", header);
+  const auto parsed = cltci::common::read_json(header);
+  const auto* conv = parsed.find("layer1.0.conv1.weight");
+  expect(
+      conv != nullptr && conv->find("shape") != nullptr && conv->find("shape")->items.size() == 4,
+      "json_reader: safetensors header");
+
+  const std::string values =
+      "{\"null\": null, \"flags\": [true, false], \"integers\": [0, -7, 9223372036854775807],\n"
+      " \"numbers\": [1.5, -2e-3, 6.02E+23], \"nested\": [[{\"k\": []}]],\n"
+      " \"escapes\": \"\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\u00e9 \\ud83d\\ude00\", "
+      "\"raw\": \"\xC3\xA9\"}\n";
+  cltci::common::write_file_atomic(dir / "values.json", values);
+  const auto all = cltci::common::read_json(values);
+  expect(all.find("integers")->items[2].integer == INT64_MAX, "json_reader: int64 max");
+  expect(all.find("numbers")->items[1].text == "-2e-3", "json_reader: number text");
+  expect(all.find("escapes")->text == "\" \\ / \b \f \n \r \t \xC3\xA9 \xF0\x9F\x98\x80",
+         "json_reader: escapes");
 }
 
 void write_manifest_seeds(const fs::path& dir) {
@@ -206,6 +238,7 @@ int main(int argc, char** argv) {
       return dir;
     };
     write_safetensors_seeds(target_dir("safetensors"));
+    write_json_reader_seeds(target_dir("json_reader"));
     write_manifest_seeds(target_dir("manifest"));
     write_config_seeds(target_dir("config"), argv[2]);
     write_jsrt_seeds(target_dir("jsrt"));

@@ -5,7 +5,7 @@
 #   2. the build without the precompiled header, tests included, so that every file compiles on
 #      its own includes (CI: the style.includes check and tidy's PCH-free compile)
 #   3. the ASan + UBSan Debug build of the unit tests (CI: the sanitized fuzzers) scripts/sanitize.sh
-#   4. every fuzzer for ${CLTCI_FUZZ_SECONDS:-600} s (CI: 30 s each)          scripts/fuzz.sh
+#   4. every fuzzer for ${CLTCI_FUZZ_SECONDS:-600} s (CI: 20 s each)          scripts/fuzz.sh
 # Each step runs even when an earlier one failed; the exit status says whether all passed.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

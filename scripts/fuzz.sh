@@ -7,8 +7,9 @@
 #   3. runs every fuzzer for ${CLTCI_FUZZ_SECONDS:-30} s, at most ${CLTCI_FUZZ_PARALLEL:-2} at once,
 #      seeded from the corpus, the previous runs' corpus and the committed regression inputs;
 #   4. replays tests/fuzz/regressions/<target>/* one by one.
-# Exits non-zero when anything crashed, leaked, hung or ran out of memory; the inputs that did
-# are copied into tests/fuzz/regressions/<target>/ to be committed with the fix.
+# Exits non-zero when anything crashed, leaked, hung (or outlived its time by 90 s) or ran out of
+# memory; the inputs that did are copied into tests/fuzz/regressions/<target>/ to be committed
+# with the fix.
 #
 # usage: scripts/fuzz.sh [--ci] [TARGET...]    (targets: the fuzz/*_fuzzer.cpp names)
 #   --ci  what .ci/run calls: each fuzzer's log goes to a file and is printed only when it
@@ -29,7 +30,7 @@ for arg in "$@"; do
     *) targets+=("${arg}") ;;
   esac
 done
-all_targets=(safetensors manifest config jsrt gif dicom_tags)
+all_targets=(safetensors json_reader manifest config jsrt gif dicom_tags)
 if ((${#targets[@]} == 0)); then targets=("${all_targets[@]}"); fi
 for target in "${targets[@]}"; do
   if [[ ! -f "${root}/fuzz/${target}_fuzzer.cpp" ]]; then
@@ -80,6 +81,9 @@ scratch="$(mktemp -d "${CLTCI_FUZZ_TMPDIR:-/dev/shm}/cltci-fuzz.XXXXXX" 2>/dev/n
            mktemp -d)"
 trap 'rm -rf "${scratch}"' EXIT
 common_flags=(-rss_limit_mb=2048 -timeout=20 -print_final_stats=1)
+# A wall-clock bound on each fuzzer process besides libFuzzer's own: a fuzzer that stops
+# answering (stuck reporting an out-of-memory, say) fails the stage instead of holding CI.
+guard() { timeout --kill-after=15 "$1" "${@:2}"; }
 
 fuzz_one() {  # fuzz_one TARGET: the timed run; its exit code is the fuzzer's
   local target="$1"
@@ -87,7 +91,7 @@ fuzz_one() {  # fuzz_one TARGET: the timed run; its exit code is the fuzzer's
   local regressions="${root}/tests/fuzz/regressions/${target}"
   mkdir -p "${corpus}" "${artifacts}" "${regressions}"
   # New coverage is kept in the first directory (build-fuzz/, not committed); the others seed.
-  TMPDIR="${scratch}" "${bin}/${target}_fuzzer" "${common_flags[@]}" \
+  TMPDIR="${scratch}" guard "$((seconds + 90))" "${bin}/${target}_fuzzer" "${common_flags[@]}" \
     -max_total_time="${seconds}" -max_len="$(max_len_of "${target}")" \
     -artifact_prefix="${artifacts}" "${corpus}" "${seeds}/${target}" "${regressions}" \
     >"${work}/${target}.log" 2>&1
@@ -101,7 +105,7 @@ replay_one() {  # replay_one TARGET: every committed regression input, once each
     [[ -f "${file}" && "$(basename "${file}")" != README* ]] && inputs+=("${file}")
   done
   ((${#inputs[@]})) || return 0
-  TMPDIR="${scratch}" "${bin}/${target}_fuzzer" "${common_flags[@]}" \
+  TMPDIR="${scratch}" guard 300 "${bin}/${target}_fuzzer" "${common_flags[@]}" \
     -max_len="$(max_len_of "${target}")" "${inputs[@]}" >>"${work}/${target}.log" 2>&1
 }
 

@@ -136,16 +136,32 @@ void RunDirectory::roll_back() noexcept {
   }
 }
 
-RunDirectory open_run_directory(const fs::path& root, bool overwrite) {
+RunState check_run_directory(const fs::path& root, bool overwrite) {
   std::error_code ec;
   const fs::file_status status = fs::status(root, ec);
   if (fs::exists(status) && !fs::is_directory(status)) {
     throw InputError(root.string() + ": exists and is not a directory");
   }
   const bool exists = fs::exists(status);
-  const bool is_run = exists && fs::exists(root / kRunConfigFile, ec);
-  const bool is_empty = !exists || fs::is_empty(root, ec);
-  if (!is_empty && !is_run) {
+  if (!exists) {
+    // The first existing ancestor decides whether the missing folders can be made.
+    fs::path ancestor = fs::absolute(root, ec).parent_path();
+    while (ancestor.has_parent_path() && ancestor.parent_path() != ancestor &&
+           !fs::exists(ancestor, ec)) {
+      ancestor = ancestor.parent_path();
+    }
+    if (!fs::is_directory(ancestor, ec)) {
+      throw InputError(root.string() + ": cannot create directory: " +
+                       std::make_error_code(std::errc::not_a_directory).message());
+    }
+    if (::access(ancestor.c_str(), W_OK | X_OK) != 0) {
+      throw InputError(root.string() + ": cannot create directory: " + std::strerror(errno) +
+                       " (in " + ancestor.string() + ")");
+    }
+    return RunState::kFresh;
+  }
+  const bool is_run = fs::exists(root / kRunConfigFile, ec);
+  if (!is_run && !fs::is_empty(root, ec)) {
     throw InputError(root.string() +
                      ": directory is not empty and holds no run (no config.yaml); refusing to "
                      "write into it; choose another --output");
@@ -156,6 +172,15 @@ RunDirectory open_run_directory(const fs::path& root, bool overwrite) {
                      "; runs made by older versions can be resumed or skipped but not replaced); "
                      "remove it yourself or choose another run.name");
   }
+  if (!is_run || overwrite) return RunState::kFresh;
+  return fs::exists(root / kRunSummaryFile, ec) ? RunState::kFinished : RunState::kResume;
+}
+
+RunDirectory open_run_directory(const fs::path& root, bool overwrite) {
+  const RunState state = check_run_directory(root, overwrite);
+  std::error_code ec;
+  const bool exists = fs::exists(fs::status(root, ec));
+  const bool is_run = exists && fs::exists(root / kRunConfigFile, ec);
 
   RunDirectory opened;
   opened.root_ = root;
@@ -163,9 +188,8 @@ RunDirectory open_run_directory(const fs::path& root, bool overwrite) {
   // The existing run is locked before it is resumed or moved aside; a new directory is locked
   // as soon as it exists. Until then a second process would find nothing to collide with.
   if (exists) opened.lock_fd_ = lock_directory(root);
-  if (is_run && !overwrite) {
-    opened.state_ =
-        fs::exists(root / kRunSummaryFile, ec) ? RunState::kFinished : RunState::kResume;
+  if (state != RunState::kFresh) {
+    opened.state_ = state;
     return opened;
   }
   opened.state_ = RunState::kFresh;

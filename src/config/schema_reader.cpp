@@ -5,8 +5,11 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <optional>
 #include <sstream>
+#include <string>
 #include <utility>
+#include <vector>
 
 namespace cltci::config {
 namespace {
@@ -50,9 +53,11 @@ bool decode_number(const YAML::Node& node, double& out) {
 
 }  // namespace
 
-SchemaReader::SchemaReader(YAML::Node root, std::string file, std::vector<Override> overrides)
+SchemaReader::SchemaReader(const YAML::Node& root,
+                           std::string file,
+                           std::vector<Override> overrides)
     : file_(std::move(file)), overrides_(std::move(overrides)) {
-  stack_.push_back({std::move(root), ""});
+  stack_.push_back({root, ""});
   locations_[""] = file_.empty() ? "<defaults>" : file_;
 }
 
@@ -115,21 +120,28 @@ std::string SchemaReader::refusal(const std::string& text,
   return message;
 }
 
+std::optional<std::size_t> SchemaReader::chosen(const YAML::Node& node,
+                                                const std::string& path,
+                                                const std::vector<std::string>& choices) {
+  if (!node.IsScalar()) {
+    error(path, "expected a string, got " + describe_node(node));
+    return std::nullopt;
+  }
+  if (choices.empty()) return std::string::npos;
+  const auto found = std::find(choices.begin(), choices.end(), node.Scalar());
+  if (found == choices.end()) {
+    error(path, refusal(node.Scalar(), choices));
+    return std::nullopt;
+  }
+  return static_cast<std::size_t>(found - choices.begin());
+}
+
 void SchemaReader::field(const char* key,
                          std::string& value,
                          const char* /*doc*/,
                          const std::vector<std::string>& choices) {
   read_scalar(key, [&](const YAML::Node& node, const std::string& path) {
-    if (!node.IsScalar()) {
-      error(path, "expected a string, got " + describe_node(node));
-      return;
-    }
-    const std::string text = node.Scalar();
-    if (!choices.empty() && std::find(choices.begin(), choices.end(), text) == choices.end()) {
-      error(path, refusal(text, choices));
-      return;
-    }
-    value = text;
+    if (chosen(node, path, choices)) value = node.Scalar();
   });
 }
 
@@ -138,16 +150,7 @@ void SchemaReader::choice(const char* key,
                           const char* /*doc*/,
                           const std::vector<std::string>& names) {
   read_scalar(key, [&](const YAML::Node& node, const std::string& path) {
-    if (!node.IsScalar()) {
-      error(path, "expected a string, got " + describe_node(node));
-      return;
-    }
-    const auto found = std::find(names.begin(), names.end(), node.Scalar());
-    if (found == names.end()) {
-      error(path, refusal(node.Scalar(), names));
-      return;
-    }
-    index = static_cast<std::size_t>(found - names.begin());
+    if (const auto position = chosen(node, path, names)) index = *position;
   });
 }
 
@@ -231,9 +234,9 @@ std::string SchemaReader::location_of(const std::string& path) const {
 void SchemaReader::remember(const std::string& path, const YAML::Node& node) {
   // Values that came from --set carry marks relative to the override's own text: point at the
   // override instead (checked first, since overrides replace what the file said).
-  for (const auto& override_ : overrides_) {
-    if (override_.path == path || override_.path.rfind(path + ".", 0) == 0) {
-      locations_[path] = "--set " + override_.text;
+  for (const auto& given : overrides_) {
+    if (given.path == path || given.path.rfind(path + ".", 0) == 0) {
+      locations_[path] = "--set " + given.text;
       return;
     }
   }
@@ -277,7 +280,14 @@ void SchemaReader::report_unknown_keys() {
   if (!frame.node.IsMap()) return;
   const std::vector<std::string> known(frame.visited.begin(), frame.visited.end());
   for (const auto& entry : frame.node) {
-    const std::string key = entry.first.as<std::string>();
+    if (!entry.first.IsScalar()) {
+      // `? [a, b]: 1` or `{a: 1}: 2`: YAML allows any node as a key, a config only names.
+      const std::string path = frame.path.empty() ? "(top level)" : frame.path;
+      remember(path, entry.first);
+      error(path, "a key must be a plain name, got " + describe_node(entry.first));
+      continue;
+    }
+    const std::string key = entry.first.Scalar();
     if (frame.visited.count(key) != 0) continue;
     const std::string path = join_path(frame.path, key);
     remember(path, entry.first);

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -22,7 +23,7 @@ namespace cltci::config {
 class SchemaReader final : public Schema {
  public:
   /// `file` is empty when there is none (defaults and overrides only).
-  SchemaReader(YAML::Node root, std::string file, std::vector<Override> overrides);
+  SchemaReader(const YAML::Node& root, std::string file, std::vector<Override> overrides);
 
   void section(const char* key, const char* doc, const std::function<void()>& body) override;
   void field(const char* key, bool& value, const char* doc) override;
@@ -66,8 +67,13 @@ class SchemaReader final : public Schema {
     std::set<std::string> visited{};
   };
 
-  /// Empty when `text` is one of `choices`, else the message listing them (and a suggestion).
+  /// The message refusing `text`: the choices, and the closest of them when one is close.
   static std::string refusal(const std::string& text, const std::vector<std::string>& choices);
+  /// The position of the node's text in `choices` (npos when `choices` is empty: any string);
+  /// nullopt, with the error recorded, for a non-string or a text not among them.
+  std::optional<std::size_t> chosen(const YAML::Node& node,
+                                    const std::string& path,
+                                    const std::vector<std::string>& choices);
 
   void remember(const std::string& path, const YAML::Node& node);
   void error(const std::string& path, const std::string& message);

@@ -2,6 +2,9 @@
 
 #include "cltci/data/importer.h"
 #include "cltci/data/phantom.h"
+#include "cltci/engine/lr_schedule.h"
+#include "cltci/engine/optimizer.h"
+#include "cltci/engine/precision.h"
 #include "cltci/models/model_factory.h"
 #include "cltci/models/unet.h"
 #include "cltci/ssl/method.h"
@@ -11,9 +14,10 @@
 #include <vector>
 
 // The choice lists and ranges of keys that name the library's parts (methods, positive rules,
-// architectures, norms, importers, the U-Net's depth) are the library's own registries and
-// constants, read here: one list per key, so a method added to ssl:: is a method the config
-// accepts. Only this file reads them; the config headers stay free of the library.
+// architectures, norms, importers, optimizers, schedules, precisions, the U-Net's depth) are the
+// library's own registries and constants, read here: one list per key, so a method added to ssl::
+// is a method the config accepts. Only this file reads them; the config headers stay free of the
+// library.
 namespace cltci::config {
 namespace {
 
@@ -44,8 +48,9 @@ void describe(Schema& s, RunConfig& c) {
   s.field("device", c.device, "auto | cpu | cuda | cuda:N");
   s.field("threads", c.threads, "torch intra-op threads; 0 = all cores", Rule::non_negative());
   s.field("precision", c.precision,
-          "fp32, or mixed precision: bf16 (CPU with AMX, CUDA) | fp16 (CUDA)",
-          {"fp32", "bf16", "fp16"});
+          "fp32, or mixed precision: bf16 (CPUs with AVX512-BF16/AMX, CUDA) | fp16 (CUDA) | "
+          "auto (bf16 where the device has it natively, else fp32)",
+          engine::precision_names());
   s.field("channels_last", c.channels_last, "channels-last memory format (faster ResNets)");
   s.field("checkpoint_every", c.checkpoint_every, "epochs between checkpoints", Rule::at_least(1));
   s.field("log_every", c.log_every, "steps between metrics.csv rows and progress lines",
@@ -66,7 +71,7 @@ void describe(Schema& s, SourceConfig& c) {
           Rule::non_negative());
   s.field("phantom_version", c.phantom_version,
           "phantom: generator version (1: the original, 2: paediatric ICU model)",
-          Rule::between(1, 2));
+          Rule::between(data::kFirstPhantomVersion, data::kLatestPhantomVersion));
   s.field("frontal_only", c.frontal_only, "importers: keep PA/AP views only");
   s.field("allow_skips", c.allow_skips,
           "importers: skip (and list) unreadable files instead of stopping");
@@ -142,12 +147,13 @@ void describe(Schema& s, AugmentConfig& c) {
 }
 
 void describe(Schema& s, OptimConfig& c) {
-  s.field("name", c.name, "optimizer", {"sgd", "adam", "adamw"});
+  s.field("name", c.name, "optimizer", engine::optimizer_names());
   s.field("lr", c.lr, "peak learning rate", Rule::positive());
   s.field("momentum", c.momentum, "SGD momentum", Rule::from_below(0.0, 1.0));
   s.field("weight_decay", c.weight_decay, "weight decay", Rule::non_negative());
   s.field("betas", c.betas, "Adam betas", Rule::from_below(0.0, 1.0), 2);
-  s.field("schedule", c.schedule, "per-iteration learning-rate schedule", {"cosine", "constant"});
+  s.field("schedule", c.schedule, "per-iteration learning-rate schedule",
+          engine::lr_schedule_names());
   s.field("warmup_epochs", c.warmup_epochs, "linear warm-up length, epochs", Rule::non_negative());
   s.field("min_lr", c.min_lr, "floor of the cosine schedule", Rule::non_negative());
   s.field("epochs", c.epochs, "training epochs", Rule::at_least(1));

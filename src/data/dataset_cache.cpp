@@ -234,7 +234,7 @@ CachedDataset build_cache(const std::vector<SourceRecord>& records, const CacheO
   const std::size_t count = records.size();
   const int size = options.image_size;
   const std::size_t plane = static_cast<std::size_t>(size) * size;
-  const std::size_t pixel_bytes = static_cast<std::size_t>(options.bits / 8);
+  const auto pixel_bytes = static_cast<std::size_t>(options.bits / 8);
 
   CachedDataset data;
   data.image_size_ = size;
@@ -288,7 +288,10 @@ CachedDataset build_cache(const std::vector<SourceRecord>& records, const CacheO
         const std::lock_guard<std::mutex> lock(error_mutex);
         if (i < error_index) {
           error_index = i;
-          error_message = record.name + ": " + e.what();
+          // A reader's message that already names the file is not prefixed with it again.
+          const std::string what = e.what();
+          error_message =
+              what.find(record.name) != std::string::npos ? what : record.name + ": " + what;
           error_is_input = dynamic_cast<const common::InputError*>(&e) != nullptr;
         }
       }

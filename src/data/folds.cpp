@@ -2,7 +2,7 @@
 
 #include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
-#include "cltci/common/json.h"
+#include "cltci/common/json_writer.h"
 #include "cltci/common/seeding.h"
 #include "data/random.h"
 
@@ -12,7 +12,6 @@
 #include <cstdio>
 #include <map>
 #include <set>
-#include <sstream>
 
 namespace cltci::data {
 namespace {
@@ -96,30 +95,31 @@ Folds make_folds(const std::vector<std::string>& patient_of_image, const FoldOpt
 }
 
 std::string folds_to_json(const Folds& folds, const std::vector<std::string>& patient_of_image) {
-  std::ostringstream out;
-  out << "{\n  \"version\": " << kSplitsVersion << ",\n  \"folds\": " << folds.count
-      << ",\n  \"group_by\": \"" << to_string(folds.group_by) << "\",\n  \"seed\": " << folds.seed
-      << ",\n  \"images\": " << folds.fold_of_image.size() << ",\n  \"fingerprint\": \""
-      << fingerprint(patient_of_image) << "\",\n  \"fold_of_image\": [";
-  for (std::size_t i = 0; i < folds.fold_of_image.size(); ++i)
-    out << (i ? "," : "") << folds.fold_of_image[i];
-  // The test patients of each fold, for people reading the file (ignored when loading).
-  out << "],\n  \"test_patients\": [";
+  constexpr auto one_line = common::JsonWriter::Layout::kInline;
+  common::JsonWriter json;
+  json.begin_object();
+  json.member("version", kSplitsVersion).member("folds", folds.count);
+  json.member("group_by", to_string(folds.group_by)).member("seed", folds.seed);
+  json.member("images", folds.fold_of_image.size());
+  json.member("fingerprint", fingerprint(patient_of_image));
+  json.key("fold_of_image").begin_array(one_line);
+  for (const int fold : folds.fold_of_image) json.value(fold);
+  json.end_array();
+  // The test patients of each fold, one line a fold, for people reading the file (ignored when
+  // loading).
+  json.key("test_patients").begin_array();
   for (int f = 0; f < folds.count; ++f) {
     std::set<std::string> ids;
     for (std::size_t i = 0; i < folds.fold_of_image.size(); ++i) {
       if (folds.fold_of_image[i] == f) ids.insert(patient_of_image[i]);
     }
-    out << (f ? ",\n    [" : "\n    [");
-    bool first = true;
-    for (const std::string& id : ids) {
-      out << (first ? "" : ", ") << common::json_string(id);
-      first = false;
-    }
-    out << "]";
+    json.begin_array(one_line);
+    for (const std::string& id : ids) json.value(id);
+    json.end_array();
   }
-  out << "\n  ]\n}\n";
-  return out.str();
+  json.end_array();
+  json.end_object();
+  return json.text();
 }
 
 Folds load_or_create_folds(const std::filesystem::path& splits_file,

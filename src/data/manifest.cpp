@@ -18,6 +18,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <system_error>
 #include <unordered_map>
 #include <utility>
 
@@ -223,7 +224,13 @@ std::vector<std::string> validate_manifest(const Manifest& manifest, const Manif
                                                                {"right_mask", &row.right_mask}};
       for (const auto& [what, file] : files) {
         if (file->empty()) continue;
-        const std::string why = common::not_a_regular_file(*file);
+        std::string why = common::not_a_regular_file(*file);
+        // A zero-byte file (an interrupted copy or download) is there but holds no image:
+        // found now, not by the cache build hours into a run.
+        std::error_code size_error;
+        if (why.empty() && fs::file_size(*file, size_error) == 0 && !size_error) {
+          why = "is empty (0 bytes)";
+        }
         if (!why.empty()) {
           problems.push_back(where + what + " " + shown(manifest, *file) + " " + why);
           files_present = false;

@@ -163,8 +163,11 @@ std::string patient_folder(int patient) {
 
 void PhantomOptions::validate() const {
   std::vector<std::string> problems;
-  if (version != 1 && version != 2)
-    problems.push_back("phantom.version must be 1 or 2, got " + std::to_string(version));
+  if (version < kFirstPhantomVersion || version > kLatestPhantomVersion) {
+    problems.push_back("phantom.version must be in [" + std::to_string(kFirstPhantomVersion) +
+                       ", " + std::to_string(kLatestPhantomVersion) + "], got " +
+                       std::to_string(version));
+  }
   if (patients < 1)
     problems.push_back("phantom.patients must be >= 1, got " + std::to_string(patients));
   if (min_images < 1 || max_images < min_images) {

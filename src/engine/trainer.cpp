@@ -143,7 +143,7 @@ Progress load_checkpoint(const fs::path& file,
                          torch::optim::Optimizer& optimizer) {
   std::string contents = common::read_file(file);
   verify_checksum(file, contents);
-  std::istringstream zip(std::move(contents));
+  std::istringstream zip(contents);
   try {
     torch::serialize::InputArchive archive;
     try {
@@ -231,7 +231,12 @@ TrainResult train(TrainingTask& task, const TrainerOptions& options) {
   schedule.total_steps = options.epochs * steps_per_epoch;
   schedule.warmup_steps =
       static_cast<std::int64_t>(options.warmup_epochs * static_cast<double>(steps_per_epoch));
-  schedule.cosine = options.cosine;
+  schedule.schedule = options.schedule;
+  const ResolvedPrecision precision = resolve_precision(options.precision, options.device);
+  if (options.precision == Precision::kAuto) {
+    spdlog::info("[train] precision auto: {} ({}); run.precision=fp32 keeps full precision",
+                 to_string(precision.precision), precision.reason);
+  }
 
   const fs::path checkpoint = options.run_dir / kCheckpointFile;
   const fs::path metrics = options.run_dir / kMetricsFile;
@@ -273,10 +278,10 @@ TrainResult train(TrainingTask& task, const TrainerOptions& options) {
       optimizer->zero_grad();
       torch::Tensor loss;
       {
-        AutocastScope autocast(options.precision, options.device);
+        AutocastScope autocast(precision.precision, options.device);
         loss = task.forward_step(progress.epoch, progress.step);
       }
-      const double loss_value = loss.detach().to(torch::kFloat64).item<double>();
+      const auto loss_value = loss.detach().to(torch::kFloat64).item<double>();
       if (!std::isfinite(loss_value)) {
         throw common::Error("loss is " + std::to_string(loss_value) + " at epoch " +
                             std::to_string(progress.epoch + 1) + " step " +

@@ -2,6 +2,8 @@
 
 #include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
+#include "cltci/common/json.h"
+#include "cltci/common/json_reader.h"
 #include "common/crc32c.h"
 
 #include <torch/torch.h>
@@ -10,9 +12,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <initializer_list>
 #include <map>
 #include <optional>
-#include <stdexcept>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -66,252 +69,31 @@ std::optional<torch::ScalarType> dtype_from_name(const std::string& name) {
   return std::nullopt;
 }
 
-// The subset of JSON a safetensors header uses: objects, arrays, strings, integers (and, to be
-// lenient with metadata writers, true/false/null and non-integral numbers, kept as text).
-struct Json {
-  enum class Kind { kNull, kBool, kInteger, kNumber, kString, kArray, kObject } kind = Kind::kNull;
-  std::int64_t integer = 0;
-  std::string text;
-  std::vector<Json> items;
-  std::vector<std::pair<std::string, Json>> members;
-};
+/// The pieces of a message, joined: `a + b + c` in a loop makes a temporary string per `+`.
+std::string joined(std::initializer_list<std::string_view> parts) {
+  std::string out;
+  for (const std::string_view part : parts) out += part;
+  return out;
+}
 
-class JsonParser {
- public:
-  JsonParser(std::string_view input, const std::filesystem::path& file)
-      : input_(input), file_(file) {}
+// Python's safetensors refuses headers over 100 MB (MAX_HEADER_SIZE): a larger length is a
+// corrupt file, and refusing it bounds what the JSON reader is given.
+constexpr std::uint64_t kMaxHeaderBytes = 100'000'000;
 
-  Json parse_document() {
-    Json value = parse_value(0);
-    skip_space();
-    if (pos_ != input_.size()) fail("trailing characters after the header's JSON");
-    return value;
+// The header's JSON, with the reader's refusals reworded to name the file and to count bytes
+// from the start of the file (the header follows its 8-byte length).
+common::JsonValue parse_header(std::string_view header, const std::filesystem::path& file) {
+  common::JsonLimits limits;
+  limits.max_bytes = kMaxHeaderBytes;
+  try {
+    return common::read_json(header, limits);
+  } catch (const common::JsonError& error) {
+    const std::string problem = error.problem() == "trailing characters after the JSON"
+                                    ? "trailing characters after the header's JSON"
+                                    : error.problem();
+    throw common::InputError(file.string() + ": malformed safetensors header: " + problem +
+                             " at byte " + std::to_string(error.offset() + 8));
   }
-
- private:
-  [[noreturn]] void fail(const std::string& what) const {
-    throw common::InputError(file_.string() + ": malformed safetensors header: " + what +
-                             " at byte " + std::to_string(pos_ + 8));
-  }
-
-  void skip_space() {
-    while (pos_ < input_.size() && (input_[pos_] == ' ' || input_[pos_] == '\n' ||
-                                    input_[pos_] == '\r' || input_[pos_] == '\t')) {
-      ++pos_;
-    }
-  }
-
-  char peek() {
-    skip_space();
-    if (pos_ >= input_.size()) fail("unexpected end");
-    return input_[pos_];
-  }
-
-  void expect(char c) {
-    if (peek() != c) fail(std::string("expected '") + c + "'");
-    ++pos_;
-  }
-
-  Json parse_value(int nesting) {
-    if (nesting > 64) fail("nested too deeply");
-    const char c = peek();
-    Json v;
-    if (c == '{') {
-      v.kind = Json::Kind::kObject;
-      ++pos_;
-      if (peek() == '}') {
-        ++pos_;
-        return v;
-      }
-      while (true) {
-        if (peek() != '"') fail("expected a key");
-        std::string key = parse_string();
-        expect(':');
-        v.members.emplace_back(std::move(key), parse_value(nesting + 1));
-        if (peek() == ',') {
-          ++pos_;
-          continue;
-        }
-        expect('}');
-        return v;
-      }
-    }
-    if (c == '[') {
-      v.kind = Json::Kind::kArray;
-      ++pos_;
-      if (peek() == ']') {
-        ++pos_;
-        return v;
-      }
-      while (true) {
-        v.items.push_back(parse_value(nesting + 1));
-        if (peek() == ',') {
-          ++pos_;
-          continue;
-        }
-        expect(']');
-        return v;
-      }
-    }
-    if (c == '"') {
-      v.kind = Json::Kind::kString;
-      v.text = parse_string();
-      return v;
-    }
-    for (const char* word : {"true", "false", "null"}) {
-      const size_t n = std::strlen(word);
-      if (input_.compare(pos_, n, word) == 0) {
-        pos_ += n;
-        v.kind = word[0] == 'n' ? Json::Kind::kNull : Json::Kind::kBool;
-        v.text = word;
-        return v;
-      }
-    }
-    return parse_number();
-  }
-
-  Json parse_number() {
-    const size_t start = pos_;
-    bool integral = true;
-    if (pos_ < input_.size() && input_[pos_] == '-') ++pos_;
-    while (pos_ < input_.size()) {
-      const char c = input_[pos_];
-      if (c >= '0' && c <= '9') {
-        ++pos_;
-      } else if (c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-') {
-        integral = false;
-        ++pos_;
-      } else {
-        break;
-      }
-    }
-    const std::string digits(input_.substr(start, pos_ - start));
-    if (digits.empty() || digits == "-") fail("unexpected character");
-    Json v;
-    v.text = digits;
-    if (!integral) {
-      v.kind = Json::Kind::kNumber;
-      return v;
-    }
-    v.kind = Json::Kind::kInteger;
-    try {
-      size_t used = 0;
-      v.integer = std::stoll(digits, &used);
-      if (used != digits.size()) fail("bad number '" + digits + "'");
-    } catch (const std::out_of_range&) {
-      fail("number out of range '" + digits + "'");
-    }
-    return v;
-  }
-
-  unsigned parse_hex4() {
-    if (pos_ + 4 > input_.size()) fail("short \\u escape");
-    unsigned value = 0;
-    for (int i = 0; i < 4; ++i) {
-      const char c = input_[pos_++];
-      value <<= 4;
-      if (c >= '0' && c <= '9') {
-        value |= static_cast<unsigned>(c - '0');
-      } else if (c >= 'a' && c <= 'f') {
-        value |= static_cast<unsigned>(c - 'a' + 10);
-      } else if (c >= 'A' && c <= 'F') {
-        value |= static_cast<unsigned>(c - 'A' + 10);
-      } else {
-        fail("bad \\u escape");
-      }
-    }
-    return value;
-  }
-
-  static void append_utf8(std::string& out, unsigned cp) {
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-  }
-
-  std::string parse_string() {
-    expect('"');
-    std::string out;
-    while (true) {
-      if (pos_ >= input_.size()) fail("unterminated string");
-      const char c = input_[pos_++];
-      if (c == '"') return out;
-      if (c != '\\') {
-        out += c;
-        continue;
-      }
-      if (pos_ >= input_.size()) fail("unterminated escape");
-      const char e = input_[pos_++];
-      switch (e) {
-        case '"':
-        case '\\':
-        case '/':
-          out += e;
-          break;
-        case 'b':
-          out += '\b';
-          break;
-        case 'f':
-          out += '\f';
-          break;
-        case 'n':
-          out += '\n';
-          break;
-        case 'r':
-          out += '\r';
-          break;
-        case 't':
-          out += '\t';
-          break;
-        case 'u': {
-          unsigned cp = parse_hex4();
-          if (cp >= 0xD800 && cp < 0xDC00 && input_.compare(pos_, 2, "\\u") == 0) {
-            pos_ += 2;
-            const unsigned low = parse_hex4();
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-          }
-          append_utf8(out, cp);
-          break;
-        }
-        default:
-          fail(std::string("bad escape \\") + e);
-      }
-    }
-  }
-
-  std::string_view input_;
-  const std::filesystem::path& file_;
-  size_t pos_ = 0;
-};
-
-std::string json_quote(const std::string& s) {
-  std::string out = "\"";
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20) {
-      char buffer[8];
-      std::snprintf(buffer, sizeof buffer, "\\u%04x", u);
-      out += buffer;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
 }
 
 }  // namespace
@@ -333,7 +115,7 @@ void write_safetensors(const std::filesystem::path& file,
   std::string header = "{\"__metadata__\":{";
   bool first = true;
   for (const auto& [key, value] : all_metadata) {
-    header += (first ? "" : ",") + json_quote(key) + ":" + json_quote(value);
+    header += (first ? "" : ",") + common::json_string(key) + ":" + common::json_string(value);
     first = false;
   }
   header += "}";
@@ -351,7 +133,7 @@ void write_safetensors(const std::filesystem::path& file,
     }
     const std::uint64_t bytes = t.numel() * t.element_size();
     if (header.size() > 1) header += ",";
-    header += json_quote(item.key()) + ":{\"dtype\":\"" + dtype + "\",\"shape\":[";
+    header += common::json_string(item.key()) + R"(:{"dtype":")" + dtype + R"(","shape":[)";
     for (int64_t d = 0; d < t.dim(); ++d) {
       header += (d ? "," : "") + std::to_string(t.size(d));
     }
@@ -391,8 +173,14 @@ SafetensorsFile read_safetensors(const std::filesystem::path& file) {
                              std::to_string(contents.size() - 8) + " follow");
   }
   const std::string_view header(contents.data() + 8, header_size);
-  const Json root = JsonParser(header, file).parse_document();
-  if (root.kind != Json::Kind::kObject) {
+  using Kind = common::JsonValue::Kind;
+  if (header_size > kMaxHeaderBytes) {
+    throw common::InputError(where + "safetensors header of " + std::to_string(header_size) +
+                             " bytes, more than the format's limit of " +
+                             std::to_string(kMaxHeaderBytes) + " (a corrupt length?)");
+  }
+  const common::JsonValue root = parse_header(header, file);
+  if (root.kind != Kind::kObject) {
     throw common::InputError(where + "malformed safetensors header: not a JSON object");
   }
   const std::uint64_t data_size = contents.size() - 8 - header_size;
@@ -405,15 +193,16 @@ SafetensorsFile read_safetensors(const std::filesystem::path& file) {
     std::uint64_t begin, end;
   };
   std::vector<Entry> entries;
+  std::set<std::string_view> names;
   SafetensorsFile result;
   for (const auto& [name, spec] : root.members) {
     if (name == "__metadata__") {
-      if (spec.kind != Json::Kind::kObject) {
+      if (spec.kind != Kind::kObject) {
         throw common::InputError(where + "'__metadata__' is not an object");
       }
       for (const auto& [key, value] : spec.members) {
-        if (value.kind != Json::Kind::kString) {
-          throw common::InputError(where + "metadata '" + key + "' is not a string");
+        if (value.kind != Kind::kString) {
+          throw common::InputError(joined({where, "metadata '", key, "' is not a string"}));
         }
         result.metadata[key] = value.text;
       }
@@ -421,38 +210,40 @@ SafetensorsFile read_safetensors(const std::filesystem::path& file) {
     }
     // Structured bindings cannot be captured before C++20 (clang refuses): bind a reference.
     auto bad = [&, &tensor_name = name](const std::string& what) {
-      return common::InputError(where + "tensor '" + tensor_name + "': " + what);
+      return common::InputError(joined({where, "tensor '", tensor_name, "': ", what}));
     };
-    if (spec.kind != Json::Kind::kObject) throw bad("entry is not an object");
-    const Json* dtype = nullptr;
-    const Json* shape = nullptr;
-    const Json* offsets = nullptr;
-    for (const auto& [key, value] : spec.members) {
-      if (key == "dtype") dtype = &value;
-      if (key == "shape") shape = &value;
-      if (key == "data_offsets") offsets = &value;
-    }
+    if (spec.kind != Kind::kObject) throw bad("entry is not an object");
+    const common::JsonValue* dtype = spec.find("dtype");
+    const common::JsonValue* shape = spec.find("shape");
+    const common::JsonValue* offsets = spec.find("data_offsets");
     if (!dtype || !shape || !offsets) throw bad("needs dtype, shape and data_offsets");
-    for (const auto& seen : entries) {
-      if (seen.name == name) throw bad("appears twice in the header");
-    }
+    // A set, not a scan of the entries: a header may name a million tensors.
+    if (!names.insert(name).second) throw bad("appears twice in the header");
     Entry e;
     e.name = name;
-    const auto type =
-        dtype->kind == Json::Kind::kString ? dtype_from_name(dtype->text) : std::nullopt;
+    const auto type = dtype->kind == Kind::kString ? dtype_from_name(dtype->text) : std::nullopt;
     if (!type) throw bad("unsupported dtype " + dtype->text);
     e.type = *type;
-    if (shape->kind != Json::Kind::kArray) throw bad("shape is not an array");
+    if (shape->kind != Kind::kArray) throw bad("shape is not an array");
     std::uint64_t numel = 1;
+    // The product of the non-zero sizes, in bytes, must fit in int64_t as torch computes it:
+    // else [2^32, 2^32] wraps to 0 elements, passes the span check and fails in torch::empty.
+    std::uint64_t nonzero_bytes = c10::elementSize(e.type);
     for (const auto& d : shape->items) {
-      if (d.kind != Json::Kind::kInteger || d.integer < 0) throw bad("bad shape entry");
+      if (d.kind != Kind::kInteger || d.integer < 0) throw bad("bad shape entry");
       e.shape.push_back(d.integer);
       numel *= static_cast<std::uint64_t>(d.integer);
+      if (d.integer > 0) {
+        if (nonzero_bytes >
+            static_cast<std::uint64_t>(INT64_MAX) / static_cast<std::uint64_t>(d.integer)) {
+          throw bad("shape is too large");
+        }
+        nonzero_bytes *= static_cast<std::uint64_t>(d.integer);
+      }
     }
-    if (offsets->kind != Json::Kind::kArray || offsets->items.size() != 2 ||
-        offsets->items[0].kind != Json::Kind::kInteger ||
-        offsets->items[1].kind != Json::Kind::kInteger || offsets->items[0].integer < 0 ||
-        offsets->items[1].integer < offsets->items[0].integer) {
+    if (offsets->kind != Kind::kArray || offsets->items.size() != 2 ||
+        offsets->items[0].kind != Kind::kInteger || offsets->items[1].kind != Kind::kInteger ||
+        offsets->items[0].integer < 0 || offsets->items[1].integer < offsets->items[0].integer) {
       throw bad("data_offsets must be [begin, end] with 0 <= begin <= end");
     }
     e.begin = static_cast<std::uint64_t>(offsets->items[0].integer);
@@ -463,15 +254,16 @@ SafetensorsFile read_safetensors(const std::filesystem::path& file) {
                 "shape need " + std::to_string(expected));
     }
     if (e.end > data_size) {
-      throw common::InputError(where + "truncated safetensors file: tensor '" + name +
-                               "' ends at data byte " + std::to_string(e.end) + " but only " +
-                               std::to_string(data_size) + " data bytes are present");
+      throw common::InputError(joined({where, "truncated safetensors file: tensor '", name,
+                                       "' ends at data byte ", std::to_string(e.end), " but only ",
+                                       std::to_string(data_size), " data bytes are present"}));
     }
     entries.push_back(std::move(e));
   }
 
   // The spec requires the data to be covered exactly: no overlaps, no holes.
   std::vector<const Entry*> by_offset;
+  by_offset.reserve(entries.size());
   for (const auto& e : entries) by_offset.push_back(&e);
   std::sort(by_offset.begin(), by_offset.end(), [](const Entry* a, const Entry* b) {
     return a->begin != b->begin ? a->begin < b->begin : a->end < b->end;

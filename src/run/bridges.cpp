@@ -14,6 +14,20 @@
 
 namespace cltci::run {
 namespace fs = std::filesystem;
+namespace {
+
+/// The enumerator `text` names in `names` (its owner's registry, in declaration order). The
+/// schema's choice list already refused any other text; this guards a list that drifted apart.
+template <typename Enum>
+Enum parse_choice(const std::vector<std::string>& names, const std::string& text, const char* key) {
+  const auto found = std::find(names.begin(), names.end(), text);
+  if (found == names.end()) {
+    throw common::InputError(std::string(key) + ": unknown choice '" + text + "'");
+  }
+  return static_cast<Enum>(found - names.begin());
+}
+
+}  // namespace
 
 models::ModelSpec model_spec(const config::ModelConfig& model) {
   models::ModelSpec spec;
@@ -30,14 +44,9 @@ models::ModelSpec model_spec(const config::ModelConfig& model) {
 }
 
 ssl::PositiveOptions positive_options(const config::MethodConfig& method) {
-  const std::vector<std::string>& names = ssl::positive_rule_names();
-  const auto found = std::find(names.begin(), names.end(), method.positives);
-  if (found == names.end()) {
-    // The schema's choice list already refused it; this guards a list that drifted apart.
-    throw common::InputError("method.positives: unknown rule '" + method.positives + "'");
-  }
   ssl::PositiveOptions options;
-  options.rule = static_cast<ssl::PositiveRule>(found - names.begin());
+  options.rule = parse_choice<ssl::PositiveRule>(ssl::positive_rule_names(), method.positives,
+                                                 "method.positives");
   options.max_days = method.max_days;
   options.time_scale_days = method.time_scale_days;
   return options;
@@ -105,15 +114,28 @@ engine::TrainerOptions trainer_options(const config::RunConfig& run,
   options.log_every = run.log_every;
   options.warmup_epochs = optim.warmup_epochs;
   options.min_lr = optim.min_lr;
-  options.cosine = optim.schedule == "cosine";
+  options.schedule = parse_choice<engine::LrSchedule>(engine::lr_schedule_names(), optim.schedule,
+                                                      "optim.schedule");
   options.grad_clip = optim.grad_clip;
-  options.precision = run.precision;
-  options.optimizer.name = optim.name;
+  options.precision =
+      parse_choice<engine::Precision>(engine::precision_names(), run.precision, "run.precision");
+  options.optimizer.kind =
+      parse_choice<engine::OptimizerKind>(engine::optimizer_names(), optim.name, "optim.name");
   options.optimizer.lr = optim.lr;
   options.optimizer.momentum = optim.momentum;
   options.optimizer.weight_decay = optim.weight_decay;
   options.optimizer.beta1 = optim.betas[0];
   options.optimizer.beta2 = optim.betas[1];
+  return options;
+}
+
+data::FoldOptions fold_options(const config::FoldsConfig& folds) {
+  static const std::vector<std::string> group_names{data::to_string(data::GroupBy::kPatient),
+                                                    data::to_string(data::GroupBy::kImage)};
+  data::FoldOptions options;
+  options.folds = static_cast<int>(folds.k);
+  options.group_by = parse_choice<data::GroupBy>(group_names, folds.group_by, "folds.group_by");
+  options.seed = static_cast<std::uint64_t>(folds.seed);
   return options;
 }
 

@@ -5,7 +5,7 @@
 #include "cltci/analysis/tsne.h"
 #include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
-#include "cltci/common/json.h"
+#include "cltci/common/json_writer.h"
 #include "cltci/common/run_directory.h"
 #include "cltci/config/pretrain_config.h"
 #include "cltci/data/csv.h"
@@ -45,13 +45,15 @@ int embed_pretrain_run(const config::EvaluateConfig& config, const RunOptions& o
                              kEncoderFile + ")");
   }
   const auto pretrain = config::load_pretrain_config(pretrain_config, {});
+  const std::string effective_config = config::dump(config);
+  check_run(config.run, effective_config, options);  // before the cache is built
   const auto dataset = open_dataset(pretrain.data);
   auto encoder = models::make_encoder(model_spec(pretrain.model));
   models::import_weights(*encoder, encoder_file);
   const std::vector<std::int64_t> indices =
       probe_set(dataset, config.embed.max_points, static_cast<std::uint64_t>(config.embed.seed));
 
-  const auto context = open_run(config.run, config::dump(config), options);
+  const auto context = open_run(config.run, effective_config, options);
   encoder->to(context.device);
   encoder->eval();
   const Embeddings embeddings = embed_images(*encoder, {}, dataset, indices, context.device);
@@ -120,24 +122,32 @@ int embed_pretrain_run(const config::EvaluateConfig& config, const RunOptions& o
   plot.title = shown.filename().string() + figures;
   data::write_png(context.directory / "tsne.png", analysis::scatter_plot(map, labels, plot));
 
-  std::ostringstream summary;
-  summary.precision(9);
-  summary << "{\n  \"pretrain_run\": " << common::json_string(pretrain_dir.string())
-          << ",\n  \"images\": " << indices.size() << ",\n  \"patients\": " << patients.size()
-          << ",\n  \"dims\": " << dims << ",\n  \"retrieval\": {\"top1\": " << probe.retrieval.top1
-          << ", \"top1_chance\": " << probe.retrieval.top1_chance
-          << ", \"map\": " << probe.retrieval.map
-          << ", \"map_chance\": " << probe.retrieval.map_chance
-          << "},\n  \"positive_cosine\": " << probe.positive_cosine
-          << ",\n  \"negative_cosine\": " << probe.negative_cosine
-          << ",\n  \"alignment\": " << probe.alignment
-          << ",\n  \"uniformity\": " << probe.uniformity
-          << ",\n  \"effective_rank\": " << probe.effective_rank
-          << ",\n  \"tsne\": {\"perplexity\": " << tsne.perplexity
-          << ", \"iterations\": " << tsne.iterations << ", \"seed\": " << tsne.seed
-          << "},\n  \"files\": [\"embeddings.csv\", \"tsne.png\"]\n}\n";
+  constexpr auto one_line = common::JsonWriter::Layout::kInline;
+  const common::JsonNumber figure = common::JsonNumber::significant(9);
+  common::JsonWriter summary;
+  summary.begin_object();
+  summary.member("pretrain_run", pretrain_dir.string());
+  summary.member("images", indices.size()).member("patients", patients.size());
+  summary.member("dims", dims);
+  summary.key("retrieval").begin_object(one_line);
+  summary.member("top1", probe.retrieval.top1, figure);
+  summary.member("top1_chance", probe.retrieval.top1_chance, figure);
+  summary.member("map", probe.retrieval.map, figure);
+  summary.member("map_chance", probe.retrieval.map_chance, figure);
+  summary.end_object();
+  summary.member("positive_cosine", probe.positive_cosine, figure);
+  summary.member("negative_cosine", probe.negative_cosine, figure);
+  summary.member("alignment", probe.alignment, figure);
+  summary.member("uniformity", probe.uniformity, figure);
+  summary.member("effective_rank", probe.effective_rank, figure);
+  summary.key("tsne").begin_object(one_line);
+  summary.member("perplexity", tsne.perplexity, figure);
+  summary.member("iterations", tsne.iterations).member("seed", tsne.seed);
+  summary.end_object();
+  summary.key("files").begin_array(one_line).value("embeddings.csv").value("tsne.png").end_array();
+  summary.end_object();
   common::write_file_atomic(context.directory / common::kRunSummaryFile,
-                            std::string_view(summary.str()));
+                            std::string_view(summary.text()));
   std::cout << "same-patient retrieval of " << indices.size() << " images: top-1 "
             << probe.retrieval.top1 << " (chance " << probe.retrieval.top1_chance << "), mAP "
             << probe.retrieval.map << " (chance " << probe.retrieval.map_chance << ")\n";

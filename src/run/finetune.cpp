@@ -2,7 +2,7 @@
 
 #include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
-#include "cltci/common/json.h"
+#include "cltci/common/json_writer.h"
 #include "cltci/data/folds.h"
 #include "cltci/data/loader.h"
 #include "cltci/data/samplers.h"
@@ -23,12 +23,10 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
-#include <iomanip>
 #include <limits>
 #include <memory>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -178,44 +176,43 @@ class SegmentationTask : public engine::TrainingTask {
   std::optional<EpochSelector> selector_;
 };
 
-/// A double as JSON with every digit, so the recorded Dice can be compared exactly.
-std::string json_double(double value) {
-  std::ostringstream out;
-  out << std::setprecision(std::numeric_limits<double>::max_digits10) << value;
-  return out.str();
-}
+/// A Dice with every digit (%.17g), so the recorded one can be compared exactly.
+const common::JsonNumber kEveryDigit = common::JsonNumber::significant(17);
+/// A loss or rate: std::ostream's default 6 significant digits.
+const common::JsonNumber kFigure = common::JsonNumber::significant(6);
 
 /// The cell summary's "validation" member: how the exported model's epoch was chosen.
-std::string validation_json(const config::FinetuneConfig& config,
-                            const data::CachedDataset& dataset,
-                            const Cell& cell,
-                            const EpochSelector& selector) {
-  std::ostringstream out;
-  out << "{\n    \"rule\": " << common::json_string(config::to_string(config.validation.source))
-      << ",\n    \"fraction\": " << json_double(config.validation.fraction)
-      << ",\n    \"every\": " << config.validation.every
-      << ",\n    \"score\": \"pooled Dice, mean of the lung classes\""
-      << ",\n    \"images\": [";
+void write_validation_json(common::JsonWriter& json,
+                           const config::FinetuneConfig& config,
+                           const data::CachedDataset& dataset,
+                           const Cell& cell,
+                           const EpochSelector& selector) {
+  constexpr auto one_line = common::JsonWriter::Layout::kInline;
+  json.key("validation").begin_object();
+  json.member("rule", config::to_string(config.validation.source));
+  json.member("fraction", config.validation.fraction, kEveryDigit);
+  json.member("every", config.validation.every);
+  json.member("score", "pooled Dice, mean of the lung classes");
   std::set<std::string> patients;
-  for (std::size_t i = 0; i < cell.validation.size(); ++i) {
-    out << (i ? ", " : "") << common::json_string(dataset.name(cell.validation[i]));
-    patients.insert(dataset.patient_id(cell.validation[i]));
+  json.key("images").begin_array(one_line);
+  for (const std::int64_t image : cell.validation) {
+    json.value(dataset.name(image));
+    patients.insert(dataset.patient_id(image));
   }
-  out << "],\n    \"patients\": [";
-  std::size_t written = 0;
-  for (const auto& patient : patients) {
-    out << (written++ ? ", " : "") << common::json_string(patient);
-  }
-  out << "],\n    \"selected_epoch\": " << selector.best_epoch()
-      << ",\n    \"selected_dice\": " << json_double(selector.best_dice())
-      << ",\n    \"last_epoch\": " << selector.last_epoch()
-      << ",\n    \"last_epoch_dice\": " << json_double(selector.last_dice()) << "\n  }";
-  return out.str();
+  json.end_array();
+  json.key("patients").begin_array(one_line);
+  for (const std::string& patient : patients) json.value(patient);
+  json.end_array();
+  json.member("selected_epoch", selector.best_epoch());
+  json.member("selected_dice", selector.best_dice(), kEveryDigit);
+  json.member("last_epoch", selector.last_epoch());
+  json.member("last_epoch_dice", selector.last_dice(), kEveryDigit);
+  json.end_object();
 }
 
 /// The encoder weights of init.pretrain_run; checked before anything is written.
 fs::path pretrained_encoder_file(const config::FinetuneConfig& config) {
-  const fs::path weights = fs::path(config.init.pretrain_run) / kEncoderFile;
+  fs::path weights = fs::path(config.init.pretrain_run) / kEncoderFile;
   if (!fs::exists(weights)) {
     throw common::InputError("init.pretrain_run: " + weights.string() + " not found (is '" +
                              config.init.pretrain_run + "' a finished pretrain run?)");
@@ -248,9 +245,12 @@ int finetune(const config::FinetuneConfig& config, const RunOptions& options) {
   // Everything that can reject the input runs before open_run: a bad encoder file or manifest
   // must neither touch a run being overwritten nor leave a half-made directory. The initial
   // model is built once here because that reads (and so checks) init.pretrain_run's weights.
+  // The run directory is checked first: a bad --output costs no cache build.
+  const std::string effective_config = config::dump(config);
+  check_run(config.run, effective_config, options);
   initial_model(config);
   data::CachedDataset dataset = open_dataset(config.data);
-  const auto context = open_run(config.run, config::dump(config), options);
+  const auto context = open_run(config.run, effective_config, options);
   if (context.state == common::RunState::kFinished) {
     spdlog::info("[finetune] {} is finished; nothing to do (--overwrite to start over)",
                  context.directory.string());
@@ -290,17 +290,17 @@ int finetune(const config::FinetuneConfig& config, const RunOptions& options) {
     task.restore_selected();
     model.net->to(torch::kCPU);
     save_segmentation_model(model, cell_dir / kModelFile);
-    std::ostringstream summary;
-    summary << "{\n  \"fold\": " << cell.fold << ",\n  \"budget\": " << cell.budget
-            << ",\n  \"seed\": " << cell.seed << ",\n  \"train_images\": [";
-    for (std::size_t i = 0; i < cell.train.size(); ++i) {
-      summary << (i ? ", " : "") << common::json_string(dataset.name(cell.train[i]));
-    }
-    summary << "],\n  \"epochs\": " << result.epochs_done
-            << ",\n  \"final_loss\": " << result.last_loss
-            << ",\n  \"images_per_second\": " << result.samples_per_second;
+    common::JsonWriter summary;
+    summary.begin_object();
+    summary.member("fold", cell.fold).member("budget", cell.budget).member("seed", cell.seed);
+    summary.key("train_images").begin_array(common::JsonWriter::Layout::kInline);
+    for (const std::int64_t image : cell.train) summary.value(dataset.name(image));
+    summary.end_array();
+    summary.member("epochs", result.epochs_done);
+    summary.member("final_loss", result.last_loss, kFigure);
+    summary.member("images_per_second", result.samples_per_second, kFigure);
     if (const auto& selector = task.selector()) {
-      summary << ",\n  \"validation\": " << validation_json(config, dataset, cell, *selector);
+      write_validation_json(summary, config, dataset, cell, *selector);
       spdlog::info(
           "[finetune] fold {} M={} seed {}: exported epoch {} of {} (validation Dice {:.4f}, last "
           "epoch {:.4f}; {} images of {} patient(s), {})",
@@ -308,28 +308,32 @@ int finetune(const config::FinetuneConfig& config, const RunOptions& options) {
           selector->best_dice(), selector->last_dice(), cell.validation.size(),
           cell.validation_patients, config::to_string(config.validation.source));
     }
-    summary << ",\n  \"model\": " << common::json_string(kModelFile) << "\n}\n";
-    common::write_file_atomic(cell_dir / kCellSummaryFile, std::string_view(summary.str()));
+    summary.member("model", kModelFile);
+    summary.end_object();
+    common::write_file_atomic(cell_dir / kCellSummaryFile, std::string_view(summary.text()));
     spdlog::info("[finetune] fold {} M={} seed {}: loss {:.4f}, {:.1f} img/s", cell.fold,
                  cell.budget, cell.seed, result.last_loss, result.samples_per_second);
     finished.push_back(cell.directory);
   }
 
-  std::ostringstream summary;
-  summary << "{\n  \"initialisation\": " << common::json_string(initialisation_name(config))
-          << ",\n  \"arch\": " << common::json_string(config.model.arch)
-          << ",\n  \"folds\": " << config.folds.k << ",\n  \"budgets\": [";
-  for (std::size_t i = 0; i < config.budgets.size(); ++i)
-    summary << (i ? ", " : "") << config.budgets[i];
-  summary << "],\n  \"seeds\": [";
-  for (std::size_t i = 0; i < config.seeds.size(); ++i)
-    summary << (i ? ", " : "") << config.seeds[i];
-  summary << "],\n  \"cells\": [";
-  for (std::size_t i = 0; i < finished.size(); ++i)
-    summary << (i ? ", " : "") << common::json_string(finished[i]);
-  summary << "]\n}\n";
+  constexpr auto one_line = common::JsonWriter::Layout::kInline;
+  common::JsonWriter summary;
+  summary.begin_object();
+  summary.member("initialisation", initialisation_name(config));
+  summary.member("arch", config.model.arch);
+  summary.member("folds", config.folds.k);
+  summary.key("budgets").begin_array(one_line);
+  for (const auto budget : config.budgets) summary.value(budget);
+  summary.end_array();
+  summary.key("seeds").begin_array(one_line);
+  for (const auto seed : config.seeds) summary.value(seed);
+  summary.end_array();
+  summary.key("cells").begin_array(one_line);
+  for (const std::string& cell : finished) summary.value(cell);
+  summary.end_array();
+  summary.end_object();
   common::write_file_atomic(context.directory / common::kRunSummaryFile,
-                            std::string_view(summary.str()));
+                            std::string_view(summary.text()));
   spdlog::info("[finetune] {} cells written under {}", finished.size(), context.directory.string());
   return 0;
 }

@@ -2,7 +2,9 @@
 
 #include "cltci/common/error.h"
 #include "cltci/common/seeding.h"
+#include "cltci/data/folds.h"
 #include "cltci/data/samplers.h"
+#include "cltci/run/bridges.h"
 #include "cltci/run/finetune_validation.h"
 
 #include <utility>
@@ -30,12 +32,7 @@ CellPlan plan_cells(const data::CachedDataset& dataset,
     throw common::InputError(
         "data.source: no image of the data set has a label map; fine-tuning needs masks");
   }
-  data::FoldOptions options;
-  options.folds = static_cast<int>(config.folds.k);
-  options.group_by = config.folds.group_by == data::to_string(data::GroupBy::kImage)
-                         ? data::GroupBy::kImage
-                         : data::GroupBy::kPatient;
-  options.seed = static_cast<std::uint64_t>(config.folds.seed);
+  const data::FoldOptions options = fold_options(config.folds);
   try {
     plan.folds = data::load_or_create_folds(run_dir / kSplitsFile, patients, options);
   } catch (const common::InputError& error) {

@@ -3,7 +3,7 @@
 
 #include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
-#include "cltci/common/json.h"
+#include "cltci/common/json_writer.h"
 #include "cltci/common/run_directory.h"
 #include "cltci/common/seeding.h"
 #include "cltci/data/loader.h"
@@ -23,7 +23,6 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <iomanip>
 #include <map>
 #include <numeric>
 #include <optional>
@@ -243,14 +242,25 @@ double last_logged_loss(const fs::path& metrics) {
   }
 }
 
-void write_probe_json(std::ostream& out, const char* key, const analysis::EmbeddingProbe& p) {
-  out << "    " << common::json_string(key) << ": {\"top1\": " << p.retrieval.top1
-      << ", \"top1_chance\": " << p.retrieval.top1_chance << ", \"map\": " << p.retrieval.map
-      << ", \"map_chance\": " << p.retrieval.map_chance << ", \"queries\": " << p.retrieval.queries
-      << ", \"positive_cosine\": " << p.positive_cosine
-      << ", \"negative_cosine\": " << p.negative_cosine << ", \"alignment\": " << p.alignment
-      << ", \"uniformity\": " << p.uniformity << ", \"effective_rank\": " << p.effective_rank
-      << ", \"dims\": " << p.dims << "}";
+/// The summary's figures: 9 significant digits.
+const common::JsonNumber kFigure = common::JsonNumber::significant(9);
+
+void write_probe_json(common::JsonWriter& json,
+                      const char* key,
+                      const analysis::EmbeddingProbe& p) {
+  json.key(key).begin_object(common::JsonWriter::Layout::kInline);
+  json.member("top1", p.retrieval.top1, kFigure);
+  json.member("top1_chance", p.retrieval.top1_chance, kFigure);
+  json.member("map", p.retrieval.map, kFigure);
+  json.member("map_chance", p.retrieval.map_chance, kFigure);
+  json.member("queries", p.retrieval.queries);
+  json.member("positive_cosine", p.positive_cosine, kFigure);
+  json.member("negative_cosine", p.negative_cosine, kFigure);
+  json.member("alignment", p.alignment, kFigure);
+  json.member("uniformity", p.uniformity, kFigure);
+  json.member("effective_rank", p.effective_rank, kFigure);
+  json.member("dims", p.dims);
+  json.end_object();
 }
 
 void write_summary(const fs::path& file,
@@ -264,46 +274,38 @@ void write_summary(const fs::path& file,
                    std::int64_t images,
                    const PretrainPositives* positives,
                    const std::optional<DatasetPositives>& data_positives) {
-  std::ostringstream out;
-  out << std::setprecision(9);
-  out << "{\n"
-      << "  \"method\": " << common::json_string(config.method.name) << ",\n"
-      << "  \"arch\": " << common::json_string(config.model.arch) << ",\n"
-      << "  \"image_size\": " << config.data.image_size << ",\n"
-      << "  \"images\": " << images << ",\n"
-      << "  \"epochs\": " << result.epochs_done << ",\n"
-      << "  \"steps\": " << result.steps_done << ",\n"
-      << "  \"batch_size\": " << config.optim.batch_size << ",\n"
-      << "  \"final_loss\": " << (std::isfinite(final_loss) ? final_loss : 0.0) << ",\n"
-      << "  \"collapse_loss\": " << collapse_loss << ",\n"
-      << "  \"images_per_second\": " << result.samples_per_second << ",\n"
-      << "  \"resumed\": " << (result.resumed ? "true" : "false") << ",\n"
-      << "  \"probe\": {\n    \"epoch\": " << probe.epoch
-      << ",\n    \"images\": " << probe.encoder.images << ",\n";
-  write_probe_json(out, "encoder", probe.encoder);
-  if (probe.head) {
-    out << ",\n";
-    write_probe_json(out, "head", *probe.head);
-  }
+  common::JsonWriter json;
+  json.begin_object();
+  json.member("method", config.method.name);
+  json.member("arch", config.model.arch);
+  json.member("image_size", config.data.image_size);
+  json.member("images", images);
+  json.member("epochs", result.epochs_done);
+  json.member("steps", result.steps_done);
+  json.member("batch_size", config.optim.batch_size);
+  json.member("final_loss", std::isfinite(final_loss) ? final_loss : 0.0, kFigure);
+  json.member("collapse_loss", collapse_loss, kFigure);
+  json.member("images_per_second", result.samples_per_second, kFigure);
+  json.member("resumed", result.resumed);
+  json.key("probe").begin_object();
+  json.member("epoch", probe.epoch);
+  json.member("images", probe.encoder.images);
+  write_probe_json(json, "encoder", probe.encoder);
+  if (probe.head) write_probe_json(json, "head", *probe.head);
   // The untrained encoder's figures: what pre-training added (raw anatomy already separates
   // patients a little). Known only to the process that started the run.
-  if (initial) {
-    out << ",\n";
-    write_probe_json(out, "initial_encoder", initial->encoder);
-  }
-  out << "\n  },\n  \"collapse_warnings\": [";
-  for (std::size_t i = 0; i < warnings.size(); ++i) {
-    out << (i ? ", " : "") << common::json_string(warnings[i]);
-  }
-  out << "],\n";
+  if (initial) write_probe_json(json, "initial_encoder", initial->encoder);
+  json.end_object();
+  json.key("collapse_warnings").begin_array(common::JsonWriter::Layout::kInline);
+  for (const std::string& warning : warnings) json.value(warning);
+  json.end_array();
   if (positives != nullptr) {
-    out << "  \"positives\": ";
-    positives->write_json(out, data_positives, 2);
-    out << ",\n";
+    json.key("positives");
+    positives->write_json(json, data_positives);
   }
-  out << "  \"encoder\": " << common::json_string(kEncoderFile) << "\n"
-      << "}\n";
-  common::write_file_atomic(file, std::string_view(out.str()));
+  json.member("encoder", kEncoderFile);
+  json.end_object();
+  common::write_file_atomic(file, std::string_view(json.text()));
 }
 
 }  // namespace
@@ -315,6 +317,9 @@ int pretrain(const config::PretrainConfig& config,
   cv::setNumThreads(0);
   // Everything that can reject a value runs before open_run, so a bad config leaves no run
   // directory behind (a half-made one would later refuse the corrected config).
+  // The run directory is checked first: a bad --output costs no cache build.
+  const std::string effective_config = config::dump(config);
+  check_run(config.run, effective_config, options);
   const auto seed = static_cast<std::uint64_t>(config.run.seed);
   const data::CachedDataset dataset = open_dataset(config.data);
   // Seeded here so that the initial weights follow run.seed (open_run seeds again, identically).
@@ -324,7 +329,7 @@ int pretrain(const config::PretrainConfig& config,
   const BatchPlan plan(config, dataset, method->patient_batches(), seed);
   check_queue_size(config, dataset.size());
 
-  const RunContext context = open_run(config.run, config::dump(config), options);
+  const RunContext context = open_run(config.run, effective_config, options);
   if (context.state == common::RunState::kFinished) {
     spdlog::info("[pretrain] {} is finished ({} exists); nothing to do (--overwrite starts over)",
                  context.directory.string(), common::kRunSummaryFile);

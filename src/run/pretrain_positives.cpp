@@ -1,6 +1,6 @@
 #include "cltci/run/pretrain_positives.h"
 
-#include "cltci/common/json.h"
+#include "cltci/common/json_writer.h"
 
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
@@ -19,6 +19,7 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 /// views only: CL-TCI degenerates towards SimCLR / MoCo, which the user should hear about.
 constexpr double kWarnShareWithout = 0.5;
 
+/// For people: 7, 0.4 (std::to_string's %f without trailing zeros).
 std::string number(double value) {
   std::string text = std::to_string(value);
   text.erase(text.find_last_not_of('0') + 1);
@@ -26,7 +27,8 @@ std::string number(double value) {
   return text;
 }
 
-std::string json_number(double value) { return std::isfinite(value) ? number(value) : "null"; }
+/// summary.json's figures as number() writes them; null when not finite.
+const common::JsonNumber kNumber = common::JsonNumber::fixed_trimmed(6);
 
 }  // namespace
 
@@ -115,35 +117,33 @@ std::vector<double> PretrainPositives::end_epoch(ssl::Method& method, std::int64
   return {counts->positives_per_anchor, counts->weight_per_anchor, counts->share_without};
 }
 
-void PretrainPositives::write_json(std::ostream& out,
-                                   const std::optional<DatasetPositives>& dataset,
-                                   int indent) const {
-  const std::string pad(static_cast<std::size_t>(indent), ' ');
-  const std::string inner = pad + "  ";
-  out << "{\n"
-      << inner << "\"rule\": " << common::json_string(ssl::to_string(positives_.rule)) << ",\n"
-      << inner << "\"max_days\": " << json_number(positives_.max_days) << ",\n"
-      << inner << "\"time_scale_days\": " << json_number(positives_.time_scale_days);
+void PretrainPositives::write_json(common::JsonWriter& json,
+                                   const std::optional<DatasetPositives>& dataset) const {
+  constexpr auto one_line = common::JsonWriter::Layout::kInline;
+  json.begin_object();
+  json.member("rule", ssl::to_string(positives_.rule));
+  json.member("max_days", positives_.max_days, kNumber);
+  json.member("time_scale_days", positives_.time_scale_days, kNumber);
   if (dataset) {
-    out << ",\n"
-        << inner << "\"data\": {\"images\": " << dataset->images
-        << ", \"dated_images\": " << dataset->dated_images
-        << ", \"positives_per_image\": " << json_number(dataset->positives_per_image)
-        << ", \"weight_per_image\": " << json_number(dataset->weight_per_image)
-        << ", \"share_without\": " << json_number(dataset->share_without) << "}";
+    json.key("data").begin_object(one_line);
+    json.member("images", dataset->images).member("dated_images", dataset->dated_images);
+    json.member("positives_per_image", dataset->positives_per_image, kNumber);
+    json.member("weight_per_image", dataset->weight_per_image, kNumber);
+    json.member("share_without", dataset->share_without, kNumber);
+    json.end_object();
   }
   if (last_) {
-    out << ",\n"
-        << inner << "\"last_epoch\": {\"from\": " << (moco_ ? "\"queue\"" : "\"batch\"")
-        << ", \"positives_per_anchor\": " << json_number(last_->positives_per_anchor)
-        << ", \"weight_per_anchor\": " << json_number(last_->weight_per_anchor)
-        << ", \"share_without\": " << json_number(last_->share_without) << "}";
+    json.key("last_epoch").begin_object(one_line);
+    json.member("from", moco_ ? "queue" : "batch");
+    json.member("positives_per_anchor", last_->positives_per_anchor, kNumber);
+    json.member("weight_per_anchor", last_->weight_per_anchor, kNumber);
+    json.member("share_without", last_->share_without, kNumber);
+    json.end_object();
   }
-  out << ",\n" << inner << "\"warnings\": [";
-  for (std::size_t i = 0; i < warnings_.size(); ++i) {
-    out << (i ? ", " : "") << common::json_string(warnings_[i]);
-  }
-  out << "]\n" << pad << "}";
+  json.key("warnings").begin_array(one_line);
+  for (const std::string& warning : warnings_) json.value(warning);
+  json.end_array();
+  json.end_object();
 }
 
 }  // namespace cltci::run

@@ -2,7 +2,7 @@
 
 #include "cltci/analysis/paired_test.h"
 #include "cltci/common/error.h"
-#include "cltci/common/json.h"
+#include "cltci/common/json_writer.h"
 #include "cltci/common/run_directory.h"
 #include "cltci/engine/fold_summary.h"
 
@@ -41,7 +41,7 @@ std::optional<double> surface_mean(const YAML::Node& entry, const fs::path& file
   if (!entry || !entry.IsMap()) return std::nullopt;
   const YAML::Node mean = entry["mean"];
   if (!mean || mean.IsNull()) return std::nullopt;
-  const double value = mean.as<double>();
+  const auto value = mean.as<double>();
   if (!std::isfinite(value)) {
     throw common::InputError(file.string() + ": cells: surface distance " + mean.Scalar() +
                              " is not a finite number (write null for a missing one)");
@@ -99,13 +99,8 @@ struct Comparison {
   analysis::PairedTest test;
 };
 
-std::string number(double value) {
-  if (!std::isfinite(value)) return "null";
-  std::ostringstream out;
-  out.precision(9);
-  out << value;
-  return out.str();
-}
+/// report.json's figures: 9 significant digits, null when not finite.
+const common::JsonNumber kFigure = common::JsonNumber::significant(9);
 
 std::string format_comparison(const Comparison& c) {
   const auto& t = c.test;
@@ -308,36 +303,44 @@ Report make_report(const ReportOptions& options) {
     report.comparisons = text.str();
   }
 
-  std::ostringstream json;
-  json << "{\n  \"dice\": \"pooled over each test fold, mean(std) over folds x seeds\",\n"
-       << "  \"rows\": [\n";
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    json << "    {\"initialisation\": " << common::json_string(rows[i].name)
-         << ", \"arch\": " << common::json_string(rows[i].arch)
-         << ", \"summary\": " << common::json_string(rows[i].file.string()) << ", \"by_budget\": {";
-    std::size_t k = 0;
-    for (const auto& [budget, stats] : rows[i].by_budget) {
-      json << (k++ ? ", " : "") << "\"" << budget << "\": {\"mean\": " << number(stats.mean)
-           << ", \"std\": " << number(stats.std) << ", \"cells\": " << stats.n << "}";
+  constexpr auto one_line = common::JsonWriter::Layout::kInline;
+  common::JsonWriter json;
+  json.begin_object();
+  json.member("dice", "pooled over each test fold, mean(std) over folds x seeds");
+  json.key("rows").begin_array();
+  for (const Row& row : rows) {
+    json.begin_object(one_line);
+    json.member("initialisation", row.name).member("arch", row.arch);
+    json.member("summary", row.file.string());
+    json.key("by_budget").begin_object();
+    for (const auto& [budget, stats] : row.by_budget) {
+      json.key(std::to_string(budget)).begin_object();
+      json.member("mean", stats.mean, kFigure).member("std", stats.std, kFigure);
+      json.member("cells", stats.n);
+      json.end_object();
     }
-    json << "}}" << (i + 1 < rows.size() ? "," : "") << "\n";
+    json.end_object();
+    json.end_object();
   }
-  json << "  ],\n  \"comparisons\": [\n";
-  for (std::size_t i = 0; i < comparisons.size(); ++i) {
-    const auto& c = comparisons[i];
+  json.end_array();
+  json.key("comparisons").begin_array();
+  for (const auto& c : comparisons) {
     const auto& t = c.test;
-    json << "    {\"a\": " << common::json_string(c.a) << ", \"b\": " << common::json_string(c.b)
-         << ", \"budget\": " << c.budget << ", \"cells\": " << t.n
-         << ", \"mean_difference\": " << number(t.mean_difference) << ", \"ci95\": ["
-         << number(t.ci_low) << ", " << number(t.ci_high) << "]"
-         << ", \"t\": " << number(t.t_statistic) << ", \"t_p\": " << number(t.t_p_value)
-         << ", \"wilcoxon\": " << number(t.wilcoxon_statistic)
-         << ", \"wilcoxon_p\": " << number(t.wilcoxon_p_value) << ", \"wilcoxon_method\": \""
-         << analysis::to_string(t.wilcoxon_method) << "\"}"
-         << (i + 1 < comparisons.size() ? "," : "") << "\n";
+    json.begin_object(one_line);
+    json.member("a", c.a).member("b", c.b).member("budget", c.budget).member("cells", t.n);
+    json.member("mean_difference", t.mean_difference, kFigure);
+    json.key("ci95").begin_array();
+    json.value(t.ci_low, kFigure).value(t.ci_high, kFigure);
+    json.end_array();
+    json.member("t", t.t_statistic, kFigure).member("t_p", t.t_p_value, kFigure);
+    json.member("wilcoxon", t.wilcoxon_statistic, kFigure);
+    json.member("wilcoxon_p", t.wilcoxon_p_value, kFigure);
+    json.member("wilcoxon_method", analysis::to_string(t.wilcoxon_method));
+    json.end_object();
   }
-  json << "  ]\n}\n";
-  report.json = json.str();
+  json.end_array();
+  json.end_object();
+  report.json = json.text();
   return report;
 }
 

@@ -9,8 +9,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <memory>
 #include <sstream>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -33,7 +35,33 @@ std::vector<std::string> identity_lines(const std::string& yaml) {
   return lines;
 }
 
+/// An InputError naming the first line where the run's stored config.yaml and
+/// `effective_config` differ (the runtime keys aside).
+void check_same_config(const fs::path& config_file, const std::string& effective_config) {
+  const auto stored = identity_lines(common::read_file(config_file));
+  const auto current = identity_lines(effective_config);
+  for (std::size_t i = 0; i < std::max(stored.size(), current.size()); ++i) {
+    const std::string was = i < stored.size() ? stored[i] : "<end>";
+    const std::string now = i < current.size() ? current[i] : "<end>";
+    if (was != now) {
+      throw common::InputError(config_file.string() + ":" + std::to_string(i + 1) +
+                               ": the existing run was made with another config ('" + was +
+                               "' now '" + now +
+                               "'); use --overwrite to start over or choose another run.name");
+    }
+  }
+}
+
 }  // namespace
+
+void check_run(const config::RunConfig& run,
+               const std::string& effective_config,
+               const RunOptions& options) {
+  const fs::path directory = fs::path(run.output_dir) / run.name;
+  if (common::check_run_directory(directory, options.overwrite) != common::RunState::kFresh) {
+    check_same_config(directory / common::kRunConfigFile, effective_config);
+  }
+}
 
 RunContext open_run(const config::RunConfig& run,
                     const std::string& effective_config,
@@ -52,18 +80,7 @@ RunContext open_run(const config::RunConfig& run,
   if (context.state == common::RunState::kFresh) {
     common::write_file_atomic(config_file, std::string_view(effective_config));
   } else {
-    const auto stored = identity_lines(common::read_file(config_file));
-    const auto current = identity_lines(effective_config);
-    for (std::size_t i = 0; i < std::max(stored.size(), current.size()); ++i) {
-      const std::string was = i < stored.size() ? stored[i] : "<end>";
-      const std::string now = i < current.size() ? current[i] : "<end>";
-      if (was != now) {
-        throw common::InputError(config_file.string() + ":" + std::to_string(i + 1) +
-                                 ": the existing run was made with another config ('" + was +
-                                 "' now '" + now +
-                                 "'); use --overwrite to start over or choose another run.name");
-      }
-    }
+    check_same_config(config_file, effective_config);
   }
   common::add_log_file(context.directory / common::kRunLogFile);
   spdlog::info("[run] {} ({}) on {} with {} thread(s), seed {}", context.directory.string(),

@@ -91,9 +91,18 @@ cltci_bad_input(config.comments_only CODE 2 MESSAGE "c\\.yaml: the config( file)
                 SETUP [=[file(WRITE "${WORK}/c.yaml" "# nothing yet\n")]=]
                 COMMAND ${bad_finetune} --config c.yaml --output runs)
 # A PNG given as the config: binary, not YAML.
-cltci_bad_input(config.binary CODE 2 MESSAGE "c\\.yaml(:[0-9]+:[0-9]+)?: "
+cltci_bad_input(config.binary CODE 2
+                MESSAGE "c\\.yaml: not a YAML text file \\(binary data at byte 0\\)"
                 SETUP [=[file(COPY_FILE "${SHARED}/png/images/p0000/000.png" "${WORK}/c.yaml")]=]
                 COMMAND ${bad_pretrain} --config c.yaml --output runs)
+cltci_bad_input(config.control_character CODE 2
+                MESSAGE "c\\.yaml: not a YAML text file \\(binary data at byte 14\\)"
+                SETUP [=[string(ASCII 1 soh)
+                         file(WRITE "${WORK}/c.yaml" "run:\n  name: a${soh}\n")]=]
+                COMMAND ${bad_pretrain} --config c.yaml --output runs)
+cltci_bad_input(config.directory CODE 2 MESSAGE "confs: a directory, not a config file"
+                SETUP [=[file(MAKE_DIRECTORY "${WORK}/confs")]=]
+                COMMAND ${bad_finetune} --config confs --output runs)
 cltci_bad_input(config.duplicate_key CODE 2 MESSAGE "c\\.yaml:3:[0-9]+: .*duplicate key"
                 SETUP [=[file(WRITE "${WORK}/c.yaml" "optim:\n  lr: 0.1\n  lr: 0.2\n")]=]
                 COMMAND ${bad_pretrain} --config c.yaml --output runs)
@@ -158,11 +167,18 @@ cltci_bad_input(data.image_truncated CODE 2 MESSAGE "broken\\.png': truncated PN
                          bad_input_truncate("${WORK}/ph/broken.png" 100)]=]
                 COMMAND ${bad_pretrain} --output runs ${bad_pretrain_small} --set optim.epochs=1
                         --set data.source.type=manifest --set data.source.path=ph/manifest.csv)
-cltci_bad_input(data.image_zero_bytes CODE 2 MESSAGE "broken\\.png': "
+# Zero bytes (an interrupted copy): found by the manifest check, before any image is decoded.
+cltci_bad_input(data.image_zero_bytes CODE 2
+                MESSAGE "manifest\\.csv:[0-9]+: image '[^']*broken\\.png' is empty \\(0 bytes\\)"
                 SETUP "${bad_copy_phantom}\n${bad_break_last}\n"
                       [=[file(WRITE "${WORK}/ph/broken.png" "")]=]
                 COMMAND ${bad_pretrain} --output runs ${bad_pretrain_small} --set optim.epochs=1
                         --set data.source.type=manifest --set data.source.path=ph/manifest.csv)
+cltci_bad_input(data.check_zero_bytes CODE 2
+                MESSAGE "manifest\\.csv:[0-9]+: image '[^']*broken\\.png' is empty \\(0 bytes\\)"
+                SETUP "${bad_copy_phantom}\n${bad_break_last}\n"
+                      [=[file(WRITE "${WORK}/ph/broken.png" "")]=]
+                COMMAND ${bad_prepare} check --manifest ph/manifest.csv)
 cltci_bad_input(data.image_mislabelled CODE 2 MESSAGE "broken\\.png': unknown image format"
                 SETUP "${bad_copy_phantom}\n${bad_break_last}\n"
                       [=[file(WRITE "${WORK}/ph/broken.png" "a text file named .png\n")]=]
@@ -308,7 +324,6 @@ cltci_bad_input(run.checkpoint_corrupt CODE 2 MESSAGE "model\\.safetensors: "
 # An unfinished run made with other settings: resuming it with these would mix two configs.
 cltci_bad_input(run.different_config CODE 2
                 MESSAGE "runs/phantom_cltci_moco_unet/config\\.yaml:[0-9]+: the existing run was made with another config \\('  lr: 0\\.01  # peak learning rate' now '  lr: 0\\.5  # peak"
-                ALLOW "${bad_cache_allow}"
                 SETUP [=[
 # The stored config: the command's own dump without its last --set optim.lr=0.5.
 set(earlier ${COMMAND})
@@ -319,13 +334,16 @@ bad_input_run_to("${WORK}/runs/phantom_cltci_moco_unet/config.yaml" ${earlier} -
                 COMMAND ${bad_pretrain} --output runs ${bad_pretrain_small} --set optim.epochs=1 --set optim.lr=0.5)
 cltci_bad_input(run.output_under_a_file CODE 2
                 MESSAGE "notes\\.txt/runs/phantom_cltci_moco_unet: cannot create directory: Not a directory"
-                ALLOW "${bad_cache_allow}"
                 SETUP [=[file(WRITE "${WORK}/notes.txt" "not a folder\n")]=]
                 COMMAND ${bad_pretrain} --output notes.txt/runs ${bad_pretrain_small}
                         --set optim.epochs=1)
+cltci_bad_input(run.finetune_output_under_a_file CODE 2
+                MESSAGE "notes\\.txt/runs/[a-z_]+: cannot create directory: Not a directory"
+                SETUP [=[file(WRITE "${WORK}/notes.txt" "not a folder\n")]=]
+                COMMAND ${bad_finetune} --output notes.txt/runs --threads 1
+                        --set data.cache_dir=cache --set data.image_size=32)
 cltci_bad_input(run.run_directory_is_a_file CODE 2
                 MESSAGE "runs/phantom_cltci_moco_unet: exists and is not a directory"
-                ALLOW "${bad_cache_allow}"
                 SETUP [=[file(WRITE "${WORK}/runs/phantom_cltci_moco_unet" "not a folder\n")]=]
                 COMMAND ${bad_pretrain} --output runs ${bad_pretrain_small} --set optim.epochs=1)
 cltci_bad_input(run.prepare_output_is_a_file CODE 2

@@ -57,6 +57,14 @@ class RunDirectory {
   int lock_fd_ = -1;      ///< the locked directory (closing it releases the lock)
 };
 
+/// What open_run_directory(root, overwrite) would refuse, found without changing anything, so an
+/// executable can refuse a bad --output before hours of work (the data set's cache) rather than
+/// after: throws InputError when `root` is a file, a non-empty directory that is not a run
+/// directory, a run directory `overwrite` may not replace, or when it does not exist and cannot
+/// be created (its nearest existing ancestor is a file, or a directory this process may not
+/// write). Returns the state the run would open in.
+RunState check_run_directory(const std::filesystem::path& root, bool overwrite);
+
 /// Inspects (and creates when needed) the run directory `root`. With `overwrite`, an existing
 /// run is moved aside to a hidden sibling and replaced by an empty directory. Throws InputError
 /// when `root` is a file, a non-empty directory that is not a run directory, or (with

@@ -26,9 +26,12 @@ namespace cltci::data {
 
 /// The largest side a phantom film may have (real detectors: ~3,000 px).
 inline constexpr int kMaxPhantomSide = 8192;
+/// The generator versions, oldest to newest (docs/phantom.md); every version in between exists.
+inline constexpr int kFirstPhantomVersion = 1;
+inline constexpr int kLatestPhantomVersion = 2;
 
 struct PhantomOptions {
-  int version = 2;             ///< generator: 1 the original, 2 the paediatric ICU model
+  int version = kLatestPhantomVersion;  ///< 1 the original, 2 the paediatric ICU model
   std::uint64_t seed = 12345;  ///< every image is a pure function of (seed, patient, order)
   int patients = 60;           ///< number of patients
   int min_images = 1;          ///< images per patient lie in [min, max]: uniform (v1), or

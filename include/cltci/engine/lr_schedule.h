@@ -3,15 +3,23 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace cltci::engine {
+
+enum class LrSchedule { kCosine, kConstant };
+
+/// Every schedule's name, in declaration order: the config's choice list for optim.schedule.
+const std::vector<std::string>& lr_schedule_names();
+const std::string& to_string(LrSchedule schedule);
 
 struct ScheduleOptions {
   double base_lr = 0.1;
   double min_lr = 0.0;  ///< floor the cosine decays to
   std::int64_t total_steps = 1;
   std::int64_t warmup_steps = 0;
-  bool cosine = true;  ///< false: constant base_lr (after warm-up)
+  LrSchedule schedule = LrSchedule::kCosine;  ///< kConstant: base_lr (after warm-up)
 };
 
 /// Learning rate at 0-based iteration `step`:

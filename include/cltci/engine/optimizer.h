@@ -10,8 +10,14 @@
 
 namespace cltci::engine {
 
+enum class OptimizerKind { kSgd, kAdam, kAdamW };
+
+/// Every optimizer's name, in declaration order: the config's choice list for optim.name.
+const std::vector<std::string>& optimizer_names();
+const std::string& to_string(OptimizerKind kind);
+
 struct OptimizerOptions {
-  std::string name = "sgd";  ///< sgd | adam | adamw
+  OptimizerKind kind = OptimizerKind::kSgd;
   double lr = 0.1;
   double momentum = 0.9;  ///< SGD
   double weight_decay = 0.0;

@@ -3,7 +3,9 @@
 // and on SIGINT/SIGTERM, exact resume, and a clear stop on a non-finite loss.
 #pragma once
 
+#include "cltci/engine/lr_schedule.h"
 #include "cltci/engine/optimizer.h"
+#include "cltci/engine/precision.h"
 
 #include <c10/core/Device.h>
 #include <torch/serialize/archive.h>
@@ -48,9 +50,9 @@ struct TrainerOptions {
   std::int64_t log_every = 10;        ///< steps
   double warmup_epochs = 0.0;
   double min_lr = 0.0;
-  bool cosine = true;
+  LrSchedule schedule = LrSchedule::kCosine;
   double grad_clip = 0.0;  ///< 0: off
-  std::string precision = "fp32";
+  Precision precision = Precision::kFp32;
   c10::Device device{c10::kCPU};
   OptimizerOptions optimizer;
 };

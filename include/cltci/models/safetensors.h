@@ -24,9 +24,11 @@ void write_safetensors(const std::filesystem::path& file,
                        const StateDict& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 
-/// Reads a safetensors file into CPU tensors. A truncated file, a malformed header, offsets out
-/// of range, overlapping or leaving holes, or an unknown dtype throws common::InputError naming
-/// the file, and so does a data section that does not match its "cltci.crc32c" ("FILE: checksum
+/// Reads a safetensors file into CPU tensors. A truncated file, a header over the format's 100 MB
+/// or malformed (common::read_json's limits; "FILE: malformed safetensors header: ... at byte N",
+/// N counted from the start of the file), offsets out of range, overlapping or leaving holes, a
+/// shape too large for torch, or an unknown dtype throws common::InputError naming the file, and
+/// so does a data section that does not match its "cltci.crc32c" ("FILE: checksum
 /// mismatch: ..."; files without the key are read unchecked). That key is not returned in
 /// `metadata`.
 SafetensorsFile read_safetensors(const std::filesystem::path& file);

@@ -2,10 +2,12 @@
 // options struct of the layer that needs it (layers below run/ never read configs).
 #pragma once
 
+#include "cltci/config/finetune_config.h"
 #include "cltci/config/pretrain_config.h"
 #include "cltci/config/sections.h"
 #include "cltci/data/augment.h"
 #include "cltci/data/dataset_cache.h"
+#include "cltci/data/folds.h"
 #include "cltci/data/phantom.h"
 #include "cltci/engine/trainer.h"
 #include "cltci/models/model_factory.h"
@@ -35,6 +37,9 @@ data::PhantomOptions phantom_options(const config::SourceConfig& source);
 /// caller's).
 engine::TrainerOptions trainer_options(const config::RunConfig& run,
                                        const config::OptimConfig& optim);
+
+/// The fold split's options (folds.group_by parsed into data::GroupBy).
+data::FoldOptions fold_options(const config::FoldsConfig& folds);
 
 /// The images `data.source` names, as the cache takes them, and the name of the store they are
 /// cached under. Importer sources (folder, jsrt, ...) are imported into

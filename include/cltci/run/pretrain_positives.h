@@ -5,13 +5,13 @@
 // here (and as a warning) instead of as a loss that quietly learns nothing from patients.
 #pragma once
 
+#include "cltci/common/json_writer.h"
 #include "cltci/data/dataset_cache.h"
 #include "cltci/ssl/method.h"
 #include "cltci/ssl/positives.h"
 
 #include <cstdint>
 #include <optional>
-#include <ostream>
 #include <string>
 #include <vector>
 
@@ -47,10 +47,8 @@ class PretrainPositives {
   const std::optional<ssl::PositiveCounts>& last() const { return last_; }
   const std::vector<std::string>& warnings() const { return warnings_; }
 
-  /// The "positives" object of summary.json (without the key), indented by `indent` spaces.
-  void write_json(std::ostream& out,
-                  const std::optional<DatasetPositives>& dataset,
-                  int indent) const;
+  /// The "positives" object of summary.json, as the value of the key `json` has just written.
+  void write_json(common::JsonWriter& json, const std::optional<DatasetPositives>& dataset) const;
 
  private:
   ssl::PositiveOptions positives_;

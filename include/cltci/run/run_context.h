@@ -35,6 +35,13 @@ struct RunContext {
   }
 };
 
+/// What open_run would refuse about the run directory and an existing run's config, checked
+/// without creating or changing anything: the executables call it before the data set's cache
+/// is built, so a bad --output or a changed config costs seconds, not the cache build.
+void check_run(const config::RunConfig& run,
+               const std::string& effective_config,
+               const RunOptions& options);
+
 /// Prepares the run `<run.output_dir>/<run.name>`. `effective_config` (the dumped YAML) is
 /// written to config.yaml when the run is fresh; when resuming, a config.yaml that differs in
 /// anything but the run section's runtime keys (device, threads) is an InputError naming the

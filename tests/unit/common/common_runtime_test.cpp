@@ -135,6 +135,37 @@ std::vector<std::string> listing(const std::filesystem::path& dir) {
   return names;
 }
 
+TEST(RunDirectory, TheCheckAgreesWithTheOpenerAndChangesNothing) {
+  testing::TempDir dir;
+  const auto run = dir / "runs" / "run";
+  EXPECT_EQ(check_run_directory(run, false), RunState::kFresh);
+  EXPECT_EQ(listing(dir.path()), std::vector<std::string>{});  // nothing created
+  { open_run_directory(run, false).commit(); }
+  std::ofstream(run / kRunConfigFile) << "run: {}\n";
+  EXPECT_EQ(check_run_directory(run, false), RunState::kResume);
+  EXPECT_EQ(check_run_directory(run, true), RunState::kFresh);
+  std::ofstream(run / kRunSummaryFile) << "{}";
+  EXPECT_EQ(check_run_directory(run, false), RunState::kFinished);
+  EXPECT_TRUE(std::filesystem::exists(run / kRunSummaryFile));
+
+  // Under a file: the folders cannot be made, said before anything is tried.
+  std::ofstream(dir / "notes.txt") << "x";
+  const auto under_file = dir / "notes.txt" / "runs" / "run";
+  try {
+    check_run_directory(under_file, false);
+    FAIL() << "a run under a file was accepted";
+  } catch (const InputError& error) {
+    EXPECT_EQ(std::string(error.what()),
+              under_file.string() + ": cannot create directory: Not a directory");
+  }
+  EXPECT_THROW(check_run_directory(dir / "notes.txt", false), InputError);
+  const auto foreign = dir / "photos";
+  std::filesystem::create_directories(foreign);
+  std::ofstream(foreign / "holiday.jpg") << "x";
+  EXPECT_THROW(check_run_directory(foreign, false), InputError);
+  EXPECT_EQ(listing(dir.path()), (std::vector<std::string>{"notes.txt", "photos", "runs"}));
+}
+
 TEST(RunDirectory, RollBackRemovesTheParentsItCreated) {
   testing::TempDir dir;
   RunDirectory opened = open_run_directory(dir / "runs" / "cv" / "run", false);

@@ -199,7 +199,7 @@ TEST(ConfigLoader, ASecondYamlDocumentIsRefused) {
   const auto problems = pretrain_problems(file);
   ASSERT_EQ(problems.size(), 1U);
   EXPECT_EQ(problems[0],
-            file.string() + ":3: a second YAML document ('---'); a config file holds one");
+            file.string() + ":2: a second YAML document ('---'); a config file holds one");
 }
 
 TEST(ConfigLoader, AnEmptyFileIsRefusedAndAKeyWithoutValueIsAnError) {

@@ -4,6 +4,10 @@
 #include "cltci/config/finetune_config.h"
 #include "cltci/config/pretrain_config.h"
 #include "cltci/data/importer.h"
+#include "cltci/data/phantom.h"
+#include "cltci/engine/lr_schedule.h"
+#include "cltci/engine/optimizer.h"
+#include "cltci/engine/precision.h"
 #include "cltci/models/model_factory.h"
 #include "cltci/models/unet.h"
 #include "cltci/ssl/method.h"
@@ -70,6 +74,44 @@ TEST(Sections, ChoiceListsAreTheLibrarysRegistries) {
   EXPECT_EQ(source_types(), sources);
   EXPECT_EQ(join(source_types()),
             "phantom, manifest, folder, jsrt, montgomery, shenzhen, nih, chexpert, mimic, dicom");
+}
+
+TEST(Sections, TrainerChoicesAreTheEnginesRegistries) {
+  EXPECT_EQ(join(engine::precision_names()), "fp32, bf16, fp16, auto");
+  EXPECT_EQ(engine::to_string(engine::Precision::kBf16), "bf16");
+  EXPECT_EQ(pretrain_problem({"run.precision=fp8"}),
+            "--set run.precision=fp8: run.precision: must be one of fp32, bf16, fp16, auto (got "
+            "'fp8'); did you mean 'fp32'?");
+  EXPECT_EQ(join(engine::optimizer_names()), "sgd, adam, adamw");
+  EXPECT_EQ(engine::to_string(engine::OptimizerKind::kAdamW), "adamw");
+  EXPECT_EQ(pretrain_problem({"optim.name=lars"}),
+            "--set optim.name=lars: optim.name: must be one of sgd, adam, adamw (got 'lars')");
+  EXPECT_EQ(join(engine::lr_schedule_names()), "cosine, constant");
+  EXPECT_EQ(engine::to_string(engine::LrSchedule::kConstant), "constant");
+  EXPECT_EQ(pretrain_problem({"optim.schedule=step"}),
+            "--set optim.schedule=step: optim.schedule: must be one of cosine, constant (got "
+            "'step')");
+}
+
+TEST(Sections, PhantomVersionsAreTheGeneratorsOwn) {
+  // The config's default is the newest generator, like the library's.
+  EXPECT_EQ(SourceConfig{}.phantom_version, data::kLatestPhantomVersion);
+  EXPECT_EQ(data::PhantomOptions{}.version, data::kLatestPhantomVersion);
+  EXPECT_EQ(load_pretrain_config({}, {"data.source.phantom_version=1"}).data.source.phantom_version,
+            data::kFirstPhantomVersion);
+  EXPECT_EQ(pretrain_problem({"data.source.phantom_version=3"}),
+            "--set data.source.phantom_version=3: data.source.phantom_version: must be in [1, 2] "
+            "(got 3)");
+  data::PhantomOptions options;
+  options.version = data::kLatestPhantomVersion + 1;
+  try {
+    options.validate();
+    FAIL() << "version 3 was accepted";
+  } catch (const common::InputError& error) {
+    EXPECT_NE(std::string(error.what()).find("phantom.version must be in [1, 2], got 3"),
+              std::string::npos)
+        << error.what();
+  }
 }
 
 TEST(Sections, PhantomSizeStopsAtTheGeneratorsLimit) {

@@ -301,5 +301,26 @@ TEST(CacheTest, BadLabelValueNamesTheRecord) {
   }
 }
 
+TEST(CacheTest, AReadersMessageNamingTheFileIsNotPrefixedAgain) {
+  const auto failing = [](std::string message) {
+    return [message]() -> SourceImage { throw common::InputError(message); };
+  };
+  try {
+    build_cache({SourceRecord{"scans/a.png", "p", 0, "a", failing("'scans/a.png': truncated PNG")}},
+                CacheOptions{});
+    FAIL() << "expected InputError";
+  } catch (const common::InputError& e) {
+    EXPECT_STREQ(e.what(), "'scans/a.png': truncated PNG");
+  }
+  // A message about another file (the mask) keeps the image's name in front.
+  try {
+    build_cache({SourceRecord{"scans/a.png", "p", 0, "a", failing("'masks/a.png': truncated PNG")}},
+                CacheOptions{});
+    FAIL() << "expected InputError";
+  } catch (const common::InputError& e) {
+    EXPECT_STREQ(e.what(), "scans/a.png: 'masks/a.png': truncated PNG");
+  }
+}
+
 }  // namespace
 }  // namespace cltci::data

@@ -76,6 +76,33 @@ TEST(FoldsTest, MoreFoldsThanPatientsIsAnInputError) {
   EXPECT_NO_THROW(make_folds(ids, {5, GroupBy::kImage, 1}));
 }
 
+TEST(FoldsTest, SplitsJsonLayout) {
+  Folds folds;
+  folds.count = 2;
+  folds.seed = 7;
+  folds.fold_of_image = {0, 1, 0};
+  const std::string text = folds_to_json(folds, {"a", "b\"c", "a"});
+  // Everything but the fingerprint (a hash of the patient list), line by line.
+  const std::size_t begin = text.find("  \"fingerprint\": \"");
+  ASSERT_NE(begin, std::string::npos) << text;
+  const std::size_t end = text.find('\n', begin);
+  EXPECT_EQ(end - begin, std::string("  \"fingerprint\": \"0123456789abcdef\",").size()) << text;
+  EXPECT_EQ(text.substr(0, begin),
+            "{\n"
+            "  \"version\": 1,\n"
+            "  \"folds\": 2,\n"
+            "  \"group_by\": \"patient\",\n"
+            "  \"seed\": 7,\n"
+            "  \"images\": 3,\n");
+  EXPECT_EQ(text.substr(end + 1),
+            "  \"fold_of_image\": [0, 1, 0],\n"
+            "  \"test_patients\": [\n"
+            "    [\"a\"],\n"
+            "    [\"b\\\"c\"]\n"
+            "  ]\n"
+            "}\n");
+}
+
 TEST(FoldsTest, SplitsFileIsWrittenOnceReusedAndValidated) {
   testing::TempDir dir;
   const auto ids = patient_ids();

@@ -148,6 +148,21 @@ TEST(Manifest, EveryProblemIsOneLineNamingFileAndRow) {
                        "ratios differ)"}));
 }
 
+TEST(Manifest, AZeroByteFileIsFoundByTheCheck) {
+  TempDir dir;
+  touch_png(dir / "a.png", 8, 8);
+  common::write_file_atomic(dir / "b.png", "");
+  common::write_file_atomic(dir / "b_mask.png", "");
+  common::write_file_atomic(dir / "m.csv",
+                            "path,patient_id,order,mask\n"
+                            "a.png,p1,0,b_mask.png\n"
+                            "b.png,p1,1,\n");
+  EXPECT_EQ(problems_of([&] { load_manifest(dir / "m.csv"); }),
+            (std::vector<std::string>{
+                (dir / "m.csv").string() + ":2: mask 'b_mask.png' is empty (0 bytes)",
+                (dir / "m.csv").string() + ":3: image 'b.png' is empty (0 bytes)"}));
+}
+
 TEST(Manifest, AFolderGivenAsAFileIsCalledAFolder) {
   TempDir dir;
   touch_png(dir / "a.png", 8, 8);

@@ -71,14 +71,14 @@ TrainerOptions options_for(const std::filesystem::path& dir) {
   options.checkpoint_every = 2;
   options.log_every = 2;
   options.warmup_epochs = 1;
-  options.optimizer.name = "sgd";
+  options.optimizer.kind = OptimizerKind::kSgd;
   options.optimizer.lr = 0.05;
   options.optimizer.momentum = 0.9;
   return options;
 }
 
 TEST(LrSchedule, WarmupTimesCosineWithFloor) {
-  ScheduleOptions options{0.1, 0.01, 100, 10, true};
+  ScheduleOptions options{0.1, 0.01, 100, 10, LrSchedule::kCosine};
   EXPECT_NEAR(learning_rate(options, 0), 0.1 * 0.1, 1e-12);  // warm-up factor 1/10, cos(0) = 1
   const double cosine_at_5 = 0.01 + 0.09 * 0.5 * (1 + std::cos(M_PI * 5 / 100));
   EXPECT_NEAR(learning_rate(options, 4), 0.5 * (0.01 + 0.09 * 0.5 * (1 + std::cos(M_PI * 4 / 100))),
@@ -88,7 +88,7 @@ TEST(LrSchedule, WarmupTimesCosineWithFloor) {
   EXPECT_LT(std::abs(learning_rate(options, 5) - cosine_at_5 * 0.6), 1e-12);
   EXPECT_NEAR(learning_rate(options, 50), 0.01 + 0.09 * 0.5, 1e-12);
   EXPECT_NEAR(learning_rate(options, 100), 0.01, 1e-12);
-  options.cosine = false;
+  options.schedule = LrSchedule::kConstant;
   EXPECT_NEAR(learning_rate(options, 50), 0.1, 1e-12);
 }
 

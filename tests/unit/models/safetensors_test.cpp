@@ -105,5 +105,60 @@ TEST(Safetensors, TruncatedAndMalformedFilesNameTheFile) {
             std::string::npos);
 }
 
+TEST(Safetensors, HeaderBytesAreTheCompactJsonPythonWrites) {
+  cltci::testing::TempDir dir;
+  StateDict tensors;
+  tensors.insert("b", torch::zeros({2}, torch::kFloat32));
+  tensors.insert("a \"q\"", torch::zeros({1, 0}, torch::kInt64));
+  write_safetensors(dir / "h.safetensors", tensors, {{"note", "tab\there \xC3\xA9"}});
+  const std::string contents = common::read_file(dir / "h.safetensors");
+  std::uint64_t size = 0;
+  std::memcpy(&size, contents.data(), 8);
+  std::string header = contents.substr(8, size);
+  header.erase(header.find_last_not_of(' ') + 1);
+  const std::string prefix = "{\"__metadata__\":{\"cltci.crc32c\":\"";
+  ASSERT_EQ(header.substr(0, prefix.size()), prefix);
+  EXPECT_EQ(header.substr(prefix.size() + 8),
+            "\",\"note\":\"tab\\u0009here \xC3\xA9\"},"
+            "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+            "\"a \\\"q\\\"\":{\"dtype\":\"I64\",\"shape\":[1,0],\"data_offsets\":[8,8]}}");
+}
+
+TEST(Safetensors, MalformedHeadersNameTheFileAndTheByte) {
+  cltci::testing::TempDir dir;
+  auto error_for = [&](const std::string& json) {
+    common::write_file_atomic(dir / "m.safetensors", with_header(json, ""));
+    return testing::message_of<common::InputError>(
+        [&] { read_safetensors(dir / "m.safetensors"); });
+  };
+  const std::string where = (dir / "m.safetensors").string() + ": malformed safetensors header: ";
+  // Offsets count from the start of the file: the JSON starts at byte 8.
+  EXPECT_EQ(error_for("{} x"), where + "trailing characters after the header's JSON at byte 11");
+  EXPECT_EQ(error_for("{\"a\":"), where + "unexpected end at byte 13");
+  EXPECT_EQ(error_for("{\"a\\q\":1}"), where + "bad escape \\q at byte 11");
+  EXPECT_EQ(error_for("{\"a\":[1e]}"), where + "bad number '1e' at byte 14");
+  EXPECT_EQ(error_for(std::string(66, '[') + std::string(66, ']')),
+            where + "nested too deeply at byte 73");
+  EXPECT_EQ(error_for("[]"), where + "not a JSON object");
+}
+
+TEST(Safetensors, RefusesShapesTooLargeForTorch) {
+  cltci::testing::TempDir dir;
+  // 2^32 * 2^32 elements wrap to 0 in 64 bits: the span check alone would let it through.
+  common::write_file_atomic(
+      dir / "wrap.safetensors",
+      with_header(R"({"w":{"dtype":"U8","shape":[4294967296,4294967296],"data_offsets":[0,0]}})",
+                  ""));
+  EXPECT_NE(testing::message_of<common::InputError>([&] {
+              read_safetensors(dir / "wrap.safetensors");
+            }).find("tensor 'w': shape is too large"),
+            std::string::npos);
+  // A zero-size dimension is not a large shape: an empty tensor.
+  common::write_file_atomic(
+      dir / "empty.safetensors",
+      with_header(R"({"w":{"dtype":"F32","shape":[0,3],"data_offsets":[0,0]}})", ""));
+  EXPECT_EQ(read_safetensors(dir / "empty.safetensors").tensors["w"].numel(), 0);
+}
+
 }  // namespace
 }  // namespace cltci::models

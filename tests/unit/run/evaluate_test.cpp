@@ -1,6 +1,6 @@
 // evaluate's surface metrics and Dice distributions (issue #10): results.csv rows and
 // summary.json cells agree with each other, and a known pixel spacing turns native pixels into
-// millimetres.
+// millimetres. The summaries' exact text is pinned too: report and sweep read them back.
 #include "cltci/run/evaluate.h"
 
 #include "cltci/analysis/percentile.h"
@@ -9,12 +9,17 @@
 #include "cltci/data/csv.h"
 #include "cltci/data/manifest.h"
 #include "cltci/data/phantom_export.h"
+#include "cltci/engine/dice.h"
+#include "cltci/engine/surface_distance.h"
+#include "cltci/run/evaluate_scoring.h"
+#include "cltci/run/evaluate_writers.h"
 #include "cltci/run/finetune.h"
 #include "common_test_support.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -22,6 +27,7 @@
 #include <sstream>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 namespace cltci::run {
@@ -189,6 +195,110 @@ TEST(EvaluateSurface, CellsSummariseTheirRowsAndSpacingGivesMillimetres) {
     EXPECT_NEAR(cell_value(summary, fold, "per_image_dice.q25"), analysis::percentile(means, 25.0),
                 2e-6);
   }
+}
+
+/// A scored cell built by hand: `pooled` and `per_image` per lung, one image Dice per image.
+CellResult hand_cell(std::int64_t fold,
+                     std::int64_t budget,
+                     std::vector<engine::ClassCounts> pooled,
+                     std::vector<double> per_image,
+                     std::vector<double> image_dice) {
+  CellResult cell;
+  cell.score.fold = fold;
+  cell.score.budget = budget;
+  cell.score.images = static_cast<std::int64_t>(image_dice.size());
+  cell.score.pooled = std::move(pooled);
+  cell.score.per_image_mean = std::move(per_image);
+  cell.image_dice = std::move(image_dice);
+  cell.surfaces = SurfaceTally(2);
+  return cell;
+}
+
+engine::SurfaceDistances distances(engine::SurfaceStatus status,
+                                   double hd95 = std::nan(""),
+                                   double assd = std::nan("")) {
+  return {hd95, assd, status};
+}
+
+TEST(EvaluateSummary, KeepsTheLayoutReportAndSweepRead) {
+  FinetuneRun run;
+  run.directory = "/runs/ft";
+  RunScores scores;
+  CellResult first = hand_cell(0, 10, {{3, 1, 0}, {2, 0, 2}}, {0.5, 1.0}, {0.75, 1.0});
+  first.surfaces.add(0, distances(engine::SurfaceStatus::kDefined, 1.5, 0.25));
+  first.surfaces.add(0, distances(engine::SurfaceStatus::kTargetEmpty));
+  first.surfaces.add(1, distances(engine::SurfaceStatus::kBothEmpty));
+  first.surfaces.add(1, distances(engine::SurfaceStatus::kBothEmpty));
+  CellResult second = hand_cell(1, 20, {{1, 0, 0}, {1, 0, 0}}, {1.0, 1.0}, {1.0});
+  second.surfaces.add(0, distances(engine::SurfaceStatus::kDefined, 0.0, 0.0));
+  second.surfaces.add(1, distances(engine::SurfaceStatus::kDefined, 2.0, 1.0));
+  scores.cells = {first, second};
+
+  const std::string expected =
+      std::string("{\n") +
+      "  \"finetune_run\": \"/runs/ft\",\n"
+      "  \"initialisation\": \"random\",\n"
+      "  \"arch\": \"unet\",\n"
+      "  \"dice\": \"per lung class (1 = left, 2 = right), background excluded; pooled = "
+      "TP/FP/FN summed over a fold's test images (the paper's number), per_image = mean of "
+      "per-image Dice; both at the cached resolution\",\n"
+      "  \"empty_mask_rule\": \"" +
+      engine::kEmptyMaskRule +
+      "\",\n"
+      "  \"surface_unit\": \"px\",\n"
+      "  \"surface\": \"HD95 and ASSD as MONAI computes them (per image and lung, on the cached "
+      "square, in native pixels); a cell's value is the mean over its images with both masks "
+      "non-empty, then over the two lungs\",\n"
+      "  \"surface_empty_rule\": \"" +
+      engine::kSurfaceEmptyRule +
+      "\",\n"
+      "  \"cells\": [\n"
+      "    {\"fold\": 0, \"budget\": 10, \"seed\": 0, \"images\": 2, "
+      "\"pooled\": {\"left\": 0.857143, \"right\": 0.666667, \"mean\": 0.761905}, "
+      "\"per_image\": {\"left\": 0.500000, \"right\": 1.000000, \"mean\": 0.750000}, "
+      "\"per_image_dice\": {\"median\": 0.875000, \"q25\": 0.812500, \"q75\": 0.937500, "
+      "\"p5\": 0.762500}, "
+      "\"hd95\": {\"left\": 1.500000, \"right\": null, \"mean\": 1.500000}, "
+      "\"assd\": {\"left\": 0.250000, \"right\": null, \"mean\": 0.250000}, "
+      "\"surface_images\": {"
+      "\"left\": {\"defined\": 1, \"both_empty\": 0, \"prediction_empty\": 0, "
+      "\"target_empty\": 1}, "
+      "\"right\": {\"defined\": 0, \"both_empty\": 2, \"prediction_empty\": 0, "
+      "\"target_empty\": 0}}},\n"
+      "    {\"fold\": 1, \"budget\": 20, \"seed\": 0, \"images\": 1, "
+      "\"pooled\": {\"left\": 1.000000, \"right\": 1.000000, \"mean\": 1.000000}, "
+      "\"per_image\": {\"left\": 1.000000, \"right\": 1.000000, \"mean\": 1.000000}, "
+      "\"per_image_dice\": {\"median\": 1.000000, \"q25\": 1.000000, \"q75\": 1.000000, "
+      "\"p5\": 1.000000}, "
+      "\"hd95\": {\"left\": 0.000000, \"right\": 2.000000, \"mean\": 1.000000}, "
+      "\"assd\": {\"left\": 0.000000, \"right\": 1.000000, \"mean\": 0.500000}, "
+      "\"surface_images\": {"
+      "\"left\": {\"defined\": 1, \"both_empty\": 0, \"prediction_empty\": 0, "
+      "\"target_empty\": 0}, "
+      "\"right\": {\"defined\": 1, \"both_empty\": 0, \"prediction_empty\": 0, "
+      "\"target_empty\": 0}}}\n"
+      "  ],\n"
+      "  \"by_budget\": {"
+      "\"10\": {\"mean\": 0.761905, \"std\": 0.000000, \"cells\": 1, \"folds\": 5, "
+      "\"seeds\": 1}, "
+      "\"20\": {\"mean\": 1.000000, \"std\": 0.000000, \"cells\": 1, \"folds\": 5, "
+      "\"seeds\": 1}}\n"
+      "}\n";
+  EXPECT_EQ(evaluation_summary(run, scores), expected);
+
+  scores.in_mm = true;
+  const std::string in_mm = evaluation_summary(run, scores);
+  EXPECT_NE(in_mm.find("\"surface_unit\": \"mm\""), std::string::npos);
+  EXPECT_NE(in_mm.find("in mm from each image's pixel spacing); "), std::string::npos);
+}
+
+TEST(EvaluateSummary, SegmentationSummaryNamesTheModelAndTheMasks) {
+  EXPECT_EQ(segmentation_summary("/m/model \"a\".safetensors", 3),
+            "{\n"
+            "  \"checkpoint\": \"/m/model \\\"a\\\".safetensors\",\n"
+            "  \"images\": 3,\n"
+            "  \"masks\": \"segmentations/\"\n"
+            "}\n");
 }
 
 }  // namespace

@@ -263,12 +263,15 @@ TEST(Finetune, CellsAreSkippedWhenFinishedAndResumedWhenInterrupted) {
 TEST(Finetune, PhantomWithAllLabelsReachesDice90) {
   testing::TempDir dir;
   // Two folds of ~30 images; every training image labelled; 64 px, 60 epochs of 3 steps. The
-  // 90 % bar is phantom version 1's (version 2 is harder by design: docs/phantom.md).
-  const auto config =
-      small_config(dir, {"data.image_size=64", "data.source.phantom_version=1",
-                         "data.source.patients=20", "data.source.images_per_patient=[2, 4]",
-                         "model.base_channels=8", "model.depth=3", "folds.k=2", "budgets=[24]",
-                         "optim.epochs=60", "optim.batch_size=8", "optim.lr=0.005"});
+  // 90 % bar is phantom version 1's (version 2 is harder by design: docs/phantom.md). With
+  // cross-entropy alone one fold sat on a plateau on some CPUs (pooled Dice 70 % for that fold
+  // on an Intel Xeon, 98 % on an AMD EPYC: their kernels round differently); Dice + CE leaves
+  // it on both (97.7 % with AVX-512 and with ONEDNN_MAX_CPU_ISA=AVX2).
+  const auto config = small_config(
+      dir, {"data.image_size=64", "data.source.phantom_version=1", "data.source.patients=20",
+            "data.source.images_per_patient=[2, 4]", "model.base_channels=8", "model.depth=3",
+            "folds.k=2", "budgets=[24]", "optim.epochs=60", "optim.batch_size=8", "optim.lr=0.005",
+            "loss=dice_ce"});
   ASSERT_EQ(finetune(config, {}), 0);
   auto evaluation = config::load_evaluate_config(
       {}, {"finetune_run=" + (dir / "ft").string(), "run.output_dir=" + dir.path().string(),

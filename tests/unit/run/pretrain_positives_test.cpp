@@ -1,5 +1,6 @@
 #include "cltci/run/pretrain_positives.h"
 
+#include "cltci/common/json_writer.h"
 #include "cltci/data/dataset_cache.h"
 #include "cltci/ssl/positives.h"
 
@@ -9,7 +10,6 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -91,18 +91,22 @@ TEST(PretrainPositives, DescribesTheRuleAndWritesItsJson) {
   data.dated_images = 4;
   data.positives_per_image = 0.4;
   data.weight_per_image = 0.4;
-  data.share_without = 0.6;
-  std::ostringstream out;
-  positives.write_json(out, data, 2);
-  EXPECT_EQ(out.str(),
+  data.share_without = kNaN;  // written as null
+  common::JsonWriter json;
+  json.begin_object().key("positives");
+  positives.write_json(json, data);
+  json.end_object();
+  EXPECT_EQ(json.text(),
             "{\n"
+            "  \"positives\": {\n"
             "    \"rule\": \"window\",\n"
             "    \"max_days\": 7,\n"
             "    \"time_scale_days\": 0,\n"
             "    \"data\": {\"images\": 5, \"dated_images\": 4, \"positives_per_image\": 0.4, "
-            "\"weight_per_image\": 0.4, \"share_without\": 0.6},\n"
+            "\"weight_per_image\": 0.4, \"share_without\": null},\n"
             "    \"warnings\": []\n"
-            "  }");
+            "  }\n"
+            "}\n");
 }
 
 }  // namespace

@@ -95,6 +95,39 @@ TEST(Report, TableAndPairedTestsFromHandMadeSummaries) {
   EXPECT_NEAR(reversed["comparisons"][0]["mean_difference"].as<double>(), -0.025, 1e-9);
 }
 
+TEST(Report, JsonKeepsItsLayoutAndWritesUndefinedStatisticsAsNull) {
+  testing::TempDir dir;
+  // One matched cell: the difference is known, the t interval and statistic are not.
+  const auto a = write_summary(dir, "cltci", {{0, 10, 0, 0.875}}, 0.875, 0.0);
+  const auto b = write_summary(dir, "random", {{0, 10, 0, 0.75}}, 0.75, 0.0);
+  ReportOptions options;
+  options.evaluations = {b, a};
+  const Report report = make_report(options);
+  const auto row = [](const std::string& name, const std::filesystem::path& file,
+                      const std::string& mean) {
+    return "    {\"initialisation\": \"" + name + "\", \"arch\": \"\", \"summary\": \"" +
+           file.string() + "\", \"by_budget\": {\"10\": {\"mean\": " + mean +
+           ", \"std\": 0, \"cells\": 1}}}";
+  };
+  EXPECT_EQ(report.json,
+            "{\n"
+            "  \"dice\": \"pooled over each test fold, mean(std) over folds x seeds\",\n"
+            "  \"rows\": [\n" +
+                row("random", b, "0.75") + ",\n" + row("cltci", a, "0.875") +
+                "\n"
+                "  ],\n"
+                "  \"comparisons\": [\n"
+                "    {\"a\": \"cltci\", \"b\": \"random\", \"budget\": 10, \"cells\": 1, "
+                "\"mean_difference\": 0.125, \"ci95\": [null, null], \"t\": null, \"t_p\": null, "
+                "\"wilcoxon\": 0, \"wilcoxon_p\": 1, \"wilcoxon_method\": \"exact\"}\n"
+                "  ]\n"
+                "}\n");
+  // JSON is YAML: null reads back as null, not as the string "nan".
+  const YAML::Node json = YAML::Load(report.json);
+  EXPECT_TRUE(json["comparisons"][0]["t"].IsNull());
+  EXPECT_TRUE(json["comparisons"][0]["ci95"][0].IsNull());
+}
+
 TEST(Report, BadInputsAreInputErrorsNamingTheProblem) {
   testing::TempDir dir;
   const auto a = write_summary(dir, "random", {{0, 10, 0, 0.9}}, 0.9, 0.0);
