@@ -416,9 +416,9 @@ TEST(FinetuneValidation, AResumedCellSelectsWhatAnUninterruptedOneDoes) {
   // kernels (AVX2 and AVX-512 machines differ), so the first learning rate that gives such a
   // cell on this machine is used.
   std::vector<std::string> extra;
-  std::unique_ptr<testing::TempDir> straight;
+  std::unique_ptr<testing::TempDir> straight_run;
   for (const char* lr : {"optim.lr=0.01", "optim.lr=0.03", "optim.lr=0.003", "optim.lr=0.1"}) {
-    straight = std::make_unique<testing::TempDir>();
+    straight_run = std::make_unique<testing::TempDir>();
     extra = {"budgets=[8]",
              "folds.k=2",
              "optim.epochs=5",
@@ -426,12 +426,12 @@ TEST(FinetuneValidation, AResumedCellSelectsWhatAnUninterruptedOneDoes) {
              "validation.source=budget",
              "validation.fraction=0.25",
              "validation.every=2"};
-    ASSERT_EQ(finetune(small_config(*straight, extra), {}), 0);
+    ASSERT_EQ(finetune(small_config(*straight_run, extra), {}), 0);
     const YAML::Node selected = YAML::LoadFile(
-        (straight->path() / "ft" / "fold0" / "m8" / "seed0" / kCellSummaryFile).string());
+        (straight_run->path() / "ft" / "fold0" / "m8" / "seed0" / kCellSummaryFile).string());
     if (selected["validation"]["selected_epoch"].as<std::int64_t>() <= 4) break;
   }
-  const testing::TempDir& straight_dir = *straight;
+  const testing::TempDir& straight_dir = *straight_run;
   testing::TempDir resumed_dir;
 
   // Stop the first cell just after its epoch-4 score (its next step saves and throws), with the
