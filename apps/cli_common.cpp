@@ -1,13 +1,20 @@
 #include "cli_common.h"
 
 #include "cltci/build_info.h"
+#include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
 #include "cltci/common/interrupt.h"
+#include "cltci/common/json_writer.h"
 #include "cltci/common/logging.h"
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+#include <cstdlib>
+#include <exception>
 #include <iostream>
+#include <string>
+#include <string_view>
 
 namespace cltci::apps {
 
@@ -33,6 +40,27 @@ void add_common_flags(CLI::App& app, CommonFlags& flags) {
   add_version_flag(app);
 }
 
+void add_distributed_help(CLI::App& app) {
+  const std::string name = app.get_name();
+  app.footer(
+      "Data-parallel runs (one process per GPU, or several CPU processes): start every process\n"
+      "with the same command through a launcher; the global batch optim.batch_size is split\n"
+      "over the processes and rank 0 alone writes the run directory.\n"
+      "  one machine, N GPUs:  torchrun --standalone --nproc-per-node N --no-python " +
+      name +
+      " --config C\n"
+      "  Slurm, several nodes: srun --ntasks-per-node G --gpus-per-task 1 " +
+      name +
+      " --config C\n"
+      "  2 CPU processes:      torchrun --standalone --nproc-per-node 2 --no-python " +
+      name +
+      " --config C --device cpu\n"
+      "  by hand:              RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT per process\n"
+      "Backend and timeout: run.dist_backend (auto: nccl on cuda, gloo on cpu), "
+      "run.dist_timeout_s.\n"
+      "Recipes: scripts/launch/ and the README.");
+}
+
 std::vector<std::string> overrides(const CommonFlags& flags) {
   std::vector<std::string> all = flags.sets;
   if (flags.device) all.push_back("run.device=" + *flags.device);
@@ -47,6 +75,35 @@ run::RunOptions run_options(const CommonFlags& flags) {
   options.overwrite = flags.overwrite;
   return options;
 }
+
+namespace {
+
+/// Under torchrun, the failing rank's message goes where the agent reads it, so its failure
+/// report shows the reason instead of "error_file: <N/A>" (the format of torch's
+/// elastic/multiprocessing/errors/error_handler.py).
+void report_to_launcher(const std::string& app, const std::string& message) {
+  const char* file = std::getenv("TORCHELASTIC_ERROR_FILE");
+  if (file == nullptr || *file == '\0') return;
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  common::JsonWriter json;
+  json.begin_object();
+  json.key("message").begin_object();
+  json.member("message", app + ": " + message);
+  json.key("extraInfo").begin_object();
+  json.member("py_callstack", "(C++ executable " + app + ")");
+  json.member("timestamp",
+              std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now).count()));
+  json.end_object();
+  json.end_object();
+  json.end_object();
+  try {
+    common::write_file_atomic(file, std::string_view(json.text()));
+  } catch (const std::exception&) {
+    // The launcher's report is a courtesy; the message is on stderr anyway.
+  }
+}
+
+}  // namespace
 
 int run_main(CLI::App& app,
              int argc,
@@ -68,10 +125,12 @@ int run_main(CLI::App& app,
     return body();
   } catch (const common::InputError& error) {
     for (const auto& line : error.problems()) std::cerr << name << ": " << line << "\n";
+    if (!error.problems().empty()) report_to_launcher(name, error.problems().front());
     return common::kExitBadInput;
   } catch (const std::exception& error) {
     const int code = common::exit_code_for(error);
     spdlog::error("{}", error.what());
+    report_to_launcher(name, error.what());
     std::cerr << std::flush;
     return code;
   }

@@ -32,6 +32,9 @@ void add_version_flag(CLI::App& app);
 /// --overwrite and --version to `app`.
 void add_common_flags(CLI::App& app, CommonFlags& flags);
 
+/// The --help footer of pretrain and finetune: how a data-parallel run is started.
+void add_distributed_help(CLI::App& app);
+
 /// --set overrides followed by those the shortcut flags (--device, ...) stand for.
 std::vector<std::string> overrides(const CommonFlags& flags);
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the toolkit needs on Debian 12, and only what is missing:
 #   - Debian packages: compiler, CMake, Ninja, OpenCV, CLI11, yaml-cpp, spdlog, GoogleTest, DCMTK,
-#     giflib, ccache;
+#     giflib, ccache, and Gloo's headers (the torch wheel ships Gloo compiled in, not its headers,
+#     which c10d's ProcessGroupGloo.hpp includes);
 #   - a pinned LibTorch, taken from PyPI's torch wheel, in a project-owned virtual environment
 #     (never the system Python), together with the Python packages the cross-check tests use.
 # Idempotent: a second run installs nothing. Prints the LibTorch CMake prefix as its last line
@@ -35,7 +36,7 @@ fi
 # --- Debian packages -------------------------------------------------------------------------
 debian_packages=(g++ cmake ninja-build pkg-config ccache python3-venv
                  libopencv-dev libcli11-dev libyaml-cpp-dev libspdlog-dev libgtest-dev
-                 libdcmtk-dev libgif-dev clang-format clang-tidy
+                 libdcmtk-dev libgif-dev libgloo-dev clang-format clang-tidy
                  clang libclang-rt-14-dev)  # clang + its libFuzzer/ASan runtimes: scripts/fuzz.sh
 missing=()
 for pkg in "${debian_packages[@]}"; do

@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Fine-tune lung segmentation over K folds x label budgets M", "finetune"};
   cltci::apps::CommonFlags flags;
   cltci::apps::add_common_flags(app, flags);
+  cltci::apps::add_distributed_help(app);
   return cltci::apps::run_main(app, argc, argv, flags, [&] {
     const auto config =
         cltci::config::load_finetune_config(flags.config, cltci::apps::overrides(flags));

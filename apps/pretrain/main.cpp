@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
       "pretrain"};
   cltci::apps::CommonFlags flags;
   cltci::apps::add_common_flags(app, flags);
+  cltci::apps::add_distributed_help(app);
   return cltci::apps::run_main(app, argc, argv, flags, [&] {
     const auto config =
         cltci::config::load_pretrain_config(flags.config, cltci::apps::overrides(flags));

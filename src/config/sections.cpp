@@ -2,6 +2,7 @@
 
 #include "cltci/data/importer.h"
 #include "cltci/data/phantom.h"
+#include "cltci/dist/group.h"
 #include "cltci/engine/lr_schedule.h"
 #include "cltci/engine/optimizer.h"
 #include "cltci/engine/precision.h"
@@ -54,6 +55,12 @@ void describe(Schema& s, RunConfig& c) {
   s.field("channels_last", c.channels_last, "channels-last memory format (faster ResNets)");
   s.field("checkpoint_every", c.checkpoint_every, "epochs between checkpoints", Rule::at_least(1));
   s.field("log_every", c.log_every, "steps between metrics.csv rows and progress lines",
+          Rule::at_least(1));
+  s.field("dist_backend", c.dist_backend,
+          "data-parallel runs (torchrun / srun): auto (nccl on cuda, gloo on cpu) | gloo | nccl",
+          dist::backend_names());
+  s.field("dist_timeout_s", c.dist_timeout_s,
+          "data-parallel runs: seconds a rank waits for the others before the job stops",
           Rule::at_least(1));
 }
 

@@ -42,17 +42,26 @@ Loader::~Loader() {
   for (std::thread& t : workers_) t.join();
 }
 
-void Loader::start_epoch(std::int64_t epoch, std::vector<Batch> batches) {
+void Loader::start_epoch(std::int64_t epoch,
+                         std::vector<Batch> batches,
+                         std::vector<std::int64_t> first_positions) {
+  TORCH_CHECK(first_positions.empty() || first_positions.size() == batches.size(),
+              "loader: ", first_positions.size(), " first positions for ", batches.size(),
+              " batches");
   {
     const std::lock_guard<std::mutex> lock(mutex_);
     ++generation_;
     epoch_ = epoch;
     batches_ = std::move(batches);
-    first_position_.assign(batches_.size(), 0);
-    std::int64_t position = 0;
-    for (std::size_t b = 0; b < batches_.size(); ++b) {
-      first_position_[b] = position;
-      position += static_cast<std::int64_t>(batches_[b].size());
+    if (first_positions.empty()) {
+      first_position_.assign(batches_.size(), 0);
+      std::int64_t position = 0;
+      for (std::size_t b = 0; b < batches_.size(); ++b) {
+        first_position_[b] = position;
+        position += static_cast<std::int64_t>(batches_[b].size());
+      }
+    } else {
+      first_position_ = std::move(first_positions);
     }
     next_to_produce_ = 0;
     next_to_consume_ = 0;

@@ -165,16 +165,29 @@ void check_rank(int rank, int world_size) {
 }
 }  // namespace
 
-std::vector<Batch> shard_batches(const std::vector<Batch>& batches, int rank, int world_size) {
+EpochShard shard_epoch(
+    const std::vector<Batch>& batches, int rank, int world_size, std::int64_t unit, bool equal) {
   check_rank(rank, world_size);
-  const std::size_t usable =
-      batches.size() / static_cast<std::size_t>(world_size) * static_cast<std::size_t>(world_size);
-  std::vector<Batch> mine;
-  for (std::size_t i = static_cast<std::size_t>(rank); i < usable;
-       i += static_cast<std::size_t>(world_size)) {
-    mine.push_back(batches[i]);
+  if (unit < 1) throw common::InputError("sharding needs a unit >= 1, got " + std::to_string(unit));
+  EpochShard shard;
+  std::int64_t position = 0;
+  const auto w = static_cast<std::int64_t>(world_size);
+  for (const Batch& batch : batches) {
+    const auto size = static_cast<std::int64_t>(batch.size());
+    const std::int64_t units = size / unit;
+    const bool splittable = size % unit == 0 && (equal ? units % w == 0 : units >= w);
+    if (splittable && units > 0) {
+      const std::int64_t begin = units * rank / w * unit;
+      const std::int64_t end = units * (rank + 1) / w * unit;
+      shard.batches.emplace_back(batch.begin() + begin, batch.begin() + end);
+      shard.first_positions.push_back(position + begin);
+      shard.global_sizes.push_back(size);
+    } else {
+      ++shard.dropped;
+    }
+    position += size;
   }
-  return mine;
+  return shard;
 }
 
 std::vector<std::int64_t> shard_indices(const std::vector<std::int64_t>& indices,

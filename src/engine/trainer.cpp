@@ -3,6 +3,7 @@
 #include "cltci/common/atomic_file.h"
 #include "cltci/common/error.h"
 #include "cltci/common/interrupt.h"
+#include "cltci/dist/gradient_sync.h"
 #include "cltci/engine/lr_schedule.h"
 #include "cltci/engine/precision.h"
 #include "common/crc32c.h"
@@ -69,9 +70,11 @@ void verify_checksum(const fs::path& file, std::string& contents) {
 void save_checkpoint(const fs::path& file,
                      TrainingTask& task,
                      torch::optim::Optimizer& optimizer,
-                     const Progress& progress) {
+                     const Progress& progress,
+                     int world_size) {
   torch::serialize::OutputArchive archive;
   archive.write("progress", torch::tensor({progress.epoch, progress.step, progress.global_step}));
+  archive.write("world_size", torch::tensor(std::int64_t{world_size}));
   torch::serialize::OutputArchive task_archive;
   task.save_state(task_archive);
   archive.write("task", task_archive);
@@ -140,7 +143,8 @@ std::optional<std::string> first_mismatch(torch::serialize::InputArchive& expect
 
 Progress load_checkpoint(const fs::path& file,
                          TrainingTask& task,
-                         torch::optim::Optimizer& optimizer) {
+                         torch::optim::Optimizer& optimizer,
+                         int world_size) {
   std::string contents = common::read_file(file);
   verify_checksum(file, contents);
   std::istringstream zip(contents);
@@ -154,6 +158,17 @@ Progress load_checkpoint(const fs::path& file,
     }
     torch::Tensor progress_tensor;
     archive.read("progress", progress_tensor);
+    // Checkpoints from before data parallelism are single-process ones.
+    torch::Tensor written_by;
+    const std::int64_t written_world =
+        archive.try_read("world_size", written_by) ? written_by.item<std::int64_t>() : 1;
+    if (written_world != world_size) {
+      throw common::InputError(
+          file.string() + ": written by a run of " + std::to_string(written_world) +
+          " process(es), this one has " + std::to_string(world_size) +
+          ": resume with the same number of processes (the global batch and every rank's shard "
+          "depend on it) or start over with --overwrite");
+    }
     torch::serialize::InputArchive task_archive;
     archive.read("task", task_archive);
     torch::serialize::InputArchive expected = expected_state(task);
@@ -218,6 +233,32 @@ std::string format_duration(double seconds) {
   return out.str();
 }
 
+/// Rank 0's values of every replicated tensor, on every rank.
+void broadcast_replicated(dist::Group& group, TrainingTask& task) {
+  const torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> tensors = task.replicated_tensors();
+  group.broadcast(tensors);
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+struct StepAgreement {
+  double mean_loss = 0.0;
+  bool interrupted = false;
+};
+
+/// The mean of the ranks' losses (non-finite when any is) and whether any rank was signalled.
+StepAgreement agree(dist::Group& group, double loss, bool interrupted) {
+  std::vector<torch::Tensor> values{
+      torch::tensor({loss, interrupted ? 1.0 : 0.0},
+                    torch::TensorOptions().dtype(torch::kFloat64).device(group.device()))};
+  group.all_reduce_sum(values);
+  const torch::Tensor sums = values[0].cpu();
+  return {sums[0].item<double>() / group.world_size(), sums[1].item<double>() > 0.0};
+}
+
 }  // namespace
 
 TrainResult train(TrainingTask& task, const TrainerOptions& options) {
@@ -238,27 +279,58 @@ TrainResult train(TrainingTask& task, const TrainerOptions& options) {
                  to_string(precision.precision), precision.reason);
   }
 
+  const std::shared_ptr<dist::Group> group =
+      options.group ? options.group : std::make_shared<dist::Group>();
+  const bool writer = group->main();  // rank 0 alone writes metrics and checkpoints
   const fs::path checkpoint = options.run_dir / kCheckpointFile;
   const fs::path metrics = options.run_dir / kMetricsFile;
   TrainResult result;
   Progress progress;
-  if (fs::exists(checkpoint)) {
-    progress = load_checkpoint(checkpoint, task, *optimizer);
+  // Every rank reads the checkpoint (the run directory is shared); rank 0 wrote it. Ranks that
+  // disagreed about its existence would train from different states, so that is refused.
+  bool resume = fs::exists(checkpoint);
+  if (group->distributed()) {
+    std::vector<torch::Tensor> seen{
+        torch::tensor({resume ? 1.0 : 0.0},
+                      torch::TensorOptions().dtype(torch::kFloat64).device(group->device()))};
+    group->all_reduce_sum(seen);
+    const double ranks_seeing = seen[0].cpu().item<double>();
+    if (ranks_seeing != 0.0 && ranks_seeing != group->world_size()) {
+      throw common::Error(checkpoint.string() + " exists for " +
+                          std::to_string(static_cast<int>(ranks_seeing)) + " of " +
+                          std::to_string(group->world_size()) +
+                          " processes: a data-parallel run needs its run directory on a file "
+                          "system every process sees (run.output_dir)");
+    }
+  }
+  if (resume) {
+    progress = load_checkpoint(checkpoint, task, *optimizer, group->world_size());
     result.resumed = true;
-    truncate_metrics(metrics, progress.global_step);
+    if (writer) truncate_metrics(metrics, progress.global_step);
     spdlog::info("[train] resuming at epoch {} step {}", progress.epoch + 1, progress.step);
   }
+  // Identical replicas: rank 0's initial (or resumed) weights, buffers and method state.
+  if (group->distributed()) broadcast_replicated(*group, task);
   const std::vector<std::string> extra_columns = task.metric_columns();
-  if (!fs::exists(metrics)) {
-    std::string header = "epoch,step,global_step,loss,lr,samples_per_s";
-    for (const auto& column : extra_columns) header += "," + column;
-    common::write_file_atomic(metrics, std::string_view(header + "\n"));
+  std::ofstream metrics_out;
+  if (writer) {
+    if (!fs::exists(metrics)) {
+      std::string header = "epoch,step,global_step,loss,lr,samples_per_s";
+      for (const auto& column : extra_columns) header += "," + column;
+      common::write_file_atomic(metrics, std::string_view(header + "\n"));
+    }
+    metrics_out.open(metrics, std::ios::app);
   }
-  std::ofstream metrics_out(metrics, std::ios::app);
+  // Buckets are hooked once; every backward of the loop fills them.
+  dist::GradientSync gradients(task.trainable_parameters(), group);
+  const auto save = [&](const Progress& at) {
+    if (writer) save_checkpoint(checkpoint, task, *optimizer, at, group->world_size());
+  };
 
   const auto started = std::chrono::steady_clock::now();
   auto window_start = started;
   std::int64_t steps_run = 0;
+  double sync_seconds = 0.0;
   std::int64_t window_steps = 0;
   double window_loss = 0.0;
   task.set_training(true);
@@ -267,8 +339,10 @@ TrainResult train(TrainingTask& task, const TrainerOptions& options) {
     double epoch_loss = 0.0;
     std::int64_t epoch_steps = 0;
     for (; progress.step < steps_per_epoch; ++progress.step, ++progress.global_step) {
-      if (common::interrupt_requested()) {
-        save_checkpoint(checkpoint, task, *optimizer, progress);
+      // Single process: stop before the step. Data parallel: the ranks agree after the forward
+      // pass (below), so that they all stop at the same step.
+      if (!group->distributed() && common::interrupt_requested()) {
+        save(progress);
         common::throw_if_interrupted(("checkpoint saved to " + checkpoint.string() +
                                       "; run the same command again to resume")
                                          .c_str());
@@ -281,7 +355,22 @@ TrainResult train(TrainingTask& task, const TrainerOptions& options) {
         AutocastScope autocast(precision.precision, options.device);
         loss = task.forward_step(progress.epoch, progress.step);
       }
-      const auto loss_value = loss.detach().to(torch::kFloat64).item<double>();
+      double loss_value = loss.detach().to(torch::kFloat64).item<double>();
+      if (group->distributed()) {
+        // One small all-reduce a step: the logged loss is the global batch's, a NaN on any rank
+        // stops every rank at the same step, and so does a signal that reached any of them.
+        const auto agreeing = std::chrono::steady_clock::now();
+        const StepAgreement agreed = agree(*group, loss_value, common::interrupt_requested());
+        sync_seconds += seconds_since(agreeing);
+        loss_value = agreed.mean_loss;
+        if (agreed.interrupted) {
+          save(progress);
+          throw common::Interrupted(writer ? "interrupted: checkpoint saved to " +
+                                                 checkpoint.string() +
+                                                 "; run the same command again to resume"
+                                           : "interrupted: rank 0 saves the checkpoint");
+        }
+      }
       if (!std::isfinite(loss_value)) {
         throw common::Error("loss is " + std::to_string(loss_value) + " at epoch " +
                             std::to_string(progress.epoch + 1) + " step " +
@@ -291,6 +380,9 @@ TrainResult train(TrainingTask& task, const TrainerOptions& options) {
                             checkpoint.string() + "; lower optim.lr or check the data");
       }
       loss.backward();
+      const auto finishing = std::chrono::steady_clock::now();
+      gradients.finish();
+      if (group->distributed()) sync_seconds += seconds_since(finishing);
       if (options.grad_clip > 0.0) {
         torch::nn::utils::clip_grad_norm_(task.trainable_parameters(), options.grad_clip);
       }
@@ -305,11 +397,14 @@ TrainResult train(TrainingTask& task, const TrainerOptions& options) {
       const bool last_of_epoch = progress.step + 1 == steps_per_epoch;
       std::vector<double> extra_values;
       if (last_of_epoch) {
+        // Local BatchNorm statistics drift apart between ranks; rank 0's are the run's (what
+        // DDP's broadcast_buffers gives), for the epoch's probes, validation and checkpoint.
+        if (group->distributed()) broadcast_replicated(*group, task);
         extra_values =
             task.end_epoch(progress.epoch, epoch_loss / static_cast<double>(epoch_steps));
         task.set_training(true);
       }
-      if (window_steps >= options.log_every || last_of_epoch) {
+      if (writer && (window_steps >= options.log_every || last_of_epoch)) {
         const auto now = std::chrono::steady_clock::now();
         const double seconds = std::chrono::duration<double>(now - window_start).count();
         const double rate =
@@ -338,8 +433,7 @@ TrainResult train(TrainingTask& task, const TrainerOptions& options) {
     }
     const bool last_epoch = progress.epoch + 1 == options.epochs;
     if (last_epoch || (progress.epoch + 1) % options.checkpoint_every == 0) {
-      Progress next{progress.epoch + 1, 0, progress.global_step};
-      save_checkpoint(checkpoint, task, *optimizer, next);
+      save(Progress{progress.epoch + 1, 0, progress.global_step});
     }
   }
   task.set_training(false);
@@ -349,6 +443,14 @@ TrainResult train(TrainingTask& task, const TrainerOptions& options) {
   result.steps_done = progress.global_step;
   result.samples_per_second =
       static_cast<double>(steps_run * task.samples_per_step()) / std::max(seconds, 1e-9);
+  if (steps_run > 0) result.sync_seconds_per_step = sync_seconds / static_cast<double>(steps_run);
+  if (group->distributed() && steps_run > 0) {
+    spdlog::info(
+        "[train] {} ranks: {:.1f} ms per step waiting for the other ranks (gradient "
+        "all-reduce not hidden by backward, loss agreement) of {:.1f} ms per step",
+        group->world_size(), 1e3 * result.sync_seconds_per_step,
+        1e3 * seconds / static_cast<double>(steps_run));
+  }
   return result;
 }
 

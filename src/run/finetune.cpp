@@ -6,6 +6,7 @@
 #include "cltci/data/folds.h"
 #include "cltci/data/loader.h"
 #include "cltci/data/samplers.h"
+#include "cltci/dist/group.h"
 #include "cltci/models/resnet.h"
 #include "cltci/models/weights_io.h"
 #include "cltci/run/bridges.h"
@@ -20,6 +21,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -62,7 +64,8 @@ class SegmentationTask : public engine::TrainingTask {
                    SegmentationModel& model,
                    const config::FinetuneConfig& config,
                    c10::Device device,
-                   std::uint64_t seed)
+                   std::uint64_t seed,
+                   const dist::Group& group)
       : dataset_(dataset),
         source_(dataset),
         train_(std::move(train)),
@@ -72,7 +75,15 @@ class SegmentationTask : public engine::TrainingTask {
         device_(device),
         seed_(seed),
         batch_size_(std::min<std::int64_t>(config.optim.batch_size,
-                                           static_cast<std::int64_t>(train_.size()))) {
+                                           static_cast<std::int64_t>(train_.size()))),
+        rank_(group.rank()),
+        world_(group.world_size()) {
+    if (batch_size_ < world_) {
+      throw common::InputError("optim.batch_size: the global batch of " +
+                               std::to_string(batch_size_) + " images (at most M) is smaller " +
+                               "than the " + std::to_string(world_) +
+                               " processes of this run; use fewer processes");
+    }
     data::LoaderOptions options;
     options.mode = data::LoaderMode::kSegmentation;
     options.workers = static_cast<int>(config.data.workers);
@@ -100,13 +111,24 @@ class SegmentationTask : public engine::TrainingTask {
   std::vector<torch::Tensor> trainable_parameters() override { return model_.net->parameters(); }
   // The last batch may be short rather than dropped: with M below the batch size the authors'
   // drop_last loader trained nothing at all (cl-tci-reference.md sec. 6).
+  // Data parallel: each rank takes its slice of every global batch; a short last batch with
+  // fewer images than processes is dropped (no rank may go without images).
   std::int64_t steps_per_epoch() const override {
-    return (static_cast<std::int64_t>(train_.size()) + batch_size_ - 1) / batch_size_;
+    const auto images = static_cast<std::int64_t>(train_.size());
+    return images / batch_size_ + (images % batch_size_ >= world_ ? 1 : 0);
   }
   std::int64_t samples_per_step() const override { return batch_size_; }
+  std::vector<torch::Tensor> replicated_tensors() override {
+    std::vector<torch::Tensor> tensors = model_.net->parameters();
+    for (const auto& buffer : model_.net->buffers()) tensors.push_back(buffer);
+    return tensors;
+  }
   void begin_epoch(std::int64_t epoch, std::int64_t first_step) override {
     const auto order = data::shuffled_epoch(train_, seed_, epoch);
-    loader_->start_epoch(epoch, data::make_batches(order, batch_size_, false));
+    data::EpochShard shard =
+        data::shard_epoch(data::make_batches(order, batch_size_, false), rank_, world_, 1, false);
+    global_sizes_ = std::move(shard.global_sizes);
+    loader_->start_epoch(epoch, std::move(shard.batches), std::move(shard.first_positions));
     for (std::int64_t skipped = 0; skipped < first_step; ++skipped) loader_->next();
   }
   torch::Tensor forward_step(std::int64_t epoch, std::int64_t step) override {
@@ -121,6 +143,12 @@ class SegmentationTask : public engine::TrainingTask {
         logits.to(torch::kFloat32), mask,
         torch::nn::functional::CrossEntropyFuncOptions().ignore_index(255));
     if (config_.loss == config::FinetuneLoss::kDiceCe) loss = loss + soft_dice_loss(logits, mask);
+    if (world_ > 1) {
+      // Slices may differ by an image: weighting each rank's mean by its share makes the
+      // averaged gradient the global batch's mean.
+      const auto global = static_cast<double>(global_sizes_.at(static_cast<std::size_t>(step)));
+      loss = loss * (static_cast<double>(mask.size(0) * world_) / global);
+    }
     return loss;
   }
   std::vector<std::string> metric_columns() const override {
@@ -172,6 +200,9 @@ class SegmentationTask : public engine::TrainingTask {
   c10::Device device_;
   std::uint64_t seed_;
   std::int64_t batch_size_;
+  int rank_ = 0;
+  int world_ = 1;
+  std::vector<std::int64_t> global_sizes_;
   std::unique_ptr<data::Loader> loader_;
   std::optional<EpochSelector> selector_;
 };
@@ -247,10 +278,16 @@ int finetune(const config::FinetuneConfig& config, const RunOptions& options) {
   // model is built once here because that reads (and so checks) init.pretrain_run's weights.
   // The run directory is checked first: a bad --output costs no cache build.
   const std::string effective_config = config::dump(config);
-  check_run(config.run, effective_config, options);
-  initial_model(config);
-  data::CachedDataset dataset = open_dataset(config.data);
-  const auto context = open_run(config.run, effective_config, options);
+  const std::shared_ptr<dist::Group> group = join_group(config.run);
+  // Data parallel: rank 0 checks the run and builds the cache, then the others open it.
+  std::optional<data::CachedDataset> opened;
+  on_main_first(*group, [&] {
+    if (group->main()) check_run(config.run, effective_config, options);
+    initial_model(config);
+    opened.emplace(open_dataset(config.data));
+  });
+  const data::CachedDataset& dataset = *opened;
+  const auto context = open_run(config.run, effective_config, options, group);
   if (context.state == common::RunState::kFinished) {
     spdlog::info("[finetune] {} is finished; nothing to do (--overwrite to start over)",
                  context.directory.string());
@@ -258,13 +295,17 @@ int finetune(const config::FinetuneConfig& config, const RunOptions& options) {
   }
   // Writes splits.json, or checks the one of a resumed run; an InputError here unwinds through
   // the context, which removes the fresh directory again (and restores an overwritten run).
-  const CellPlan plan = plan_cells(dataset, config, context.directory);
+  // The other ranks read and check rank 0's.
+  std::optional<CellPlan> planned;
+  on_main_first(*group, [&] { planned.emplace(plan_cells(dataset, config, context.directory)); });
+  const CellPlan& plan = *planned;
   context.commit();
 
   std::vector<std::string> finished;
   for (const auto& cell : plan.cells) {
     const fs::path cell_dir = context.directory / cell.directory;
-    if (fs::exists(cell_dir / kCellSummaryFile)) {
+    // Rank 0's view of what is done decides for every rank.
+    if (group->broadcast_value(group->main() && fs::exists(cell_dir / kCellSummaryFile)) != 0) {
       spdlog::info("[finetune] {} done already; skipped", cell.directory);
       finished.push_back(cell.directory);
       continue;
@@ -280,12 +321,17 @@ int finetune(const config::FinetuneConfig& config, const RunOptions& options) {
     const std::uint64_t seed = cell_seed(context.seed, cell);
     torch::manual_seed(seed);  // same initial head for a cell whatever ran before it
     auto model = initial_model(config);
-    SegmentationTask task(dataset, cell.train, cell.validation, model, config, context.device,
-                          seed);
+    SegmentationTask task(dataset, cell.train, cell.validation, model, config, context.device, seed,
+                          *group);
     auto trainer = trainer_options(config.run, config.optim);
     trainer.run_dir = cell_dir;
     trainer.device = context.device;
+    trainer.group = group;
     const auto result = engine::train(task, trainer);
+    if (!group->main()) {
+      finished.push_back(cell.directory);
+      continue;
+    }
     // The exported model is the selected epoch's (the last one's without validation).
     task.restore_selected();
     model.net->to(torch::kCPU);
@@ -316,6 +362,10 @@ int finetune(const config::FinetuneConfig& config, const RunOptions& options) {
     finished.push_back(cell.directory);
   }
 
+  if (!group->main()) {
+    group->barrier(std::chrono::hours(1));  // the job ends when rank 0 has written its summary
+    return 0;
+  }
   constexpr auto one_line = common::JsonWriter::Layout::kInline;
   common::JsonWriter summary;
   summary.begin_object();
@@ -335,6 +385,7 @@ int finetune(const config::FinetuneConfig& config, const RunOptions& options) {
   common::write_file_atomic(context.directory / common::kRunSummaryFile,
                             std::string_view(summary.text()));
   spdlog::info("[finetune] {} cells written under {}", finished.size(), context.directory.string());
+  group->barrier(std::chrono::hours(1));
   return 0;
 }
 

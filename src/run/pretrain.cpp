@@ -8,6 +8,7 @@
 #include "cltci/common/seeding.h"
 #include "cltci/data/loader.h"
 #include "cltci/data/samplers.h"
+#include "cltci/dist/group.h"
 #include "cltci/engine/trainer.h"
 #include "cltci/models/weights_io.h"
 #include "cltci/run/bridges.h"
@@ -20,10 +21,12 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <numeric>
 #include <optional>
 #include <sstream>
@@ -43,12 +46,24 @@ class BatchPlan {
   BatchPlan(const config::PretrainConfig& config,
             const data::CachedDataset& dataset,
             bool patient_batches,
-            std::uint64_t seed)
-      : batch_size_(config.optim.batch_size), seed_(seed) {
+            std::uint64_t seed,
+            const dist::Group& group)
+      : batch_size_(config.optim.batch_size),
+        seed_(seed),
+        rank_(group.rank()),
+        world_(group.world_size()) {
     const std::int64_t images = dataset.size();
     if (patient_batches) {
       const std::int64_t k = config.method.images_per_patient;
       const std::int64_t p = batch_size_ / k;  // the config guarantees batch = P x K
+      unit_ = k;  // ranks take whole patients, so a patient's positives stay on one rank
+      if (p % world_ != 0) {
+        throw common::InputError("optim.batch_size: " + std::to_string(batch_size_) + " = " +
+                                 std::to_string(p) + " patients x " + std::to_string(k) +
+                                 " images is the global batch, and its " + std::to_string(p) +
+                                 " patients do not split equally over the " +
+                                 std::to_string(world_) + " processes of this run");
+      }
       if (p > dataset.patients()) {
         throw common::InputError(
             "optim.batch_size: " + std::to_string(batch_size_) + " = " + std::to_string(p) +
@@ -85,6 +100,11 @@ class BatchPlan {
                        times);
       steps_ = sampler_->batches_per_epoch();
     } else {
+      if (batch_size_ % world_ != 0) {
+        throw common::InputError("optim.batch_size: " + std::to_string(batch_size_) +
+                                 " is the global batch and does not split equally over the " +
+                                 std::to_string(world_) + " processes of this run");
+      }
       if (batch_size_ > images) {
         throw common::InputError("optim.batch_size: " + std::to_string(batch_size_) +
                                  " is larger than the data set (" + std::to_string(images) +
@@ -99,14 +119,21 @@ class BatchPlan {
   std::int64_t steps_per_epoch() const { return steps_; }
   std::int64_t batch_size() const { return batch_size_; }
 
-  std::vector<data::Batch> epoch(std::int64_t epoch) const {
-    if (sampler_) return sampler_->epoch(epoch);
-    return data::make_batches(data::shuffled_epoch(all_, seed_, epoch), batch_size_, true);
+  /// This rank's slices of epoch `epoch`'s global batches (the batches themselves for one
+  /// process): every rank draws the same global epoch from the shared seed.
+  data::EpochShard epoch(std::int64_t epoch) const {
+    std::vector<data::Batch> batches =
+        sampler_ ? sampler_->epoch(epoch)
+                 : data::make_batches(data::shuffled_epoch(all_, seed_, epoch), batch_size_, true);
+    return data::shard_epoch(batches, rank_, world_, unit_);
   }
 
  private:
   std::int64_t batch_size_;
   std::uint64_t seed_;
+  int rank_ = 0;
+  int world_ = 1;
+  std::int64_t unit_ = 1;
   std::int64_t steps_ = 0;
   std::vector<std::int64_t> all_;
   std::optional<data::PatientBatchSampler> sampler_;
@@ -120,17 +147,27 @@ class PretrainTask final : public engine::TrainingTask {
                PretrainProbe& probe,
                PretrainPositives* positives,
                c10::Device device,
-               const PretrainHooks& hooks)
+               const PretrainHooks& hooks,
+               bool main)
       : method_(method),
         plan_(plan),
         loader_(loader),
         probe_(probe),
         positives_(positives),
         device_(device),
-        hooks_(hooks) {}
+        hooks_(hooks),
+        main_(main) {}
 
   std::vector<torch::Tensor> trainable_parameters() override {
     return method_.trainable_parameters();
+  }
+  std::vector<torch::Tensor> replicated_tensors() override {
+    std::vector<torch::Tensor> tensors;
+    for (const auto& entry : method_.modules()) {
+      for (const auto& parameter : entry.second->parameters()) tensors.push_back(parameter);
+      for (const auto& buffer : entry.second->buffers()) tensors.push_back(buffer);
+    }
+    return tensors;
   }
   std::int64_t steps_per_epoch() const override { return plan_.steps_per_epoch(); }
   std::int64_t samples_per_step() const override { return plan_.batch_size(); }
@@ -138,7 +175,8 @@ class PretrainTask final : public engine::TrainingTask {
   void begin_epoch(std::int64_t epoch, std::int64_t first_step) override {
     // The loader seeds augmentations by position in the epoch, so a resumed epoch is started
     // whole and its first batches are discarded: they come out exactly as before the interrupt.
-    loader_.start_epoch(epoch, plan_.epoch(epoch));
+    data::EpochShard shard = plan_.epoch(epoch);
+    loader_.start_epoch(epoch, std::move(shard.batches), std::move(shard.first_positions));
     for (std::int64_t s = 0; s < first_step; ++s) next_batch();
   }
 
@@ -166,6 +204,8 @@ class PretrainTask final : public engine::TrainingTask {
     // Taken before the probe: the probe's forward passes are not training steps.
     std::vector<double> counts;
     if (positives_ != nullptr) counts = positives_->end_epoch(method_, epoch);
+    // Rank 0 probes (and logs) for the run; the replicas are equal, so the others need not.
+    if (!main_) return {};
     std::vector<double> values = probe_.end_epoch(method_, epoch, mean_loss);
     values.insert(values.end(), counts.begin(), counts.end());
     return values;
@@ -190,6 +230,7 @@ class PretrainTask final : public engine::TrainingTask {
   PretrainPositives* positives_;
   c10::Device device_;
   const PretrainHooks& hooks_;
+  bool main_;
 };
 
 /// The encoder's input size rule, checked before any work: an image side the encoder's feature
@@ -273,7 +314,8 @@ void write_summary(const fs::path& file,
                    const std::vector<std::string>& warnings,
                    std::int64_t images,
                    const PretrainPositives* positives,
-                   const std::optional<DatasetPositives>& data_positives) {
+                   const std::optional<DatasetPositives>& data_positives,
+                   int world_size) {
   common::JsonWriter json;
   json.begin_object();
   json.member("method", config.method.name);
@@ -287,6 +329,11 @@ void write_summary(const fs::path& file,
   json.member("collapse_loss", collapse_loss, kFigure);
   json.member("images_per_second", result.samples_per_second, kFigure);
   json.member("resumed", result.resumed);
+  // Data parallel only: the layout of a single-process summary stays as it was.
+  if (world_size > 1) {
+    json.member("world_size", world_size);
+    json.member("sync_seconds_per_step", result.sync_seconds_per_step, kFigure);
+  }
   json.key("probe").begin_object();
   json.member("epoch", probe.epoch);
   json.member("images", probe.encoder.images);
@@ -319,17 +366,25 @@ int pretrain(const config::PretrainConfig& config,
   // directory behind (a half-made one would later refuse the corrected config).
   // The run directory is checked first: a bad --output costs no cache build.
   const std::string effective_config = config::dump(config);
-  check_run(config.run, effective_config, options);
+  const std::shared_ptr<dist::Group> group = join_group(config.run);
+  // Data parallel: rank 0 checks the run and builds the cache, then the others open it.
+  std::optional<data::CachedDataset> opened;
+  on_main_first(*group, [&] {
+    if (group->main()) check_run(config.run, effective_config, options);
+    opened.emplace(open_dataset(config.data));
+  });
+  const data::CachedDataset& dataset = *opened;
   const auto seed = static_cast<std::uint64_t>(config.run.seed);
-  const data::CachedDataset dataset = open_dataset(config.data);
   // Seeded here so that the initial weights follow run.seed (open_run seeds again, identically).
   common::seed_torch(seed);
-  auto method = ssl::make_method(method_options(config, dataset), model_spec(config.model));
+  ssl::MethodOptions method_settings = method_options(config, dataset);
+  method_settings.group = group;
+  auto method = ssl::make_method(method_settings, model_spec(config.model));
   check_image_size(config, *method->encoder());
-  const BatchPlan plan(config, dataset, method->patient_batches(), seed);
+  const BatchPlan plan(config, dataset, method->patient_batches(), seed, *group);
   check_queue_size(config, dataset.size());
 
-  const RunContext context = open_run(config.run, effective_config, options);
+  const RunContext context = open_run(config.run, effective_config, options, group);
   if (context.state == common::RunState::kFinished) {
     spdlog::info("[pretrain] {} is finished ({} exists); nothing to do (--overwrite starts over)",
                  context.directory.string(), common::kRunSummaryFile);
@@ -358,7 +413,7 @@ int pretrain(const config::PretrainConfig& config,
       "the last",
       probe.probe_images(), config.probe.every);
   std::optional<ProbeFigures> initial;
-  if (context.state == common::RunState::kFresh) {
+  if (context.state == common::RunState::kFresh && group->main()) {
     initial = probe.run(*method, 0);
     spdlog::info("[probe] before training ({} images, {:.2f} s): {}", probe.probe_images(),
                  initial->seconds, describe_probe(*initial));
@@ -377,13 +432,20 @@ int pretrain(const config::PretrainConfig& config,
         data_positives->dated_images, data_positives->images);
   }
   PretrainTask task(*method, plan, loader, probe, positives ? &*positives : nullptr, context.device,
-                    hooks);
+                    hooks, group->main());
   engine::TrainerOptions trainer = trainer_options(config.run, config.optim);
   trainer.run_dir = context.directory;
   trainer.device = context.device;
+  trainer.group = group;
   // Started cleanly: from here on a failure leaves a resumable run, and an overwritten one is gone.
   context.commit();
   const engine::TrainResult result = engine::train(task, trainer);
+  if (!group->main()) {
+    // Rank 0 exports and summarises; the job ends when it has (a rank that left early would
+    // look like a failure to a launcher watching for the first exit).
+    group->barrier(std::chrono::hours(1));
+    return common::kExitSuccess;
+  }
 
   // A run resumed after its last epoch ran no probe in this process: probe the final encoder.
   const ProbeFigures figures =
@@ -403,12 +465,13 @@ int pretrain(const config::PretrainConfig& config,
                                 : last_logged_loss(context.directory / engine::kMetricsFile);
   write_summary(context.directory / common::kRunSummaryFile, config, result, final_loss,
                 method->collapse_loss(), figures, initial, probe.warnings(), dataset.size(),
-                positives ? &*positives : nullptr, data_positives);
+                positives ? &*positives : nullptr, data_positives, group->world_size());
   spdlog::info(
       "[pretrain] done: final loss {:.4f} (collapse value {:.4f}), {:.1f} images/s; probe "
       "top-1 {:.3f} (chance {:.3f}); encoder {}",
       final_loss, method->collapse_loss(), result.samples_per_second,
       figures.encoder.retrieval.top1, figures.encoder.retrieval.top1_chance, encoder_file.string());
+  group->barrier(std::chrono::hours(1));
   return common::kExitSuccess;
 }
 

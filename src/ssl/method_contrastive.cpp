@@ -2,6 +2,8 @@
 // SimCLR (two views through one encoder, SupCon / NT-Xent).
 #include "cltci/common/error.h"
 #include "cltci/common/seeding.h"
+#include "cltci/dist/gather.h"
+#include "cltci/dist/group.h"
 #include "cltci/models/heads.h"
 #include "cltci/ssl/method.h"
 #include "cltci/ssl/moco.h"
@@ -74,6 +76,26 @@ class ImageAttributes {
   at::Tensor studies_;
 };
 
+/// bf16/fp16 (autocast) features as float32: what the loss computes in anyway, and a dtype every
+/// c10d backend reduces and gathers.
+at::Tensor widened(const at::Tensor& features) {
+  const bool reduced =
+      features.scalar_type() == at::kBFloat16 || features.scalar_type() == at::kHalf;
+  return reduced ? features.to(at::kFloat) : features;
+}
+
+/// The ranks' tensors concatenated in rank order (no gradient), on the tensor's own device;
+/// undefined stays undefined (every rank has the same columns defined).
+at::Tensor gathered(dist::Group& group, const at::Tensor& local) {
+  if (!local.defined()) return local;
+  return group.all_gather(widened(local).contiguous().to(group.device())).to(local.device());
+}
+
+PairAttributes gathered(dist::Group& group, const PairAttributes& local) {
+  return {gathered(group, local.ids), gathered(group, local.days), gathered(group, local.studies),
+          gathered(group, local.images)};
+}
+
 /// PositiveCounts over the anchors of several steps, summed on the device so that a step does
 /// not wait for a host transfer; the means are taken once, when the epoch asks.
 class PositiveCountsMean {
@@ -127,7 +149,8 @@ class MoCoMethod final : public Method {
         query_(std::move(query)),
         key_(std::move(key)),
         queue_(options.queue_size, options.embedding_dim),
-        attributes_(options) {
+        attributes_(options),
+        group_(options.group ? options.group : std::make_shared<dist::Group>()) {
     add_module("encoder", query_->encoder, true);
     add_module("head", query_->head.ptr(), true);
     add_module("key_encoder", key_->encoder, false);
@@ -141,14 +164,20 @@ class MoCoMethod final : public Method {
     {
       const torch::NoGradGuard no_grad;
       const std::int64_t n = batch.view2.size(0);
-      if (options_.shuffle_bn && n >= 4) {
-        // Sub-batches of about 8 (at least 2 of them): each BatchNorm of the key encoder sees
-        // statistics of a random subset, not those of the query batch.
-        const std::int64_t splits = std::clamp<std::int64_t>(n / 8, 2, n / 2);
+      const std::int64_t world = group_->world_size();
+      const std::int64_t global = n * world;
+      if (options_.shuffle_bn && global >= 4) {
+        // Sub-batches of about 8 (at least 2 of them) of the global batch: each BatchNorm of
+        // the key encoder sees statistics of a random subset, not those of the query batch.
+        // Across ranks the count is rounded up to a multiple of the world size, each rank
+        // encoding its share of the shuffled global batch (MoCo's shuffle-BN).
+        std::int64_t splits = std::clamp<std::int64_t>(global / 8, 2, global / 2);
+        splits = std::min(global, (splits + world - 1) / world * world);
         keys = shuffled_split_forward(
             [this](const at::Tensor& x) { return key_->forward(x); }, batch.view2, splits,
             common::derive_seed(options_.seed,
-                                {kShuffleBnStream, static_cast<std::uint64_t>(step)}));
+                                {kShuffleBnStream, static_cast<std::uint64_t>(step)}),
+            *group_);
       } else {
         keys = key_->forward(batch.view2);
       }
@@ -178,6 +207,12 @@ class MoCoMethod final : public Method {
     // of this step enter the queue with their patient ids.
     momentum_update(*key_, *query_, options_.momentum);
     if (pending_keys_.defined()) {
+      if (group_->distributed()) {
+        // Every rank enqueues the global batch's keys in rank order, which is the single
+        // process's batch order: one queue, identical on every rank.
+        pending_keys_ = gathered(*group_, pending_keys_);
+        pending_ = gathered(*group_, pending_);
+      }
       queue_.enqueue(pending_keys_, pending_.ids, pending_.days, pending_.studies, pending_.images);
     }
     pending_keys_.reset();
@@ -234,6 +269,7 @@ class MoCoMethod final : public Method {
   MoCoQueue queue_;
   ImageAttributes attributes_;
   PositiveCountsMean counts_;
+  std::shared_ptr<dist::Group> group_;
   at::Tensor pending_keys_;
   PairAttributes pending_;
 };
@@ -245,7 +281,8 @@ class SimCLRMethod final : public Method {
         supcon_(supcon_options(options)),
         patient_labels_(options.name == "cltci_simclr"),
         tower_(std::move(tower)),
-        attributes_(options) {
+        attributes_(options),
+        group_(options.group ? options.group : std::make_shared<dist::Group>()) {
     add_module("encoder", tower_->encoder, true);
     add_module("head", tower_->head.ptr(), true);
   }
@@ -262,14 +299,26 @@ class SimCLRMethod final : public Method {
   at::Tensor loss(const MethodBatch& batch, std::int64_t /*step*/) override {
     // Both views in one forward pass, as the authors do: BatchNorm sees all 2B views.
     const std::int64_t n = batch.view1.size(0);
-    batch_views_ = 2 * n;
     const at::Tensor out = tower_->forward(torch::cat({batch.view1, batch.view2}, 0));
     const at::Tensor features = torch::stack({out.slice(0, 0, n), out.slice(0, n)}, 1);
+    PairAttributes images;
     // Without labels every image is its own class: NT-Xent.
-    if (!patient_labels_) return supcon_loss(features, at::Tensor(), supcon_);
+    if (patient_labels_) images = attributes_.of(batch.patient, batch.index);
+    if (!group_->distributed()) {
+      batch_views_ = 2 * n;
+      if (!patient_labels_) return supcon_loss(features, at::Tensor(), supcon_);
+      const ContrastiveInputs pairs = supcon_contrastive_inputs(features, images);
+      counts_.add(pairs, supcon_);
+      return contrastive_loss(pairs, supcon_);
+    }
+    // Data parallel: the global batch's features (with gradient) and labels, this rank's views
+    // as anchors against all of them; the positives and negatives are the single process's.
+    const at::Tensor all = dist::all_gather_with_grad(widened(features).contiguous(), group_);
+    batch_views_ = 2 * all.size(0);
     const ContrastiveInputs pairs =
-        supcon_contrastive_inputs(features, attributes_.of(batch.patient, batch.index));
-    counts_.add(pairs, supcon_);
+        rank_anchors(supcon_contrastive_inputs(all, gathered(*group_, images)), 2, group_->rank(),
+                     group_->world_size());
+    if (patient_labels_) counts_.add(pairs, supcon_);
     return contrastive_loss(pairs, supcon_);
   }
 
@@ -286,6 +335,7 @@ class SimCLRMethod final : public Method {
   Tower tower_;
   ImageAttributes attributes_;
   PositiveCountsMean counts_;
+  std::shared_ptr<dist::Group> group_;
   std::int64_t batch_views_ = 0;
 };
 

@@ -1,6 +1,7 @@
 // The pretext baselines: Rotation (4-way rotation classification) and PIRL (jigsaw + memory bank).
 #include "cltci/common/error.h"
 #include "cltci/common/seeding.h"
+#include "cltci/dist/group.h"
 #include "cltci/models/heads.h"
 #include "cltci/ssl/method.h"
 #include "cltci/ssl/pirl.h"
@@ -82,31 +83,47 @@ class PirlMethod final : public Method {
   at::Tensor loss(const MethodBatch& batch, std::int64_t step) override {
     const auto s = static_cast<std::uint64_t>(step);
     const at::Tensor& images = batch.view1;
+    // Each rank draws its own offsets, orders and negatives (the same draws on two ranks would
+    // tie their batches' jigsaws together); one process keeps the draws it always had.
+    const auto seed_of = [&](std::uint64_t stream) {
+      if (!options_.group || !options_.group->distributed()) {
+        return common::derive_seed(options_.seed, {stream, s});
+      }
+      return common::derive_seed(options_.seed,
+                                 {stream, s, static_cast<std::uint64_t>(options_.group->rank())});
+    };
     const std::int64_t n = images.size(0);
     const at::Tensor image_features = head_->forward(encoder_->forward(images));
     // Patches are cut from the float image itself: no uint8 round trip that could wrap.
-    const JigsawPatches cut = extract_jigsaw_patches(
-        images, geometry_, common::derive_seed(options_.seed, {kJigsawOffsetStream, s}));
+    const JigsawPatches cut =
+        extract_jigsaw_patches(images, geometry_, seed_of(kJigsawOffsetStream));
     const at::Tensor patches = cut.patches.flatten(0, 1);  // [B*9, C, p, p]
     at::Tensor patch_maps = encoder_->forward(patches);
     patch_maps =
         patch_maps.view({n, 9, patch_maps.size(1), patch_maps.size(2), patch_maps.size(3)});
     // The head sees the patch embeddings of each image in a random order, as in PIRL.
-    const at::Tensor order =
-        jigsaw_permutations(n, common::derive_seed(options_.seed, {kJigsawOrderStream, s}));
+    const at::Tensor order = jigsaw_permutations(n, seed_of(kJigsawOrderStream));
     const at::Tensor jigsaw_features =
         jigsaw_->forward(permute_patches(patch_maps, order).flatten(0, 1));
     // pirl_loss normalises both embeddings; float32 keeps the bank dot products exact enough.
-    at::Tensor result =
-        pirl_loss(image_features.to(torch::kFloat), jigsaw_features.to(torch::kFloat), *bank_,
-                  batch.index, options_.pirl_negatives, options_.temperature,
-                  common::derive_seed(options_.seed, {kNegativeStream, s}));
+    at::Tensor result = pirl_loss(
+        image_features.to(torch::kFloat), jigsaw_features.to(torch::kFloat), *bank_, batch.index,
+        options_.pirl_negatives, options_.temperature, seed_of(kNegativeStream));
     pending_indices_ = batch.index;
     pending_features_ = image_features.detach();
     return result;
   }
 
   void after_step() override {
+    if (pending_indices_.defined() && options_.group && options_.group->distributed()) {
+      // The whole global batch's entries on every rank: one bank, identical everywhere (a
+      // bank updated only from local images would drift apart per rank).
+      dist::Group& group = *options_.group;
+      pending_indices_ = group.all_gather(pending_indices_.to(group.device(), torch::kLong)).cpu();
+      pending_features_ =
+          group.all_gather(pending_features_.to(group.device(), torch::kFloat).contiguous())
+              .to(pending_features_.device());
+    }
     if (pending_indices_.defined()) bank_->update(pending_indices_, pending_features_);
     pending_indices_.reset();
     pending_features_.reset();

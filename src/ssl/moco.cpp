@@ -223,4 +223,43 @@ at::Tensor shuffled_split_forward(const std::function<at::Tensor(const at::Tenso
   return joined.index_select(0, inverse);
 }
 
+at::Tensor shuffled_split_forward(const std::function<at::Tensor(const at::Tensor&)>& encoder,
+                                  const at::Tensor& local_batch,
+                                  std::int64_t splits,
+                                  std::uint64_t seed,
+                                  dist::Group& group) {
+  if (!group.distributed()) return shuffled_split_forward(encoder, local_batch, splits, seed);
+  const torch::NoGradGuard no_grad;
+  TORCH_CHECK(local_batch.dim() >= 1, "split-batch forward: batch must have a batch dimension");
+  const std::int64_t world = group.world_size();
+  const std::int64_t rank = group.rank();
+  const std::int64_t local = local_batch.size(0);
+  const std::int64_t n = local * world;
+  require(splits >= world && splits <= n && splits % world == 0,
+          "cross-rank shuffle-BN: splits must be a multiple of the " + std::to_string(world) +
+              " ranks in [" + std::to_string(world) + ", " + std::to_string(n) + "], got " +
+              std::to_string(splits));
+  const c10::Device device = local_batch.device();
+  const at::Tensor global = group.all_gather(local_batch.to(group.device())).to(device);
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+  const at::Tensor permutation =
+      at::randperm(n, generator, torch::TensorOptions().dtype(torch::kLong)).to(device);
+  const at::Tensor shuffled = global.index_select(0, permutation);
+  // This rank's sub-batches: the same balanced cuts as the single-process split, and since W
+  // divides both n and splits, rank r's run of splits / W of them is rows [r n / W, (r+1) n / W).
+  std::vector<at::Tensor> outputs;
+  for (std::int64_t s = rank * splits / world; s < (rank + 1) * splits / world; ++s) {
+    outputs.push_back(encoder(shuffled.slice(0, n * s / splits, n * (s + 1) / splits)));
+  }
+  // float32 on the wire: autocast's bf16 outputs widened (the loss computes in float32 anyway).
+  at::Tensor mine = at::cat(outputs, 0);
+  if (mine.scalar_type() == at::kBFloat16 || mine.scalar_type() == at::kHalf)
+    mine = mine.to(at::kFloat);
+  TORCH_CHECK(mine.size(0) == local, "split-batch forward: encoder changed the batch size");
+  const at::Tensor joined = group.all_gather(mine.contiguous().to(group.device())).to(device);
+  at::Tensor inverse = at::empty_like(permutation);
+  inverse.index_put_({permutation}, at::arange(n, permutation.options()));
+  return joined.index_select(0, inverse).slice(0, rank * local, (rank + 1) * local);
+}
+
 }  // namespace cltci::ssl

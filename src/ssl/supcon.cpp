@@ -560,6 +560,52 @@ ContrastiveInputs supcon_contrastive_inputs(const at::Tensor& features,
   return inputs;
 }
 
+ContrastiveInputs rank_anchors(const ContrastiveInputs& all,
+                               std::int64_t views,
+                               std::int64_t rank,
+                               std::int64_t world) {
+  TORCH_CHECK(views >= 1 && world >= 1 && rank >= 0 && rank < world,
+              "rank_anchors: needs views >= 1 and 0 <= rank < world, got views ", views, ", rank ",
+              rank, " of ", world);
+  const std::int64_t rows = all.keys.size(0);
+  TORCH_CHECK(rows % (views * world) == 0, "rank_anchors: ", rows, " views are not ", views,
+              " views of images shared equally by ", world, " ranks");
+  const std::int64_t images = rows / views;
+  const std::int64_t local = images / world;
+  const auto long_options = all.keys.options().dtype(at::kLong);
+  std::vector<at::Tensor> blocks;
+  for (std::int64_t s = 0; s < world; ++s) {
+    for (std::int64_t v = 0; v < views; ++v) {
+      blocks.push_back(
+          at::arange(v * images + s * local, v * images + (s + 1) * local, long_options));
+    }
+  }
+  const at::Tensor order = at::cat(blocks);
+  const auto reorder = [&](const at::Tensor& column) {
+    return column.defined() ? column.index_select(0, order.to(column.device())) : column;
+  };
+  const std::int64_t begin = rank * views * local;
+  const std::int64_t end = begin + views * local;
+  const auto mine = [&](const at::Tensor& column) {
+    return column.defined() ? column.slice(0, begin, end) : column;
+  };
+  ContrastiveInputs part;
+  part.keys = reorder(all.keys);
+  part.key_ids = reorder(all.key_ids);
+  part.key_valid = reorder(all.key_valid);
+  part.key_days = reorder(all.key_days);
+  part.key_studies = reorder(all.key_studies);
+  part.key_images = reorder(all.key_images);
+  part.anchors = mine(part.keys);
+  part.anchor_ids = mine(part.key_ids);
+  part.anchor_days = mine(part.key_days);
+  part.anchor_studies = mine(part.key_studies);
+  part.anchor_images = mine(part.key_images);
+  part.self_offset = begin;
+  part.match_ids = all.match_ids;
+  return part;
+}
+
 at::Tensor supcon_loss(const at::Tensor& features,
                        const PairAttributes& images,
                        const SupConOptions& options) {

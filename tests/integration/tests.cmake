@@ -115,3 +115,16 @@ cltci_expect_exit(cli.report.curves_with_tables 2 "report: --curves draws traini
                   ${cltci_report_in}/pretrain_run)
 cltci_expect_exit(cli.report.curves_not_a_run 2 "report: .*random_eval: no metrics.csv in it or below it"
                   $<TARGET_FILE:report> --curves ${cltci_report_in}/c.png ${cltci_report_in}/random_eval)
+
+# A partial launch environment (issue #11) is bad input naming the variable, before any work.
+cltci_expect_exit(cli.pretrain.partial_launch_environment 2
+                  "pretrain: environment variable WORLD_SIZE is not set, but RANK is"
+                  ${CMAKE_COMMAND} -E env RANK=1 $<TARGET_FILE:pretrain>
+                  --config ${PROJECT_SOURCE_DIR}/configs/pretrain/phantom_cltci_moco_unet.yaml
+                  --output ${CMAKE_CURRENT_BINARY_DIR}/cli-partial-launch)
+cltci_expect_exit(cli.finetune.bad_master_port 2
+                  "finetune: environment variable MASTER_PORT=99999: a TCP port is in \\[1, 65535\\]"
+                  ${CMAKE_COMMAND} -E env RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=99999
+                  $<TARGET_FILE:finetune>
+                  --config ${PROJECT_SOURCE_DIR}/configs/finetune/phantom_random_unet.yaml
+                  --output ${CMAKE_CURRENT_BINARY_DIR}/cli-partial-launch)

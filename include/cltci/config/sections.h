@@ -23,6 +23,8 @@ struct RunConfig {
   bool channels_last = false;
   std::int64_t checkpoint_every = 10;
   std::int64_t log_every = 10;
+  std::string dist_backend = "auto";
+  std::int64_t dist_timeout_s = 600;
 };
 
 struct SourceConfig {

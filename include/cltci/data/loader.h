@@ -86,8 +86,13 @@ class Loader {
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;
 
-  /// Starts producing `batches`; an unfinished previous epoch is abandoned.
-  void start_epoch(std::int64_t epoch, std::vector<Batch> batches);
+  /// Starts producing `batches`; an unfinished previous epoch is abandoned. `first_positions`
+  /// (one per batch) places each batch in the epoch for the augmentation seeds, as a data-
+  /// parallel shard needs (data::shard_epoch); empty: the batches are the whole epoch, back to
+  /// back.
+  void start_epoch(std::int64_t epoch,
+                   std::vector<Batch> batches,
+                   std::vector<std::int64_t> first_positions = {});
 
   /// The next batch in order, or nullopt after the epoch's last one. A worker's exception is
   /// rethrown here (common::InputError / common::Error naming the sample and its file).

@@ -84,9 +84,27 @@ class PatientBatchSampler {
   std::vector<std::vector<std::int64_t>> groups_;  // image indices per patient, ascending
 };
 
-/// Sharding hook for data-parallel training: rank r of w takes batches r, r + w, r + 2w, ...
-/// of the first floor(n / w) * w batches, so every rank runs the same number of steps.
-std::vector<Batch> shard_batches(const std::vector<Batch>& batches, int rank, int world_size);
+/// One rank's part of an epoch's global batches (data-parallel training).
+struct EpochShard {
+  std::vector<Batch> batches;                 ///< this rank's slice of each kept global batch
+  std::vector<std::int64_t> first_positions;  ///< each slice's first sample's position in the
+                                              ///< global epoch (the loader's augmentation seeds)
+  std::vector<std::int64_t> global_sizes;     ///< the size of each slice's global batch
+  std::int64_t dropped = 0;                   ///< global batches too small to split
+};
+
+/// Rank r of w takes the r-th of w contiguous slices of every global batch, so that step s
+/// over all ranks is exactly the single-process batch s (same images, same augmentation
+/// seeds) and every sample of the epoch lands on exactly one rank. The slices are counted in
+/// units of `unit` samples, so P x K patient batches (unit = K) give each rank whole patients.
+/// With `equal` every slice has the same size and a batch whose size is not a multiple of
+/// unit * w is dropped (the collectives of gathered features need equal shapes); without it
+/// slices differ by at most one unit and only a batch of fewer than w units is dropped.
+EpochShard shard_epoch(const std::vector<Batch>& batches,
+                       int rank,
+                       int world_size,
+                       std::int64_t unit = 1,
+                       bool equal = true);
 
 /// Rank r of w takes indices r, r + w, ...; the list is first padded by wrapping around to a
 /// multiple of w (as torch's DistributedSampler), so ranks get equal counts.

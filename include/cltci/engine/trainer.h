@@ -3,6 +3,7 @@
 // and on SIGINT/SIGTERM, exact resume, and a clear stop on a non-finite loss.
 #pragma once
 
+#include "cltci/dist/group.h"
 #include "cltci/engine/lr_schedule.h"
 #include "cltci/engine/optimizer.h"
 #include "cltci/engine/precision.h"
@@ -13,6 +14,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -23,7 +25,12 @@ class TrainingTask {
  public:
   virtual ~TrainingTask() = default;
   virtual std::vector<torch::Tensor> trainable_parameters() = 0;
+  /// Every parameter and buffer that must be equal on all ranks of a data-parallel run (rank
+  /// 0's are broadcast at the start and before each epoch's end: BatchNorm statistics, MoCo's
+  /// key encoder). Default: the trainable parameters.
+  virtual std::vector<torch::Tensor> replicated_tensors() { return trainable_parameters(); }
   virtual std::int64_t steps_per_epoch() const = 0;
+  /// Images per step over all ranks (the global batch).
   virtual std::int64_t samples_per_step() const = 0;
   /// Prepares epoch `epoch` so that its next batch is batch number `first_step` (resume).
   virtual void begin_epoch(std::int64_t epoch, std::int64_t first_step) = 0;
@@ -55,6 +62,10 @@ struct TrainerOptions {
   Precision precision = Precision::kFp32;
   c10::Device device{c10::kCPU};
   OptimizerOptions optimizer;
+  /// Data parallelism: gradients averaged over the group's ranks, the loss and the interrupt
+  /// flag agreed on every step, rank 0 alone writing metrics.csv and checkpoints. Null or a
+  /// single-process group: none of it.
+  std::shared_ptr<dist::Group> group;
 };
 
 struct TrainResult {
@@ -63,6 +74,10 @@ struct TrainResult {
   double last_loss = 0.0;
   double samples_per_second = 0.0;  ///< over the steps this process ran
   bool resumed = false;
+  /// Data parallel: seconds per step this rank spent waiting for the gradient all-reduce after
+  /// backward (what the overlap with backward did not hide) and for the step's agreement on
+  /// the loss; 0 for one process.
+  double sync_seconds_per_step = 0.0;
 };
 
 inline constexpr const char* kCheckpointFile = "checkpoint.pt";
@@ -72,7 +87,9 @@ inline constexpr const char* kMetricsFile = "metrics.csv";
 /// common::Interrupted after saving a checkpoint when SIGINT/SIGTERM arrived, and common::Error
 /// (keeping the last good checkpoint) when the loss stops being finite. A checkpoint whose CRC32C
 /// record does not match, or whose task state lacks a tensor of the task or holds it with another
-/// shape, throws common::InputError naming the file (and the tensor) and is left as it is.
+/// shape, throws common::InputError naming the file (and the tensor) and is left as it is. So
+/// does a checkpoint written by a data-parallel run of another world size (the global batch
+/// and the shards would change under it).
 TrainResult train(TrainingTask& task, const TrainerOptions& options);
 
 }  // namespace cltci::engine

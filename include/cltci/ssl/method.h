@@ -5,6 +5,7 @@
 // needs, and hands out the query encoder for export. The trainer (engine/) owns the loop.
 #pragma once
 
+#include "cltci/dist/group.h"
 #include "cltci/models/encoder.h"
 #include "cltci/models/model_factory.h"
 #include "cltci/ssl/positives.h"
@@ -61,6 +62,13 @@ struct MethodOptions {
   /// Drives every random draw of the method (shuffle-BN permutations, jigsaw offsets and
   /// orders, PIRL negatives, the bank's initial entries), mixed with the global step.
   std::uint64_t seed = 0;
+  /// Data-parallel runs: each rank's batch is its slice of the global batch, and the methods
+  /// make the global batch whole where the loss needs it. SimCLR / CL-TCI-SimCLR gather the
+  /// features (with gradient) and their patient labels, so every anchor is contrasted with the
+  /// global batch; MoCo / CL-TCI-MoCo gather the keys with their labels before enqueueing (one
+  /// queue, identical on every rank) and shuffle BatchNorm across ranks; PIRL gathers the bank
+  /// updates (one bank, identical on every rank). Null or one process: none of it.
+  std::shared_ptr<dist::Group> group;
 };
 
 /// A batch as the methods consume it: two augmented views of B images (Rotation and PIRL use

@@ -2,6 +2,7 @@
 // encoder and split-batch ("shuffled sub-batch") BatchNorm for the key encoder.
 #pragma once
 
+#include "cltci/dist/group.h"
 #include "cltci/ssl/positives.h"
 
 #include <ATen/core/Tensor.h>
@@ -94,5 +95,19 @@ at::Tensor shuffled_split_forward(const std::function<at::Tensor(const at::Tenso
                                   const at::Tensor& batch,
                                   std::int64_t splits,
                                   std::uint64_t seed);
+
+/// MoCo's shuffle-BN across the ranks of `group` (He et al. 2020, sec. 3.3): the ranks' local
+/// batches [n, ...] are gathered into the global batch [W n, ...], permuted with `seed` (the
+/// same permutation on every rank, with no broadcast: the seed is shared), cut into `splits`
+/// sub-batches of which rank r encodes the r-th W-th (so every rank's BatchNorm sees a random
+/// subset of the global batch), and the encoded outputs are gathered, put back in order and
+/// this rank's rows returned. Equal to the single-process shuffled_split_forward of the global
+/// batch with the same splits and seed. splits must be a multiple of the world size, in
+/// [W, W n]; every rank's batch has the same size. Runs without gradient.
+at::Tensor shuffled_split_forward(const std::function<at::Tensor(const at::Tensor&)>& encoder,
+                                  const at::Tensor& local_batch,
+                                  std::int64_t splits,
+                                  std::uint64_t seed,
+                                  dist::Group& group);
 
 }  // namespace cltci::ssl

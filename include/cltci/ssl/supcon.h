@@ -112,6 +112,18 @@ at::Tensor supcon_loss(const at::Tensor& features,
 ContrastiveInputs supcon_contrastive_inputs(const at::Tensor& features,
                                             const PairAttributes& images);
 
+/// One rank's share of a batch-wide SupCon problem in a data-parallel run. `all` is
+/// supcon_contrastive_inputs of the global batch [W n, V, D] (each rank's n images gathered in
+/// rank order, dist/gather.h); the result has rank `rank`'s V n views as anchors and every view
+/// as a key. The keys are reordered rank-major (view v of rank s's image i at s V n + v n + i)
+/// so that this rank's anchors are one block of them (self_offset = rank V n). Every anchor has
+/// a positive (its other views), so the mean over ranks of the ranks' losses is the global
+/// batch's loss, and its gradient the ranks' averaged gradient.
+ContrastiveInputs rank_anchors(const ContrastiveInputs& all,
+                               std::int64_t views,
+                               std::int64_t rank,
+                               std::int64_t world);
+
 /// Which queue entries are positives in the MoCo loss.
 enum class MoCoPositives {
   kOwnKey,   ///< vanilla MoCo: only the query's own key

@@ -260,15 +260,60 @@ TEST(PatientSamplerTest, BadWindowOptionsAreInputErrors) {
   EXPECT_THROW(make(2, false, {std::vector<double>(3, 0.0), {}}), common::Error);
 }
 
-TEST(ShardTest, RanksGetEqualDisjointShares) {
-  std::vector<Batch> batches;
-  for (std::int64_t b = 0; b < 7; ++b) batches.push_back({b});
-  EXPECT_EQ(shard_batches(batches, 0, 2), (std::vector<Batch>{{0}, {2}, {4}}));
-  EXPECT_EQ(shard_batches(batches, 1, 2), (std::vector<Batch>{{1}, {3}, {5}}));
-  EXPECT_EQ(shard_batches(batches, 0, 1).size(), 7U);
+TEST(ShardTest, RanksSplitEveryBatchIntoContiguousSlices) {
+  // Batches of 4, 4 and a short 3: ranks take halves, the 3 cannot be split equally.
+  const std::vector<Batch> batches{{10, 11, 12, 13}, {14, 15, 16, 17}, {18, 19, 20}};
+  const EpochShard first = shard_epoch(batches, 0, 2);
+  const EpochShard second = shard_epoch(batches, 1, 2);
+  EXPECT_EQ(first.batches, (std::vector<Batch>{{10, 11}, {14, 15}}));
+  EXPECT_EQ(second.batches, (std::vector<Batch>{{12, 13}, {16, 17}}));
+  EXPECT_EQ(first.first_positions, (std::vector<std::int64_t>{0, 4}));
+  EXPECT_EQ(second.first_positions, (std::vector<std::int64_t>{2, 6}));
+  EXPECT_EQ(first.global_sizes, (std::vector<std::int64_t>{4, 4}));
+  EXPECT_EQ(first.dropped, 1);
+  // Unequal slices: the 3 gives 1 and 2 (units * r / w cuts), nothing is dropped.
+  const EpochShard loose = shard_epoch(batches, 1, 2, 1, false);
+  EXPECT_EQ(loose.batches.back(), (Batch{19, 20}));
+  EXPECT_EQ(loose.first_positions.back(), 9);
+  EXPECT_EQ(loose.dropped, 0);
+  // One rank: the batches themselves.
+  EXPECT_EQ(shard_epoch(batches, 0, 1).batches, batches);
+  EXPECT_THROW(shard_epoch(batches, 2, 2), common::InputError);
+  EXPECT_THROW(shard_epoch(batches, 0, 2, 0), common::InputError);
   EXPECT_EQ(shard_indices({10, 11, 12, 13, 14}, 0, 2), (std::vector<std::int64_t>{10, 12, 14}));
   EXPECT_EQ(shard_indices({10, 11, 12, 13, 14}, 1, 2), (std::vector<std::int64_t>{11, 13, 10}));
-  EXPECT_THROW(shard_batches(batches, 2, 2), common::InputError);
+}
+
+TEST(ShardTest, PatientBatchesShardWholePatientsAndCoverTheEpochOnce) {
+  // 12 patients x 3 images, P = 4, K = 3, 2 ranks: every rank gets whole patients, and over the
+  // ranks every image of every batch appears exactly once.
+  std::vector<std::int64_t> patient_of_image;
+  for (std::int64_t p = 0; p < 12; ++p)
+    for (int i = 0; i < 3; ++i) patient_of_image.push_back(p);
+  PatientBatchOptions options;
+  options.patients_per_batch = 4;
+  options.images_per_patient = 3;
+  options.drop_last = true;
+  const PatientBatchSampler sampler(patient_of_image, options, 99);
+  const std::vector<Batch> epoch = sampler.epoch(1);
+  std::map<std::int64_t, int> seen;
+  for (int rank = 0; rank < 2; ++rank) {
+    const EpochShard shard = shard_epoch(epoch, rank, 2, 3);
+    ASSERT_EQ(shard.batches.size(), epoch.size());
+    for (const Batch& batch : shard.batches) {
+      ASSERT_EQ(batch.size(), 6U);
+      for (std::size_t g = 0; g < batch.size(); g += 3) {
+        EXPECT_EQ(patient_of_image[static_cast<std::size_t>(batch[g])],
+                  patient_of_image[static_cast<std::size_t>(batch[g + 2])]);
+      }
+      for (const std::int64_t image : batch) ++seen[image];
+    }
+  }
+  std::map<std::int64_t, int> expected;
+  for (const Batch& batch : epoch)
+    for (const std::int64_t image : batch) ++expected[image];
+  EXPECT_EQ(seen, expected);
+  EXPECT_EQ(expected.size(), 36U);
 }
 
 TEST(LabelledSubsetTest, SubsetsAreNestedAcrossM) {
