@@ -1,5 +1,6 @@
 #include "cltci/dist/group.h"
 
+#include "cltci/common/error.h"
 #include "cltci/dist/gather.h"
 #include "cltci/dist/gradient_sync.h"
 #include "common_test_support.h"
@@ -66,6 +67,24 @@ TEST(GroupTest, CollectivesOnTwoGlooRanks) {
     EXPECT_DOUBLE_EQ(group->max_value(r == 1 ? 3.5 : -2.0), 3.5);
     group->barrier();
   });
+}
+
+TEST(GroupTest, ARendezvousThatTimesOutSaysSoInOneLine) {
+  // Rank 1 of 2 never comes: rank 0 gives up after the timeout with one line naming the store,
+  // the rank and the config key, instead of waiting forever.
+  testing::LoopbackStore store;
+  try {
+    Group::join(testing::loopback_launch(0, 2, store.port()),
+                testing::loopback_options(std::chrono::seconds(2)));
+    FAIL() << "joined a group whose second rank never came";
+  } catch (const common::Error& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find("rendezvous at 127.0.0.1:" + std::to_string(store.port()) +
+                           " (rank 0 of 2, torchrun/env) failed within 2 s (run.dist_timeout_s)"),
+              std::string::npos)
+        << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  }
 }
 
 TEST(GroupTest, GatherWithGradSumsTheRanksGradients) {
