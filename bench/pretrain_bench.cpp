@@ -6,6 +6,7 @@
 // An image counts once whatever the method does with it (two views for MoCo/SimCLR, four
 // rotations, nine jigsaw patches): images/s is what sets an epoch's time. Data loading is not
 // included (the loader prefetches in other threads).
+#include "cltci/common/host_allocator.h"
 #include "cltci/engine/precision.h"
 #include "cltci/ssl/method.h"
 
@@ -129,6 +130,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  cltci::common::install_host_cache();
   torch::set_num_threads(s.threads);
   torch::manual_seed(0);
   std::printf(

@@ -3,6 +3,7 @@ target_sources(cltci PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/device.cpp
   ${CMAKE_CURRENT_LIST_DIR}/error.cpp
   ${CMAKE_CURRENT_LIST_DIR}/file_check.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/host_allocator.cpp
   ${CMAKE_CURRENT_LIST_DIR}/interrupt.cpp
   ${CMAKE_CURRENT_LIST_DIR}/job_lock.cpp
   ${CMAKE_CURRENT_LIST_DIR}/json.cpp

@@ -3,6 +3,7 @@
 #include "cltci/common/atomic_file.h"
 #include "cltci/common/device.h"
 #include "cltci/common/error.h"
+#include "cltci/common/host_allocator.h"
 #include "cltci/common/logging.h"
 #include "cltci/common/seeding.h"
 #include "cltci/dist/launch.h"
@@ -74,6 +75,7 @@ RunContext open_run(const config::RunConfig& run,
                     const std::string& effective_config,
                     const RunOptions& options) {
   RunContext context;
+  common::install_host_cache();
   context.device = common::resolve_device(run.device);
   context.threads = common::apply_thread_count(static_cast<int>(run.threads));
   context.seed = static_cast<std::uint64_t>(run.seed);
@@ -178,6 +180,7 @@ RunContext open_run(const config::RunConfig& run,
   context.state = static_cast<common::RunState>(
       group->broadcast_value(static_cast<std::int64_t>(context.state)));
   context.device = group->device();
+  common::install_host_cache();
   const int local = group->launch().local_world_size;
   if (run.threads == 0 && local > 1) {
     const int cores = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
