@@ -1,15 +1,26 @@
-// Pre-training step throughput of each method (images/s): loss, backward, SGD step and the
-// method's after-step work, on random images, with each method's paper batch size.
-//   cltci_pretrain_bench [--size 256] [--threads 2] [--steps 1] [--warmup 1]
+// Pre-training throughput of each method x backbone x precision x memory format (images/s):
+// loss, backward, SGD step and the method's after-step work at each method's paper batch size,
+// measured twice side by side: compute only (one batch of random images reused) and end to end
+// (batches from the loader: a phantom cache decoded once, augmented by --workers threads, as
+// `pretrain` trains), with their ratio and the peak host memory of the step (the caching
+// allocator's live + cached bytes; CLTCI_HOST_CACHE=0 runs torch's default allocator and prints
+// "-").
+//   cltci_pretrain_bench [--size 256] [--threads 2] [--steps 1] [--warmup 1] [--workers 1]
 //                        [--arch unet,resnet50] [--methods cltci_moco,moco,...]
-//                        [--precision fp32,bf16] [--device cpu|cuda]
+//                        [--precision fp32,bf16] [--format nchw,nhwc] [--e2e 1]
+//                        [--device cpu|cuda]
 // An image counts once whatever the method does with it (two views for MoCo/SimCLR, four
-// rotations, nine jigsaw patches): images/s is what sets an epoch's time. Data loading is not
-// included (the loader prefetches in other threads).
+// rotations, nine jigsaw patches): images/s is what sets an epoch's time.
 #include "cltci/common/host_allocator.h"
+#include "cltci/data/dataset_cache.h"
+#include "cltci/data/loader.h"
+#include "cltci/data/phantom.h"
+#include "cltci/data/samplers.h"
 #include "cltci/engine/precision.h"
+#include "cltci/models/memory_format.h"
 #include "cltci/ssl/method.h"
 
+#include <opencv2/core/utility.hpp>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -18,6 +29,8 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <memory>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -34,8 +47,33 @@ struct Settings {
   std::vector<std::string> methods{"cltci_moco", "moco",     "cltci_simclr",
                                    "simclr",     "rotation", "pirl"};
   std::vector<std::string> precisions{"fp32", "bf16"};
+  std::vector<std::string> formats{"nchw"};
+  int workers = 1;
+  bool e2e = true;
   torch::Device device = torch::kCPU;
 };
+
+struct Rates {
+  double compute = 0;     ///< img/s on one reused batch
+  double end_to_end = 0;  ///< img/s with the loader's batches; 0 when not measured
+  double peak_mib = -1;   ///< the host allocator's peak during the measurement; -1: unknown
+};
+
+/// The data an end-to-end step reads: a phantom cache at the benchmark's size (96 patients,
+/// 1-6 films each), as `pretrain` would have decoded it.
+const cltci::data::CachedDataset& phantom_cache(std::int64_t size) {
+  static std::map<std::int64_t, std::unique_ptr<cltci::data::CachedDataset>> caches;
+  auto& cache = caches[size];
+  if (!cache) {
+    cltci::data::PhantomOptions phantom;
+    phantom.patients = 96;
+    cltci::data::CacheOptions options;
+    options.image_size = static_cast<int>(size);
+    cache = std::make_unique<cltci::data::CachedDataset>(
+        cltci::data::build_cache(cltci::data::phantom_sources(phantom), options));
+  }
+  return *cache;
+}
 
 std::vector<std::string> split(const std::string& list) {
   std::vector<std::string> out;
@@ -55,10 +93,15 @@ std::int64_t paper_batch(const std::string& method) {
   return sizes.at(method);
 }
 
-double images_per_second(const std::string& method_name,
-                         const std::string& arch,
-                         const std::string& precision,
-                         const Settings& s) {
+Rates images_per_second(const std::string& method_name,
+                        const std::string& arch,
+                        const std::string& precision,
+                        const std::string& format,
+                        const Settings& s) {
+  if (format != "nchw" && format != "nhwc") {
+    throw std::invalid_argument("--format: unknown '" + format + "' (nchw, nhwc)");
+  }
+  const bool channels_last = format == "nhwc";
   const auto& names = cltci::engine::precision_names();
   const auto found = std::find(names.begin(), names.end(), precision);
   if (found == names.end()) throw std::invalid_argument("--precision: unknown '" + precision + "'");
@@ -72,34 +115,83 @@ double images_per_second(const std::string& method_name,
   spec.arch = arch == "resnet50" ? "deeplabv3plus" : "unet";  // the ResNet-50 encoder (OS 16)
   auto method = cltci::ssl::make_method(options, spec);
   method->to(s.device);
+  if (channels_last) {
+    for (const auto& entry : method->modules()) cltci::models::use_channels_last(*entry.second);
+  }
   method->train(true);
   torch::optim::SGD optimizer(method->trainable_parameters(),
                               torch::optim::SGDOptions(0.01).momentum(0.9));
   cltci::ssl::MethodBatch input;
   const auto float_options = torch::TensorOptions(s.device);
-  input.view1 = torch::rand({batch, 1, s.size, s.size}, float_options);
-  input.view2 = torch::rand({batch, 1, s.size, s.size}, float_options);
+  input.view1 = cltci::models::channels_last_input(
+      torch::rand({batch, 1, s.size, s.size}, float_options), channels_last);
+  input.view2 = cltci::models::channels_last_input(
+      torch::rand({batch, 1, s.size, s.size}, float_options), channels_last);
   // Two images per patient, as CL-TCI-SimCLR's sampler with K = 2 would give.
   input.patient = torch::arange(batch, float_options.dtype(torch::kLong)).floor_divide(2);
   input.index = torch::randperm(options.dataset_size, torch::kLong).slice(0, 0, batch);
-  auto step = [&](std::int64_t number) {
+  // End to end: the loader's batches, moved and laid out as pretrain does.
+  std::optional<cltci::data::CachedSource> source;
+  std::unique_ptr<cltci::data::Loader> loader;
+  std::int64_t epoch = 0;
+  auto next_input = [&]() -> cltci::ssl::MethodBatch {
+    std::optional<cltci::data::LoaderBatch> loaded = loader->next();
+    if (!loaded) {
+      ++epoch;
+      std::vector<std::int64_t> all(static_cast<std::size_t>(source->size()));
+      for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<std::int64_t>(i);
+      loader->start_epoch(epoch, cltci::data::make_batches(
+                                     cltci::data::shuffled_epoch(all, 1, epoch), batch, true));
+      loaded = loader->next();
+    }
+    cltci::ssl::MethodBatch from_loader;
+    from_loader.view1 =
+        cltci::models::channels_last_input(loaded->view1.to(s.device), channels_last);
+    from_loader.view2 =
+        cltci::models::channels_last_input(loaded->view2.to(s.device), channels_last);
+    from_loader.patient = loaded->patient.to(s.device);
+    from_loader.index = loaded->index.remainder(options.dataset_size);
+    return from_loader;
+  };
+  auto step = [&](std::int64_t number, bool end_to_end) {
+    const cltci::ssl::MethodBatch current = end_to_end ? next_input() : input;
     optimizer.zero_grad();
     torch::Tensor loss;
     {
       const cltci::engine::AutocastScope autocast(mode, s.device);
-      loss = method->loss(input, number);
+      loss = method->loss(current, number);
     }
     loss.backward();
     optimizer.step();
     method->after_step();
     if (s.device.is_cuda()) torch::cuda::synchronize();
   };
-  for (int i = 0; i < s.warmup; ++i) step(i);
-  const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < s.steps; ++i) step(s.warmup + i);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return static_cast<double>(batch * s.steps) / seconds;
+  auto rate = [&](bool end_to_end) {
+    for (int i = 0; i < s.warmup; ++i) step(i, end_to_end);
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < s.steps; ++i) step(s.warmup + i, end_to_end);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return static_cast<double>(batch * s.steps) / seconds;
+  };
+  Rates rates;
+  cltci::common::CachingHostAllocator* host = cltci::common::installed_host_cache();
+  if (host != nullptr) host->reset_peak();
+  rates.compute = rate(false);
+  if (host != nullptr) rates.peak_mib = static_cast<double>(host->stats().peak_bytes) / (1 << 20);
+  if (s.e2e) {
+    source.emplace(phantom_cache(s.size));
+    cltci::data::LoaderOptions loader_options;
+    loader_options.workers = s.workers;
+    loader_options.seed = 1;
+    loader = std::make_unique<cltci::data::Loader>(*source, loader_options);
+    std::vector<std::int64_t> all(static_cast<std::size_t>(source->size()));
+    for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<std::int64_t>(i);
+    loader->start_epoch(
+        0, cltci::data::make_batches(cltci::data::shuffled_epoch(all, 1, 0), batch, true));
+    rates.end_to_end = rate(true);
+  }
+  return rates;
 }
 
 }  // namespace
@@ -123,6 +215,12 @@ int main(int argc, char** argv) {
       s.methods = split(value);
     } else if (flag == "--precision") {
       s.precisions = split(value);
+    } else if (flag == "--format") {
+      s.formats = split(value);
+    } else if (flag == "--workers") {
+      s.workers = std::stoi(value);
+    } else if (flag == "--e2e") {
+      s.e2e = value != "0";
     } else if (flag == "--device") {
       s.device = torch::Device(value);
     } else {
@@ -132,21 +230,33 @@ int main(int argc, char** argv) {
   }
   cltci::common::install_host_cache();
   torch::set_num_threads(s.threads);
+  // OpenCV's own pool would compete with the loader's workers (as in pretrain).
+  cv::setNumThreads(0);
   torch::manual_seed(0);
   std::printf(
-      "pre-training step (loss + backward + SGD + after-step), %lldx%lld, %d threads, %s, "
-      "%d warm-up + %d timed steps\n",
-      static_cast<long long>(s.size), static_cast<long long>(s.size), s.threads,
-      s.device.str().c_str(), s.warmup, s.steps);
-  std::printf("%-10s %-14s %6s %-6s %10s\n", "arch", "method", "batch", "prec", "img/s");
+      "pre-training step (loss + backward + SGD + after-step), %lldx%lld, %d threads, %d loader "
+      "worker(s), %s, host cache %s, %d warm-up + %d timed steps\n",
+      static_cast<long long>(s.size), static_cast<long long>(s.size), s.threads, s.workers,
+      s.device.str().c_str(), cltci::common::installed_host_cache() != nullptr ? "on" : "off",
+      s.warmup, s.steps);
+  std::printf("%-10s %-14s %6s %-6s %-6s %10s %10s %7s %10s\n", "arch", "method", "batch", "prec",
+              "format", "compute", "e2e", "ratio", "peak MiB");
   std::fflush(stdout);
   for (const auto& arch : s.archs) {
     for (const auto& method : s.methods) {
       for (const auto& precision : s.precisions) {
-        const double rate = images_per_second(method, arch, precision, s);
-        std::printf("%-10s %-14s %6lld %-6s %10.3f\n", arch.c_str(), method.c_str(),
-                    static_cast<long long>(paper_batch(method)), precision.c_str(), rate);
-        std::fflush(stdout);
+        for (const auto& format : s.formats) {
+          const Rates r = images_per_second(method, arch, precision, format, s);
+          const std::string e2e = r.end_to_end > 0 ? std::to_string(r.end_to_end) : "-";
+          const std::string ratio =
+              r.end_to_end > 0 ? std::to_string(r.end_to_end / r.compute) : "-";
+          const std::string peak = r.peak_mib >= 0 ? std::to_string(r.peak_mib) : "-";
+          std::printf("%-10s %-14s %6lld %-6s %-6s %10.3f %10.10s %7.5s %10.8s\n", arch.c_str(),
+                      method.c_str(), static_cast<long long>(paper_batch(method)),
+                      precision.c_str(), format.c_str(), r.compute, e2e.c_str(), ratio.c_str(),
+                      peak.c_str());
+          std::fflush(stdout);
+        }
       }
     }
   }

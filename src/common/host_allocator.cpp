@@ -171,6 +171,11 @@ HostCacheStats CachingHostAllocator::stats() const {
   return stats_;
 }
 
+void CachingHostAllocator::reset_peak() {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  stats_.peak_bytes = stats_.live_bytes + stats_.cached_bytes;
+}
+
 void CachingHostAllocator::release_cached() {
   const std::lock_guard<std::mutex> lock(mutex_);
   while (!returned_.empty()) evict_oldest();

@@ -1,5 +1,6 @@
 #include "cltci/config/sections.h"
 
+#include "cltci/data/dataset_cache.h"
 #include "cltci/data/importer.h"
 #include "cltci/data/phantom.h"
 #include "cltci/dist/group.h"
@@ -89,6 +90,10 @@ void describe(Schema& s, DataConfig& c) {
   s.field("image_size", c.image_size, "side of the square network input, pixels",
           Rule::between(32, 4096));
   s.field("cache_dir", c.cache_dir, "where decoded, resized data sets are cached");
+  s.field("cache_residency", c.cache_residency,
+          "the cached images in memory, or streamed from the file (a data set larger than RAM); "
+          "auto streams beyond 2 GiB",
+          data::cache_residency_names());
   s.field("workers", c.workers,
           "loader worker threads; they share the cores with torch's threads (run.threads)",
           Rule::at_least(1));

@@ -11,13 +11,19 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <fcntl.h>
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <ostream>
+#include <sstream>
 #include <system_error>
 #include <thread>
+#include <unistd.h>
+#include <utility>
 
 namespace cltci::data {
 namespace {
@@ -74,7 +80,7 @@ void append_string(std::string& block, const std::string& value) {
 }
 
 template <typename T>
-void write_vector(std::ofstream& out, const std::vector<T>& values) {
+void write_vector(std::ostream& out, const std::vector<T>& values) {
   out.write(reinterpret_cast<const char*>(values.data()),
             static_cast<std::streamsize>(values.size() * sizeof(T)));
 }
@@ -131,7 +137,158 @@ void read_vector(std::ifstream& in, std::vector<T>& values, std::size_t count) {
   in.read(reinterpret_cast<char*>(values.data()), static_cast<std::streamsize>(count * sizeof(T)));
 }
 
+void check_options(const CacheOptions& options) {
+  if (options.image_size < 8) {
+    throw common::InputError("cache: image_size must be >= 8, got " +
+                             std::to_string(options.image_size));
+  }
+  if (options.bits != 8 && options.bits != 16) {
+    throw common::InputError("cache: bits must be 8 or 16, got " + std::to_string(options.bits));
+  }
+}
+
+std::size_t plane_pixels(const CacheOptions& options) {
+  return static_cast<std::size_t>(options.image_size) *
+         static_cast<std::size_t>(options.image_size);
+}
+
+// Decodes records [begin, end) on options.threads: record i's plane goes to
+// pixels + (i - begin) * plane bytes, its geometry to geometry[i], its label map (if any, resized)
+// to labels[i]. The failing record of lowest index throws, named.
+void decode_records(const std::vector<SourceRecord>& records,
+                    std::size_t begin,
+                    std::size_t end,
+                    const CacheOptions& options,
+                    std::uint8_t* pixels,
+                    ImageGeometry* geometry,
+                    cv::Mat* labels) {
+  const int size = options.image_size;
+  const std::size_t plane_bytes =
+      plane_pixels(options) * static_cast<std::size_t>(options.bits / 8);
+  std::atomic<std::size_t> next{begin};
+  std::mutex error_mutex;
+  std::size_t error_index = end;
+  std::string error_message;
+  bool error_is_input = false;
+  auto work = [&] {
+    for (std::size_t i = next++; i < end; i = next++) {
+      const SourceRecord& record = records[i];
+      try {
+        if (!record.load) throw common::Error("no loader");
+        SourceImage source = record.load();
+        if (source.image.empty() || source.image.channels() != 1) {
+          throw common::InputError("decoded image is empty or not single-channel");
+        }
+        geometry[i] = square_geometry(source.image.rows, source.image.cols, size);
+        const cv::Mat square = square_resize_image(to_unit_float(source.image), size);
+        cv::Mat stored(size, size, options.bits == 16 ? CV_16UC1 : CV_8UC1,
+                       pixels + (i - begin) * plane_bytes);
+        square.convertTo(stored, stored.type(), options.bits == 16 ? 65535.0 : 255.0);
+        if (!source.labels.empty()) {
+          if (source.labels.type() != CV_8UC1)
+            throw common::InputError("label map is not 8-bit single-channel");
+          const double image_aspect = static_cast<double>(source.image.cols) / source.image.rows;
+          const double label_aspect = static_cast<double>(source.labels.cols) / source.labels.rows;
+          if (std::abs(image_aspect - label_aspect) > 0.01 * image_aspect) {
+            throw common::InputError("label map " + std::to_string(source.labels.cols) + "x" +
+                                     std::to_string(source.labels.rows) + " does not match image " +
+                                     std::to_string(source.image.cols) + "x" +
+                                     std::to_string(source.image.rows));
+          }
+          cv::Mat bad = (source.labels > 2) & (source.labels != 255);
+          if (cv::countNonZero(bad) > 0) {
+            cv::Point where;
+            cv::minMaxLoc(bad, nullptr, nullptr, nullptr, &where);
+            throw common::InputError("label map has value " +
+                                     std::to_string(source.labels.at<std::uint8_t>(where)) +
+                                     " (allowed: 0, 1, 2, 255)");
+          }
+          labels[i] = square_resize_labels(source.labels, size);
+        }
+      } catch (const std::exception& e) {
+        const std::lock_guard<std::mutex> lock(error_mutex);
+        if (i < error_index) {
+          error_index = i;
+          // A reader's message that already names the file is not prefixed with it again.
+          const std::string what = e.what();
+          error_message =
+              what.find(record.name) != std::string::npos ? what : record.name + ": " + what;
+          error_is_input = dynamic_cast<const common::InputError*>(&e) != nullptr;
+        }
+      }
+    }
+  };
+  const std::size_t count = end - begin;
+  unsigned threads = options.threads > 0 ? static_cast<unsigned>(options.threads)
+                                         : std::max(1U, std::thread::hardware_concurrency());
+  threads = static_cast<unsigned>(std::min<std::size_t>(threads, std::max<std::size_t>(count, 1)));
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (std::thread& t : pool) t.join();
+  if (error_index < end) {
+    if (error_is_input) throw common::InputError(error_message);
+    throw common::Error(error_message);
+  }
+}
+
 }  // namespace
+
+// The image planes of a streamed cache: an open descriptor and where the planes start. Shared by
+// the copies of a CachedDataset; pread is safe from the loader's threads at once.
+struct StreamedPlanes {
+  std::string file;
+  int fd = -1;
+  std::uint64_t offset = 0;
+  std::size_t plane_bytes = 0;
+  int side = 0;
+  int type = CV_8UC1;
+  bool verify = true;
+  std::vector<std::uint32_t> checksums;  // one per image plane
+
+  StreamedPlanes() = default;
+  StreamedPlanes(const StreamedPlanes&) = delete;
+  StreamedPlanes& operator=(const StreamedPlanes&) = delete;
+  ~StreamedPlanes() {
+    if (fd >= 0) ::close(fd);
+  }
+
+  cv::Mat read(std::int64_t index) const {
+    cv::Mat plane(side, side, type);
+    const auto at = static_cast<off_t>(offset + plane_bytes * static_cast<std::uint64_t>(index));
+    std::size_t done = 0;
+    while (done < plane_bytes) {
+      const ssize_t n =
+          ::pread(fd, plane.data + done, plane_bytes - done, at + static_cast<off_t>(done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        throw common::Error("cache: " + file + ": cannot read image " + std::to_string(index) +
+                            " (" + (n < 0 ? std::strerror(errno) : "the file was truncated") + ")");
+      }
+      done += static_cast<std::size_t>(n);
+    }
+    if (verify && common::detail::crc32c(plane.data, plane_bytes) !=
+                      checksums[static_cast<std::size_t>(index)]) {
+      throw ChecksumError("cache: " + file + ": checksum mismatch in image " +
+                          std::to_string(index));
+    }
+    return plane;
+  }
+};
+
+const std::vector<std::string>& cache_residency_names() {
+  static const std::vector<std::string> names{"auto", "memory", "stream"};
+  return names;
+}
+
+std::string to_string(CacheResidency residency) {
+  return cache_residency_names().at(static_cast<std::size_t>(residency));
+}
+
+CacheResidency resolve_residency(CacheResidency residency, std::uint64_t plane_bytes) {
+  if (residency != CacheResidency::kAuto) return residency;
+  return plane_bytes > kStreamAboveBytes ? CacheResidency::kStream : CacheResidency::kMemory;
+}
 
 std::string file_identity(const std::filesystem::path& file) {
   std::error_code error;
@@ -148,6 +305,7 @@ cv::Mat CachedDataset::image(std::int64_t index) const {
     throw common::Error("cache: image index " + std::to_string(index) + " out of range [0, " +
                         std::to_string(size()) + ")");
   }
+  if (stream_) return stream_->read(index);
   const std::size_t plane = static_cast<std::size_t>(image_size_) * image_size_ * (bits_ / 8);
   // OpenCV headers over const storage: callers only read (the loader copies into tensors).
   return cv::Mat(
@@ -223,170 +381,171 @@ std::uint64_t cache_key(const std::vector<SourceRecord>& records, const CacheOpt
   return hash;
 }
 
-CachedDataset build_cache(const std::vector<SourceRecord>& records, const CacheOptions& options) {
-  if (options.image_size < 8) {
-    throw common::InputError("cache: image_size must be >= 8, got " +
-                             std::to_string(options.image_size));
+void CachedDataset::fill_tables(const std::vector<SourceRecord>& records) {
+  for (const SourceRecord& r : records) {
+    names_.push_back(r.name);
+    patient_ids_.push_back(r.patient_id);
+    orders_.push_back(r.order);
+    days_.push_back(r.days);
+    spacing_.push_back(r.spacing_row_mm);
+    spacing_.push_back(r.spacing_col_mm);
+    study_ids_.push_back(r.study);
   }
-  if (options.bits != 8 && options.bits != 16) {
-    throw common::InputError("cache: bits must be 8 or 16, got " + std::to_string(options.bits));
-  }
-  const std::size_t count = records.size();
-  const int size = options.image_size;
-  const std::size_t plane = static_cast<std::size_t>(size) * size;
-  const auto pixel_bytes = static_cast<std::size_t>(options.bits / 8);
+  index_patients();
+  index_studies();
+}
 
+void CachedDataset::assign_masks(const std::vector<cv::Mat>& labels) {
+  const std::size_t plane = static_cast<std::size_t>(image_size_) * image_size_;
+  mask_slot_.assign(labels.size(), -1);
+  std::size_t labelled = 0;
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (!labels[i].empty()) mask_slot_[i] = static_cast<std::int64_t>(labelled++);
+  }
+  masks_.resize(labelled * plane);
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (mask_slot_[i] >= 0) {
+      std::memcpy(masks_.data() + static_cast<std::size_t>(mask_slot_[i]) * plane, labels[i].data,
+                  plane);
+    }
+  }
+}
+
+CachedDataset build_cache(const std::vector<SourceRecord>& records, const CacheOptions& options) {
+  check_options(options);
+  const std::size_t count = records.size();
   CachedDataset data;
-  data.image_size_ = size;
+  data.image_size_ = options.image_size;
   data.bits_ = options.bits;
   data.key_ = cache_key(records, options);
-  data.pixels_.resize(count * plane * pixel_bytes);
+  data.pixels_.resize(count * plane_pixels(options) * static_cast<std::size_t>(options.bits / 8));
   data.geometry_.resize(count);
   std::vector<cv::Mat> labels(count);
-
-  std::atomic<std::size_t> next{0};
-  std::mutex error_mutex;
-  std::size_t error_index = count;
-  std::string error_message;
-  bool error_is_input = false;
-  auto work = [&] {
-    for (std::size_t i = next++; i < count; i = next++) {
-      const SourceRecord& record = records[i];
-      try {
-        if (!record.load) throw common::Error("no loader");
-        SourceImage source = record.load();
-        if (source.image.empty() || source.image.channels() != 1) {
-          throw common::InputError("decoded image is empty or not single-channel");
-        }
-        data.geometry_[i] = square_geometry(source.image.rows, source.image.cols, size);
-        const cv::Mat square = square_resize_image(to_unit_float(source.image), size);
-        cv::Mat stored(size, size, options.bits == 16 ? CV_16UC1 : CV_8UC1,
-                       data.pixels_.data() + i * plane * pixel_bytes);
-        square.convertTo(stored, stored.type(), options.bits == 16 ? 65535.0 : 255.0);
-        if (!source.labels.empty()) {
-          if (source.labels.type() != CV_8UC1)
-            throw common::InputError("label map is not 8-bit single-channel");
-          const double image_aspect = static_cast<double>(source.image.cols) / source.image.rows;
-          const double label_aspect = static_cast<double>(source.labels.cols) / source.labels.rows;
-          if (std::abs(image_aspect - label_aspect) > 0.01 * image_aspect) {
-            throw common::InputError("label map " + std::to_string(source.labels.cols) + "x" +
-                                     std::to_string(source.labels.rows) + " does not match image " +
-                                     std::to_string(source.image.cols) + "x" +
-                                     std::to_string(source.image.rows));
-          }
-          cv::Mat bad = (source.labels > 2) & (source.labels != 255);
-          if (cv::countNonZero(bad) > 0) {
-            cv::Point where;
-            cv::minMaxLoc(bad, nullptr, nullptr, nullptr, &where);
-            throw common::InputError("label map has value " +
-                                     std::to_string(source.labels.at<std::uint8_t>(where)) +
-                                     " (allowed: 0, 1, 2, 255)");
-          }
-          labels[i] = square_resize_labels(source.labels, size);
-        }
-      } catch (const std::exception& e) {
-        const std::lock_guard<std::mutex> lock(error_mutex);
-        if (i < error_index) {
-          error_index = i;
-          // A reader's message that already names the file is not prefixed with it again.
-          const std::string what = e.what();
-          error_message =
-              what.find(record.name) != std::string::npos ? what : record.name + ": " + what;
-          error_is_input = dynamic_cast<const common::InputError*>(&e) != nullptr;
-        }
-      }
-    }
-  };
-  unsigned threads = options.threads > 0 ? static_cast<unsigned>(options.threads)
-                                         : std::max(1U, std::thread::hardware_concurrency());
-  threads = static_cast<unsigned>(std::min<std::size_t>(threads, std::max<std::size_t>(count, 1)));
-  std::vector<std::thread> pool;
-  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
-  work();
-  for (std::thread& t : pool) t.join();
-  if (error_index < count) {
-    if (error_is_input) throw common::InputError(error_message);
-    throw common::Error(error_message);
-  }
-
-  data.mask_slot_.assign(count, -1);
-  std::size_t labelled = 0;
-  for (std::size_t i = 0; i < count; ++i) {
-    if (!labels[i].empty()) data.mask_slot_[i] = static_cast<std::int64_t>(labelled++);
-  }
-  data.masks_.resize(labelled * plane);
-  for (std::size_t i = 0; i < count; ++i) {
-    if (data.mask_slot_[i] >= 0) {
-      std::memcpy(data.masks_.data() + static_cast<std::size_t>(data.mask_slot_[i]) * plane,
-                  labels[i].data, plane);
-    }
-  }
-  for (const SourceRecord& r : records) {
-    data.names_.push_back(r.name);
-    data.patient_ids_.push_back(r.patient_id);
-    data.orders_.push_back(r.order);
-    data.days_.push_back(r.days);
-    data.spacing_.push_back(r.spacing_row_mm);
-    data.spacing_.push_back(r.spacing_col_mm);
-    data.study_ids_.push_back(r.study);
-  }
-  data.index_patients();
-  data.index_studies();
+  decode_records(records, 0, count, options, data.pixels_.data(), data.geometry_.data(),
+                 labels.data());
+  data.assign_masks(labels);
+  data.fill_tables(records);
   return data;
 }
 
-void write_cache(const CachedDataset& data, const std::filesystem::path& file) {
-  std::string strings;
-  for (std::size_t i = 0; i < data.names_.size(); ++i) {
-    append_string(strings, data.names_[i]);
-    append_string(strings, data.patient_ids_[i]);
-    append_string(strings, data.study_ids_[i]);
-  }
-  std::vector<std::int32_t> geometry;
-  std::vector<double> scales;
-  for (const ImageGeometry& g : data.geometry_) {
-    geometry.insert(geometry.end(), {g.height, g.width, g.pad_top, g.pad_left, g.side});
-    scales.push_back(g.scale);
-  }
+void CachedDataset::write_head(std::ostream& out) const {
   Header header{};
   std::memcpy(header.magic, kMagic, sizeof kMagic);
   header.version = static_cast<std::uint32_t>(kFormatVersion);
-  header.bits = static_cast<std::uint32_t>(data.bits_);
-  header.image_size = static_cast<std::uint32_t>(data.image_size_);
-  header.key = data.key_;
-  header.count = data.names_.size();
-  header.labelled =
-      data.masks_.size() / (static_cast<std::size_t>(data.image_size_) * data.image_size_);
+  header.bits = static_cast<std::uint32_t>(bits_);
+  header.image_size = static_cast<std::uint32_t>(image_size_);
+  header.key = key_;
+  header.count = names_.size();
+  header.labelled = masks_.size() / (static_cast<std::size_t>(image_size_) * image_size_);
+  std::string strings;
+  for (std::size_t i = 0; i < names_.size(); ++i) {
+    append_string(strings, names_[i]);
+    append_string(strings, patient_ids_[i]);
+    append_string(strings, study_ids_[i]);
+  }
   header.string_bytes = strings.size();
-  const std::size_t plane = static_cast<std::size_t>(data.image_size_) * data.image_size_;
-  std::vector<std::uint32_t> checksums = plane_checksums(
-      data.pixels_.data(), data.names_.size(), plane * (data.bits_ / 8), checksum_threads());
+  std::vector<std::int32_t> geometry;
+  std::vector<double> scales;
+  for (const ImageGeometry& g : geometry_) {
+    geometry.insert(geometry.end(), {g.height, g.width, g.pad_top, g.pad_left, g.side});
+    scales.push_back(g.scale);
+  }
+  out.write(reinterpret_cast<const char*>(&header), sizeof header);
+  write_vector(out, mask_slot_);
+  write_vector(out, orders_);
+  write_vector(out, days_);
+  write_vector(out, spacing_);
+  write_vector(out, geometry);
+  write_vector(out, scales);
+  out.write(strings.data(), static_cast<std::streamsize>(strings.size()));
+}
+
+std::uint32_t CachedDataset::head_checksum() const {
+  // The CRC of exactly the bytes write_head writes, in their order.
+  std::ostringstream head;
+  write_head(head);
+  const std::string bytes = std::move(head).str();
+  return common::detail::crc32c(bytes.data(), bytes.size());
+}
+
+void CachedDataset::write_tail(std::ostream& out, std::vector<std::uint32_t> checksums) const {
+  const std::size_t plane = static_cast<std::size_t>(image_size_) * image_size_;
   const std::vector<std::uint32_t> mask_checksums =
-      plane_checksums(data.masks_.data(), header.labelled, plane, checksum_threads());
+      plane_checksums(masks_.data(), masks_.size() / plane, plane, checksum_threads());
   checksums.insert(checksums.end(), mask_checksums.begin(), mask_checksums.end());
-  checksums.push_back(metadata_checksum(header, data.mask_slot_, data.orders_, data.days_,
-                                        data.spacing_, geometry, scales, strings));
+  checksums.push_back(head_checksum());
   checksums.push_back(0);
+  write_vector(out, masks_);
+  write_vector(out, checksums);
+  out.write(reinterpret_cast<const char*>(&kTrailer), sizeof kTrailer);
+}
+
+void write_cache(const CachedDataset& data, const std::filesystem::path& file) {
+  const std::size_t plane_bytes =
+      static_cast<std::size_t>(data.image_size_) * data.image_size_ * (data.bits_ / 8);
+  std::vector<std::uint32_t> checksums =
+      plane_checksums(data.pixels_.data(), data.names_.size(), plane_bytes, checksum_threads());
   common::write_file_atomic(file, [&](const std::filesystem::path& temporary) {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(&header), sizeof header);
-    write_vector(out, data.mask_slot_);
-    write_vector(out, data.orders_);
-    write_vector(out, data.days_);
-    write_vector(out, data.spacing_);
-    write_vector(out, geometry);
-    write_vector(out, scales);
-    out.write(strings.data(), static_cast<std::streamsize>(strings.size()));
+    data.write_head(out);
     write_vector(out, data.pixels_);
-    write_vector(out, data.masks_);
-    write_vector(out, checksums);
-    out.write(reinterpret_cast<const char*>(&kTrailer), sizeof kTrailer);
+    data.write_tail(out, std::move(checksums));
     out.flush();
     if (!out) throw common::Error("cache: cannot write " + temporary.string());
   });
 }
 
-CachedDataset read_cache(const std::filesystem::path& file, bool verify) {
+void build_cache_file(const std::vector<SourceRecord>& records,
+                      const CacheOptions& options,
+                      const std::filesystem::path& file) {
+  check_options(options);
+  const std::size_t count = records.size();
+  const std::size_t plane_bytes =
+      plane_pixels(options) * static_cast<std::size_t>(options.bits / 8);
+  CachedDataset data;
+  data.image_size_ = options.image_size;
+  data.bits_ = options.bits;
+  data.key_ = cache_key(records, options);
+  data.geometry_.resize(count);
+  data.mask_slot_.assign(count, -1);
+  data.fill_tables(records);
+  std::vector<cv::Mat> labels(count);
+  std::vector<std::uint32_t> checksums(count);
+  const unsigned threads = options.threads > 0 ? static_cast<unsigned>(options.threads)
+                                               : std::max(1U, std::thread::hardware_concurrency());
+  // Large enough to keep every thread busy between writes, small enough to be a few MB.
+  const std::size_t chunk = std::max<std::size_t>(256, 64 * static_cast<std::size_t>(threads));
+  std::vector<std::uint8_t> buffer(std::min(chunk, std::max<std::size_t>(count, 1)) * plane_bytes);
+  common::write_file_atomic(file, [&](const std::filesystem::path& temporary) {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    // The head has its final size now (geometry and mask slots are fixed-width); its values are
+    // known after the decode, so it is written again at the end.
+    data.write_head(out);
+    std::size_t logged = 0;
+    for (std::size_t begin = 0; begin < count; begin += chunk) {
+      const std::size_t end = std::min(count, begin + chunk);
+      decode_records(records, begin, end, options, buffer.data(), data.geometry_.data(),
+                     labels.data());
+      const std::vector<std::uint32_t> crcs =
+          plane_checksums(buffer.data(), end - begin, plane_bytes, threads);
+      std::copy(crcs.begin(), crcs.end(), checksums.begin() + static_cast<std::ptrdiff_t>(begin));
+      out.write(reinterpret_cast<const char*>(buffer.data()),
+                static_cast<std::streamsize>((end - begin) * plane_bytes));
+      if (end * 10 / count > logged) {
+        logged = end * 10 / count;
+        spdlog::info("[data] cache {}: {} of {} images", file.filename().string(), end, count);
+      }
+    }
+    data.assign_masks(labels);
+    data.write_tail(out, std::move(checksums));
+    out.seekp(0);
+    data.write_head(out);
+    out.flush();
+    if (!out) throw common::Error("cache: cannot write " + temporary.string());
+  });
+}
+
+CachedDataset read_cache(const std::filesystem::path& file, bool verify, CacheResidency residency) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw common::Error("cache: cannot open " + file.string());
   auto fail = [&](const std::string& why) {
@@ -423,7 +582,14 @@ CachedDataset read_cache(const std::filesystem::path& file, bool verify) {
   read_vector(in, scales, count);
   std::string strings(static_cast<std::size_t>(header.string_bytes), '\0');
   in.read(strings.data(), static_cast<std::streamsize>(strings.size()));
-  read_vector(in, data.pixels_, static_cast<std::size_t>(header.count * plane * (header.bits / 8)));
+  const std::uint64_t pixel_bytes = header.count * plane * (header.bits / 8);
+  const std::uint64_t pixel_offset = static_cast<std::uint64_t>(in.tellg());
+  const bool stream = resolve_residency(residency, pixel_bytes) == CacheResidency::kStream;
+  if (stream) {
+    in.seekg(static_cast<std::streamoff>(pixel_bytes), std::ios::cur);
+  } else {
+    read_vector(in, data.pixels_, static_cast<std::size_t>(pixel_bytes));
+  }
   read_vector(in, data.masks_, static_cast<std::size_t>(header.labelled * plane));
   std::vector<std::uint32_t> checksums;
   read_vector(in, checksums, static_cast<std::size_t>(header.count + header.labelled + 2));
@@ -436,8 +602,11 @@ CachedDataset read_cache(const std::filesystem::path& file, bool verify) {
     if (metadata_checksum(header, data.mask_slot_, data.orders_, data.days_, data.spacing_,
                           geometry, scales, strings) != stored[count + header.labelled])
       throw ChecksumError("cache: " + file.string() + ": checksum mismatch in the header");
+    // Streamed planes are verified as they are read (StreamedPlanes::read).
     const std::vector<std::uint32_t> pixels =
-        plane_checksums(data.pixels_.data(), count, plane * (header.bits / 8), checksum_threads());
+        stream ? std::vector<std::uint32_t>(stored, stored + count)
+               : plane_checksums(data.pixels_.data(), count, plane * (header.bits / 8),
+                                 checksum_threads());
     const std::vector<std::uint32_t> masks = plane_checksums(
         data.masks_.data(), static_cast<std::size_t>(header.labelled), plane, checksum_threads());
     for (std::size_t i = 0; i < count; ++i) {
@@ -474,6 +643,22 @@ CachedDataset read_cache(const std::filesystem::path& file, bool verify) {
   }
   data.index_patients();
   data.index_studies();
+  if (stream) {
+    auto planes = std::make_shared<StreamedPlanes>();
+    planes->file = file.string();
+    planes->fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (planes->fd < 0) throw fail(std::string("cannot open (") + std::strerror(errno) + ")");
+    // Training draws images in a random order: read-ahead would only evict useful pages.
+    ::posix_fadvise(planes->fd, 0, 0, POSIX_FADV_RANDOM);
+    planes->offset = pixel_offset;
+    planes->plane_bytes = static_cast<std::size_t>(plane * (header.bits / 8));
+    planes->side = data.image_size_;
+    planes->type = header.bits == 16 ? CV_16UC1 : CV_8UC1;
+    planes->verify = verify;
+    planes->checksums.assign(checksums.begin(),
+                             checksums.begin() + static_cast<std::ptrdiff_t>(count));
+    data.stream_ = std::move(planes);
+  }
   return data;
 }
 
@@ -482,13 +667,16 @@ CachedDataset load_or_build_cache(const std::filesystem::path& file,
                                   const CacheOptions& options,
                                   CacheOutcome* outcome) {
   const std::uint64_t key = cache_key(records, options);
+  const std::uint64_t plane_bytes = records.size() * plane_pixels(options) *
+                                    static_cast<std::uint64_t>(std::max(options.bits, 8) / 8);
+  const CacheResidency residency = resolve_residency(options.residency, plane_bytes);
   if (std::filesystem::exists(file)) {
     try {
       // Compare the key from the header first, so that a stale store is not read in full.
       Header header{};
       std::ifstream(file, std::ios::binary).read(reinterpret_cast<char*>(&header), sizeof header);
       if (header.key != key) throw common::Error("cache " + file.string() + " is stale");
-      CachedDataset cached = read_cache(file);
+      CachedDataset cached = read_cache(file, /*verify=*/true, residency);
       if (cached.key() == key) {
         if (outcome != nullptr) *outcome = CacheOutcome::kReused;
         return cached;
@@ -501,9 +689,13 @@ CachedDataset load_or_build_cache(const std::filesystem::path& file,
       spdlog::info("{}: rebuilding", e.what());
     }
   }
+  if (outcome != nullptr) *outcome = CacheOutcome::kBuilt;
+  if (residency == CacheResidency::kStream) {
+    build_cache_file(records, options, file);
+    return read_cache(file, /*verify=*/true, residency);
+  }
   CachedDataset built = build_cache(records, options);
   write_cache(built, file);
-  if (outcome != nullptr) *outcome = CacheOutcome::kBuilt;
   return built;
 }
 

@@ -3,6 +3,7 @@ target_sources(cltci PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/deeplabv3plus.cpp
   ${CMAKE_CURRENT_LIST_DIR}/encoder.cpp
   ${CMAKE_CURRENT_LIST_DIR}/heads.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/memory_format.cpp
   ${CMAKE_CURRENT_LIST_DIR}/model_factory.cpp
   ${CMAKE_CURRENT_LIST_DIR}/norm.cpp
   ${CMAKE_CURRENT_LIST_DIR}/resnet.cpp

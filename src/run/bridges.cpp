@@ -174,13 +174,16 @@ data::CachedDataset open_dataset(const config::DataConfig& data) {
   const SourceImages images = source_images(data);
   data::CacheOptions cache;
   cache.image_size = static_cast<int>(data.image_size);
+  cache.residency = parse_choice<data::CacheResidency>(
+      data::cache_residency_names(), data.cache_residency, "data.cache_residency");
   const fs::path file =
       fs::path(data.cache_dir) / (images.store + "-" + std::to_string(data.image_size) + ".cache");
   data::CacheOutcome outcome{};
   auto dataset = data::load_or_build_cache(file, images.records, cache, &outcome);
-  spdlog::info("[data] {} images of {} patients, {}x{} ({} {})", dataset.size(), dataset.patients(),
-               data.image_size, data.image_size,
-               outcome == data::CacheOutcome::kReused ? "reused" : "built", file.string());
+  spdlog::info("[data] {} images of {} patients, {}x{} ({} {}, {})", dataset.size(),
+               dataset.patients(), data.image_size, data.image_size,
+               outcome == data::CacheOutcome::kReused ? "reused" : "built", file.string(),
+               dataset.streamed() ? "streamed" : "in memory");
   return dataset;
 }
 

@@ -7,6 +7,7 @@
 #include "cltci/data/loader.h"
 #include "cltci/data/samplers.h"
 #include "cltci/dist/group.h"
+#include "cltci/models/memory_format.h"
 #include "cltci/models/resnet.h"
 #include "cltci/models/weights_io.h"
 #include "cltci/run/bridges.h"
@@ -92,12 +93,7 @@ class SegmentationTask : public engine::TrainingTask {
     options.augment = augment_options(config.augment);
     loader_ = std::make_unique<data::Loader>(source_, options);
     model_.net->to(device_);
-    if (config.run.channels_last) {
-      for (auto& parameter : model_.net->parameters()) {
-        if (parameter.dim() == 4)
-          parameter.set_data(parameter.contiguous(at::MemoryFormat::ChannelsLast));
-      }
-    }
+    if (config.run.channels_last) models::use_channels_last(*model_.net);
     // After the moves above: the selector holds the network's tensors as they will train.
     if (!validation_.empty()) selector_.emplace(*model_.net);
   }
@@ -135,8 +131,8 @@ class SegmentationTask : public engine::TrainingTask {
     auto batch = loader_->next();
     TORCH_CHECK(batch.has_value(), "finetune: the loader ran out of batches at epoch ", epoch,
                 " step ", step);
-    auto image = batch->image.to(device_);
-    if (config_.run.channels_last) image = image.contiguous(at::MemoryFormat::ChannelsLast);
+    const auto image =
+        models::channels_last_input(batch->image.to(device_), config_.run.channels_last);
     const auto mask = batch->mask.to(device_);
     const auto logits = model_.net->forward(image);
     auto loss = torch::nn::functional::cross_entropy(

@@ -10,6 +10,7 @@
 #include "cltci/data/samplers.h"
 #include "cltci/dist/group.h"
 #include "cltci/engine/trainer.h"
+#include "cltci/models/memory_format.h"
 #include "cltci/models/weights_io.h"
 #include "cltci/run/bridges.h"
 #include "cltci/run/pretrain_positives.h"
@@ -147,6 +148,7 @@ class PretrainTask final : public engine::TrainingTask {
                PretrainProbe& probe,
                PretrainPositives* positives,
                c10::Device device,
+               bool channels_last,
                const PretrainHooks& hooks,
                bool main)
       : method_(method),
@@ -155,6 +157,7 @@ class PretrainTask final : public engine::TrainingTask {
         probe_(probe),
         positives_(positives),
         device_(device),
+        channels_last_(channels_last),
         hooks_(hooks),
         main_(main) {}
 
@@ -183,8 +186,8 @@ class PretrainTask final : public engine::TrainingTask {
   torch::Tensor forward_step(std::int64_t epoch, std::int64_t step) override {
     const data::LoaderBatch batch = next_batch();
     ssl::MethodBatch input;
-    input.view1 = batch.view1.to(device_);
-    input.view2 = batch.view2.to(device_);
+    input.view1 = models::channels_last_input(batch.view1.to(device_), channels_last_);
+    input.view2 = models::channels_last_input(batch.view2.to(device_), channels_last_);
     input.patient = batch.patient.to(device_);
     input.index = batch.index;  // PIRL's bank indices are gathered on the CPU
     const std::int64_t global_step = epoch * plan_.steps_per_epoch() + step;
@@ -229,6 +232,7 @@ class PretrainTask final : public engine::TrainingTask {
   PretrainProbe& probe_;
   PretrainPositives* positives_;
   c10::Device device_;
+  bool channels_last_;
   const PretrainHooks& hooks_;
   bool main_;
 };
@@ -391,6 +395,9 @@ int pretrain(const config::PretrainConfig& config,
     return common::kExitSuccess;
   }
   method->to(context.device);
+  if (config.run.channels_last) {
+    for (const auto& entry : method->modules()) models::use_channels_last(*entry.second);
+  }
 
   data::LoaderOptions loader_options;
   loader_options.mode = data::LoaderMode::kContrastive;
@@ -432,7 +439,7 @@ int pretrain(const config::PretrainConfig& config,
         data_positives->dated_images, data_positives->images);
   }
   PretrainTask task(*method, plan, loader, probe, positives ? &*positives : nullptr, context.device,
-                    hooks, group->main());
+                    config.run.channels_last, hooks, group->main());
   engine::TrainerOptions trainer = trainer_options(config.run, config.optim);
   trainer.run_dir = context.directory;
   trainer.device = context.device;

@@ -34,8 +34,10 @@ std::vector<std::string> identity_lines(const std::string& yaml) {
   std::string line;
   while (std::getline(in, line)) {
     const auto first = line.find_first_not_of(' ');
-    if (first == 2 && (line.compare(2, 7, "device:") == 0 || line.compare(2, 8, "threads:") == 0 ||
-                       line.compare(2, 5, "dist_") == 0)) {
+    // data.cache_residency only says where the same pixels are held.
+    if (first == 2 &&
+        (line.compare(2, 7, "device:") == 0 || line.compare(2, 8, "threads:") == 0 ||
+         line.compare(2, 5, "dist_") == 0 || line.compare(2, 16, "cache_residency:") == 0)) {
       continue;
     }
     lines.push_back(line);
@@ -111,7 +113,7 @@ std::shared_ptr<dist::Group> join_group(const config::RunConfig& run) {
   if (device.is_cuda()) {
     // One GPU per rank, the local one ("Duplicate GPU detected" otherwise). With one visible
     // GPU per task (srun --gpus-per-task) every rank sees its own as device 0.
-    const auto visible = static_cast<int>(torch::cuda::device_count());
+    const int visible = static_cast<unsigned char>(torch::cuda::device_count());
     device = c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(launch.local_rank % visible));
   }
   options.device = device;
@@ -128,22 +130,22 @@ void on_main_first(dist::Group& group, const std::function<void()>& work) {
     work();
     return;
   }
-  constexpr auto kDay = std::chrono::hours(24);
+  constexpr auto one_day = std::chrono::hours(24);
   enum : std::int64_t { kDone = 0, kFailed = 1, kBadInput = 2 };
   if (group.main()) {
     try {
       work();
     } catch (const common::InputError&) {
-      group.broadcast_value(kBadInput, 0, kDay);
+      group.broadcast_value(kBadInput, 0, one_day);
       throw;
     } catch (...) {
-      group.broadcast_value(kFailed, 0, kDay);
+      group.broadcast_value(kFailed, 0, one_day);
       throw;
     }
-    group.broadcast_value(kDone, 0, kDay);
+    group.broadcast_value(kDone, 0, one_day);
     return;
   }
-  const std::int64_t status = group.broadcast_value(kDone, 0, kDay);
+  const std::int64_t status = group.broadcast_value(kDone, 0, one_day);
   if (status == kBadInput) {
     throw common::InputError("rank 0 stopped on bad input (its message says which); so does rank " +
                              std::to_string(group.rank()));

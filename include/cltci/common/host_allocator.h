@@ -52,6 +52,8 @@ class CachingHostAllocator final : public c10::Allocator {
   c10::DeleterFnPtr raw_deleter() const override;
 
   HostCacheStats stats() const;
+  /// Starts peak_bytes again from what is held now (for per-phase figures).
+  void reset_peak();
   /// Frees every cached block (live ones are untouched).
   void release_cached();
   std::size_t max_cached_bytes() const { return options_.max_cached_bytes; }

@@ -43,6 +43,7 @@ struct DataConfig {
   SourceConfig source;
   std::int64_t image_size = 256;
   std::string cache_dir = "cache";
+  std::string cache_residency = "auto";
   std::int64_t workers = 1;
   std::int64_t prefetch_batches = 4;
 };

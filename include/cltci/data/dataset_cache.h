@@ -3,6 +3,12 @@
 // binary file per data set, keyed by the sources' identities and the preprocessing options, and
 // is read back in one sequential pass (3,000 images of 256^2 in well under a second).
 //
+// A cache larger than memory (MIMIC-CXR's 377k images are ~25 GB at 256^2) is streamed instead:
+// built straight to its file a chunk at a time, and read back one image per pread. Reads go through
+// the page cache, so a cache that fits is still served from RAM, but the pages are the kernel's to
+// reclaim and do not count to the process's RSS; a memory map would count every page touched and
+// turn a file truncated under a running job into SIGBUS.
+//
 // The cache does not know about manifests or file formats: its input is a list of SourceRecords,
 // each with an identity string and a callback that decodes it. The phantom, the manifest glue
 // and the tests all produce such records.
@@ -17,7 +23,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <iosfwd>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -50,11 +58,32 @@ struct SourceRecord {
 /// Throws common::InputError naming the file when it does not exist.
 std::string file_identity(const std::filesystem::path& file);
 
+/// Where a cache's image planes live once it is opened.
+enum class CacheResidency {
+  kAuto,    ///< kMemory up to kStreamAboveBytes of image planes, kStream above
+  kMemory,  ///< read into memory in one pass, verified on open (needs the planes to fit in RAM)
+  kStream,  ///< read from the file per image, each plane verified as it is read
+};
+/// "auto", "memory", "stream" (data.cache_residency).
+const std::vector<std::string>& cache_residency_names();
+std::string to_string(CacheResidency residency);
+
+/// kAuto's threshold on the image planes (32k images of 256^2 in 8 bits).
+inline constexpr std::uint64_t kStreamAboveBytes = std::uint64_t{2} << 30;
+
+/// `residency` made concrete for a cache whose image planes take `plane_bytes` in all.
+CacheResidency resolve_residency(CacheResidency residency, std::uint64_t plane_bytes);
+
 struct CacheOptions {
   int image_size = 256;  ///< side of the stored square images
   int bits = 8;          ///< stored image depth: 8 or 16
   int threads = 0;       ///< decoding threads when building (0: all cores)
+  /// Whether load_or_build_cache holds the planes in memory or streams them (and builds the
+  /// file a chunk at a time). Not part of the key: both read the same file.
+  CacheResidency residency = CacheResidency::kAuto;
 };
+
+struct StreamedPlanes;
 
 /// A cached data set, held in memory.
 class CachedDataset {
@@ -64,8 +93,12 @@ class CachedDataset {
   int bits() const { return bits_; }
   std::uint64_t key() const { return key_; }
 
-  /// image_size^2 view of the stored pixels (CV_8UC1 or CV_16UC1); no copy.
+  /// image_size^2 stored pixels (CV_8UC1 or CV_16UC1), read-only: a view of memory (no copy),
+  /// or, streamed, a fresh Mat read from the file (throws ChecksumError when its plane's
+  /// checksum does not match and the cache was opened with verification).
   cv::Mat image(std::int64_t index) const;
+  /// Whether image() reads from the file (CacheResidency::kStream).
+  bool streamed() const { return stream_ != nullptr; }
   /// The label map (CV_8UC1), or an empty Mat when the image has none.
   cv::Mat labels(std::int64_t index) const;
   bool has_labels(std::int64_t index) const { return mask_slot_.at(index) >= 0; }
@@ -102,16 +135,27 @@ class CachedDataset {
 
  private:
   friend CachedDataset build_cache(const std::vector<SourceRecord>&, const CacheOptions&);
-  friend CachedDataset read_cache(const std::filesystem::path&, bool);
+  friend CachedDataset read_cache(const std::filesystem::path&, bool, CacheResidency);
   friend void write_cache(const CachedDataset&, const std::filesystem::path&);
+  friend void build_cache_file(const std::vector<SourceRecord>&,
+                               const CacheOptions&,
+                               const std::filesystem::path&);
+  void fill_tables(const std::vector<SourceRecord>& records);
+  // The file's parts (dataset_cache.cpp has its layout): what precedes the image planes, its
+  // checksum, and what follows them (label maps, every checksum, the trailer).
+  void write_head(std::ostream& out) const;
+  std::uint32_t head_checksum() const;
+  void write_tail(std::ostream& out, std::vector<std::uint32_t> plane_checksums) const;
+  void assign_masks(const std::vector<cv::Mat>& labels);
   void index_patients();
   void index_studies();
 
   int image_size_ = 0;
   int bits_ = 8;
   std::uint64_t key_ = 0;
-  std::vector<std::uint8_t> pixels_;  // size() * image_size^2 * (bits / 8)
-  std::vector<std::uint8_t> masks_;   // one image_size^2 plane per labelled image
+  std::vector<std::uint8_t> pixels_;  // size() * image_size^2 * (bits / 8); empty when streamed
+  std::shared_ptr<const StreamedPlanes> stream_;
+  std::vector<std::uint8_t> masks_;  // one image_size^2 plane per labelled image
   std::vector<std::int64_t> mask_slot_;
   std::vector<std::string> names_;
   std::vector<std::string> patient_ids_;
@@ -141,16 +185,27 @@ struct ChecksumError : common::Error {
 /// Reads a cache file in one pass; throws common::Error when it is truncated or not a cache, and
 /// ChecksumError (naming the file) when `verify` and a CRC32C of a plane or of the header and
 /// tables does not match (verification runs on all cores; see docs/benchmarks.md for its cost).
-CachedDataset read_cache(const std::filesystem::path& file, bool verify = true);
+/// kStream reads the tables and label maps only (verified now) and leaves the image planes in
+/// the file, each verified when image() reads it; kAuto picks by the planes' size.
+CachedDataset read_cache(const std::filesystem::path& file,
+                         bool verify = true,
+                         CacheResidency residency = CacheResidency::kMemory);
 
 /// Writes a cache file atomically.
 void write_cache(const CachedDataset& dataset, const std::filesystem::path& file);
+
+/// build_cache followed by write_cache without holding the image planes: records are decoded a
+/// chunk at a time and their planes written as they come (the label maps are kept until the
+/// end). The file is the same, byte for byte.
+void build_cache_file(const std::vector<SourceRecord>& records,
+                      const CacheOptions& options,
+                      const std::filesystem::path& file);
 
 enum class CacheOutcome { kReused, kBuilt };
 
 /// The data set of `records` from `file` when its key matches, otherwise built and written to
 /// `file` (a missing, stale, truncated, corrupt or foreign file is rebuilt; a corrupt one with
-/// a warning naming it).
+/// a warning naming it); held or streamed as options.residency says.
 CachedDataset load_or_build_cache(const std::filesystem::path& file,
                                   const std::vector<SourceRecord>& records,
                                   const CacheOptions& options,

@@ -301,6 +301,138 @@ TEST(CacheTest, BadLabelValueNamesTheRecord) {
   }
 }
 
+// Phantom records with label maps on some images only (build_cache_file keeps those to the end).
+std::vector<SourceRecord> partly_labelled_phantom(int patients) {
+  PhantomOptions phantom;
+  phantom.patients = patients;
+  phantom.width = 40;
+  phantom.height = 32;
+  std::vector<SourceRecord> records = phantom_sources(phantom);
+  for (std::size_t i = 0; i < records.size(); i += 3) {
+    auto load = records[i].load;
+    records[i].load = [load] { return SourceImage{load().image, cv::Mat()}; };
+  }
+  return records;
+}
+
+TEST(CacheTest, StreamedBuildWritesTheSameBytesAsTheInMemoryOne) {
+  testing::TempDir dir;
+  const auto records = partly_labelled_phantom(5);
+  ASSERT_GT(records.size(), 6u);
+  for (const int bits : {8, 16}) {
+    CacheOptions options;
+    options.image_size = 24;
+    options.bits = bits;
+    options.threads = 2;
+    write_cache(build_cache(records, options), dir / "memory.bin");
+    build_cache_file(records, options, dir / "streamed.bin");
+    EXPECT_EQ(common::read_file(dir / "streamed.bin"), common::read_file(dir / "memory.bin"))
+        << bits << " bits";
+  }
+}
+
+TEST(CacheTest, StreamedReadServesTheStoredPlanes) {
+  testing::TempDir dir;
+  const auto records = partly_labelled_phantom(4);
+  CacheOptions options;
+  options.image_size = 24;
+  const CachedDataset built = build_cache(records, options);
+  write_cache(built, dir / "set.bin");
+  const CachedDataset streamed = read_cache(dir / "set.bin", true, CacheResidency::kStream);
+  EXPECT_TRUE(streamed.streamed());
+  EXPECT_FALSE(built.streamed());
+  ASSERT_EQ(streamed.size(), built.size());
+  for (std::int64_t i = 0; i < built.size(); ++i) {
+    const cv::Mat plane = streamed.image(i);
+    ASSERT_EQ(plane.type(), CV_8UC1);
+    ASSERT_EQ(plane.rows, 24);
+    EXPECT_EQ(cv::norm(built.image(i), plane, cv::NORM_INF), 0.0) << i;
+    // Its own storage: a second read does not alias the first.
+    EXPECT_NE(streamed.image(i).data, plane.data);
+    ASSERT_EQ(streamed.has_labels(i), built.has_labels(i)) << i;
+    if (built.has_labels(i)) {
+      EXPECT_EQ(cv::norm(built.labels(i), streamed.labels(i), cv::NORM_INF), 0.0) << i;
+    }
+    EXPECT_EQ(streamed.name(i), built.name(i));
+    EXPECT_EQ(streamed.patient_index(i), built.patient_index(i));
+  }
+  // Copies share the open file.
+  const CachedDataset copy = streamed;
+  EXPECT_EQ(cv::norm(copy.image(1), built.image(1), cv::NORM_INF), 0.0);
+  EXPECT_THROW(streamed.image(built.size()), common::Error);
+}
+
+TEST(CacheTest, StreamedPlanesAreVerifiedWhenRead) {
+  testing::TempDir dir;
+  const auto records = partly_labelled_phantom(2);
+  CacheOptions options;
+  options.image_size = 16;
+  const CachedDataset built = build_cache(records, options);
+  const std::filesystem::path store = dir / "set.bin";
+  write_cache(built, store);
+  // A pixel of the last image: just before the label planes, the checksums and the trailer.
+  std::int64_t label_planes = 0;
+  for (std::int64_t i = 0; i < built.size(); ++i) label_planes += built.has_labels(i) ? 1 : 0;
+  const std::int64_t last = built.size() - 1;
+  flip_bit(store, -8 - (built.size() + label_planes + 2) * 4 - label_planes * 16 * 16 - 3);
+  // Opening reads the tables and label maps only: it succeeds; so do the intact images.
+  const CachedDataset streamed = read_cache(store, true, CacheResidency::kStream);
+  EXPECT_EQ(cv::norm(streamed.image(0), built.image(0), cv::NORM_INF), 0.0);
+  try {
+    streamed.image(last);
+    ADD_FAILURE() << "a corrupt plane was served";
+  } catch (const ChecksumError& e) {
+    EXPECT_NE(std::string(e.what()).find(store.string()), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("image " + std::to_string(last)), std::string::npos)
+        << e.what();
+  }
+  // Unverified, the flipped byte comes through.
+  const CachedDataset unverified = read_cache(store, false, CacheResidency::kStream);
+  EXPECT_EQ(cv::norm(unverified.image(last), built.image(last), cv::NORM_INF), 16.0);
+  // A file cut short under an open stream is an error naming it, not a crash.
+  std::filesystem::resize_file(store, 200);
+  try {
+    streamed.image(last);
+    ADD_FAILURE() << "a plane past the end was served";
+  } catch (const common::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("truncated"), std::string::npos) << e.what();
+  }
+}
+
+TEST(CacheTest, ResidencyAutoStreamsLargeCachesOnly) {
+  EXPECT_EQ(resolve_residency(CacheResidency::kAuto, kStreamAboveBytes), CacheResidency::kMemory);
+  EXPECT_EQ(resolve_residency(CacheResidency::kAuto, kStreamAboveBytes + 1),
+            CacheResidency::kStream);
+  EXPECT_EQ(resolve_residency(CacheResidency::kStream, 1), CacheResidency::kStream);
+  EXPECT_EQ(resolve_residency(CacheResidency::kMemory, kStreamAboveBytes * 8),
+            CacheResidency::kMemory);
+  EXPECT_EQ(cache_residency_names().size(), 3u);
+  EXPECT_EQ(to_string(CacheResidency::kStream), "stream");
+}
+
+TEST(CacheTest, LoadOrBuildStreamsWhenAsked) {
+  FileSet files(3);
+  const std::filesystem::path store = files.dir / "set.bin";
+  CacheOptions options;
+  options.image_size = 16;
+  options.residency = CacheResidency::kStream;
+  CacheOutcome outcome{};
+  const CachedDataset built = load_or_build_cache(store, files.records(), options, &outcome);
+  EXPECT_EQ(outcome, CacheOutcome::kBuilt);
+  EXPECT_TRUE(built.streamed());
+  const CachedDataset reused = load_or_build_cache(store, files.records(), options, &outcome);
+  EXPECT_EQ(outcome, CacheOutcome::kReused);
+  EXPECT_TRUE(reused.streamed());
+  options.residency = CacheResidency::kMemory;
+  const CachedDataset held = load_or_build_cache(store, files.records(), options, &outcome);
+  EXPECT_EQ(outcome, CacheOutcome::kReused);  // the same file either way
+  EXPECT_FALSE(held.streamed());
+  for (std::int64_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(cv::norm(held.image(i), reused.image(i), cv::NORM_INF), 0.0);
+    EXPECT_EQ(cv::norm(held.labels(i), built.labels(i), cv::NORM_INF), 0.0);
+  }
+}
+
 TEST(CacheTest, AReadersMessageNamingTheFileIsNotPrefixedAgain) {
   const auto failing = [](std::string message) {
     return [message]() -> SourceImage { throw common::InputError(message); };

@@ -2,6 +2,7 @@
 target_sources(cltci_tests PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/deeplabv3plus_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/heads_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/memory_format_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/model_factory_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/resnet_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/safetensors_test.cpp
