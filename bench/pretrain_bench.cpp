@@ -176,7 +176,11 @@ Rates images_per_second(const std::string& method_name,
   };
   Rates rates;
   cltci::common::CachingHostAllocator* host = cltci::common::installed_host_cache();
-  if (host != nullptr) host->reset_peak();
+  if (host != nullptr) {
+    // The previous configuration's cached blocks are not this one's memory.
+    host->release_cached();
+    host->reset_peak();
+  }
   rates.compute = rate(false);
   if (host != nullptr) rates.peak_mib = static_cast<double>(host->stats().peak_bytes) / (1 << 20);
   if (s.e2e) {

@@ -259,6 +259,56 @@ StepAgreement agree(dist::Group& group, double loss, bool interrupted) {
   return {sums[0].item<double>() / group.world_size(), sums[1].item<double>() > 0.0};
 }
 
+// The losses of the steps since the last read-back, kept where they were computed. Summed in
+// float64 in step order, as the host sums them, so the logged figures do not depend on the
+// read-back mode.
+class DeviceLosses {
+ public:
+  /// `loss`: the step's detached float64 scalar; `index`: epoch * steps_per_epoch + step.
+  void add(const torch::Tensor& loss, std::int64_t index) {
+    if (!window_.defined()) {
+      window_ = torch::zeros_like(loss);
+      epoch_ = torch::zeros_like(loss);
+      bad_index_ = torch::full({}, -1, loss.options().dtype(torch::kLong));
+      bad_value_ = torch::zeros_like(loss);
+    }
+    window_.add_(loss);
+    epoch_.add_(loss);
+    last_ = loss;
+    const auto newly_bad = bad_index_.lt(0).logical_and(loss.isfinite().logical_not());
+    bad_index_ = torch::where(newly_bad, torch::full_like(bad_index_, index), bad_index_);
+    bad_value_ = torch::where(newly_bad, loss, bad_value_);
+  }
+  /// The first non-finite loss since the start: its index, or -1 (this reads back).
+  std::int64_t bad_index() const {
+    return bad_index_.defined() ? bad_index_.item<std::int64_t>() : -1;
+  }
+  double bad_value() const { return bad_value_.item<double>(); }
+  double last() const { return last_.item<double>(); }
+  /// The sums since the previous take, read back and restarted.
+  double take_window() { return take(window_); }
+  double take_epoch() { return take(epoch_); }
+
+ private:
+  static double take(torch::Tensor& sum) {
+    if (!sum.defined()) return 0.0;
+    const double value = sum.item<double>();
+    sum.zero_();
+    return value;
+  }
+  torch::Tensor window_, epoch_, last_, bad_index_, bad_value_;
+};
+
+common::Error non_finite_loss(double value,
+                              std::int64_t epoch,
+                              std::int64_t step,
+                              const fs::path& checkpoint) {
+  return common::Error("loss is " + std::to_string(value) + " at epoch " +
+                       std::to_string(epoch + 1) + " step " + std::to_string(step) +
+                       "; stopped, the last good checkpoint (if any) is kept in " +
+                       checkpoint.string() + "; lower optim.lr or check the data");
+}
+
 }  // namespace
 
 TrainResult train(TrainingTask& task, const TrainerOptions& options) {
@@ -323,7 +373,25 @@ TrainResult train(TrainingTask& task, const TrainerOptions& options) {
   }
   // Buckets are hooked once; every backward of the loop fills them.
   dist::GradientSync gradients(task.trainable_parameters(), group);
+  // On a GPU an .item() per step would make the host wait for the forward pass before it can
+  // queue the backward; deferred, the losses are read at the log and epoch boundaries.
+  const bool deferred =
+      !group->distributed() &&
+      (options.loss_readback == LossReadback::kDeferred ||
+       (options.loss_readback == LossReadback::kAuto && options.device.is_cuda()));
+  DeviceLosses device_losses;
+  // Deferred: a non-finite loss of any step since the last check stops the run here, before
+  // anything it touched is saved or logged.
+  const auto check_deferred = [&] {
+    if (!deferred) return;
+    const std::int64_t bad = device_losses.bad_index();
+    if (bad >= 0) {
+      throw non_finite_loss(device_losses.bad_value(), bad / steps_per_epoch, bad % steps_per_epoch,
+                            checkpoint);
+    }
+  };
   const auto save = [&](const Progress& at) {
+    check_deferred();
     if (writer) save_checkpoint(checkpoint, task, *optimizer, at, group->world_size());
   };
 
@@ -355,7 +423,13 @@ TrainResult train(TrainingTask& task, const TrainerOptions& options) {
         AutocastScope autocast(precision.precision, options.device);
         loss = task.forward_step(progress.epoch, progress.step);
       }
-      double loss_value = loss.detach().to(torch::kFloat64).item<double>();
+      double loss_value = 0.0;
+      if (deferred) {
+        device_losses.add(loss.detach().to(torch::kFloat64),
+                          progress.epoch * steps_per_epoch + progress.step);
+      } else {
+        loss_value = loss.detach().to(torch::kFloat64).item<double>();
+      }
       if (group->distributed()) {
         // One small all-reduce a step: the logged loss is the global batch's, a NaN on any rank
         // stops every rank at the same step, and so does a signal that reached any of them.
@@ -371,13 +445,8 @@ TrainResult train(TrainingTask& task, const TrainerOptions& options) {
                                            : "interrupted: rank 0 saves the checkpoint");
         }
       }
-      if (!std::isfinite(loss_value)) {
-        throw common::Error("loss is " + std::to_string(loss_value) + " at epoch " +
-                            std::to_string(progress.epoch + 1) + " step " +
-                            std::to_string(progress.step) +
-                            "; stopped, the last good checkpoint "
-                            "(if any) is kept in " +
-                            checkpoint.string() + "; lower optim.lr or check the data");
+      if (!deferred && !std::isfinite(loss_value)) {
+        throw non_finite_loss(loss_value, progress.epoch, progress.step, checkpoint);
       }
       loss.backward();
       const auto finishing = std::chrono::steady_clock::now();
@@ -388,13 +457,21 @@ TrainResult train(TrainingTask& task, const TrainerOptions& options) {
       }
       optimizer->step();
       task.after_step();
-      result.last_loss = loss_value;
       ++steps_run;
       ++window_steps;
-      window_loss += loss_value;
-      epoch_loss += loss_value;
       ++epoch_steps;
       const bool last_of_epoch = progress.step + 1 == steps_per_epoch;
+      const bool log_now = window_steps >= options.log_every || last_of_epoch;
+      if (!deferred) {
+        result.last_loss = loss_value;
+        window_loss += loss_value;
+        epoch_loss += loss_value;
+      } else if (log_now) {
+        check_deferred();
+        result.last_loss = device_losses.last();
+        window_loss = device_losses.take_window();
+        if (last_of_epoch) epoch_loss = device_losses.take_epoch();
+      }
       std::vector<double> extra_values;
       if (last_of_epoch) {
         // Local BatchNorm statistics drift apart between ranks; rank 0's are the run's (what
@@ -404,7 +481,7 @@ TrainResult train(TrainingTask& task, const TrainerOptions& options) {
             task.end_epoch(progress.epoch, epoch_loss / static_cast<double>(epoch_steps));
         task.set_training(true);
       }
-      if (writer && (window_steps >= options.log_every || last_of_epoch)) {
+      if (writer && log_now) {
         const auto now = std::chrono::steady_clock::now();
         const double seconds = std::chrono::duration<double>(now - window_start).count();
         const double rate =

@@ -50,6 +50,16 @@ class TrainingTask {
   virtual void set_training(bool training) = 0;
 };
 
+/// When the trainer reads each step's loss back to the host.
+enum class LossReadback {
+  kAuto,       ///< kDeferred on a GPU (one process), kEveryStep elsewhere
+  kEveryStep,  ///< .item() after each forward pass: a non-finite loss stops before its backward
+  /// Summed on the device and read at the log and epoch boundaries only, so that the host never
+  /// waits for the GPU inside a step; a non-finite loss is found there (named by its step) and
+  /// stops the run before anything is saved.
+  kDeferred,
+};
+
 struct TrainerOptions {
   std::filesystem::path run_dir;
   std::int64_t epochs = 1;
@@ -62,6 +72,8 @@ struct TrainerOptions {
   Precision precision = Precision::kFp32;
   c10::Device device{c10::kCPU};
   OptimizerOptions optimizer;
+  /// Data-parallel runs read every step (the ranks agree on each step's loss).
+  LossReadback loss_readback = LossReadback::kAuto;
   /// Data parallelism: gradients averaged over the group's ranks, the loss and the interrupt
   /// flag agreed on every step, rank 0 alone writing metrics.csv and checkpoints. Null or a
   /// single-process group: none of it.

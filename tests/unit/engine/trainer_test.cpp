@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,8 +28,9 @@ class RegressionTask : public TrainingTask {
  public:
   explicit RegressionTask(std::int64_t interrupt_at_global_step = -1,
                           bool poison = false,
-                          std::int64_t hidden = 8)
-      : interrupt_at_(interrupt_at_global_step), poison_(poison) {
+                          std::int64_t hidden = 8,
+                          std::int64_t poisoned_call = 3)
+      : interrupt_at_(interrupt_at_global_step), poison_(poison), poisoned_call_(poisoned_call) {
     torch::manual_seed(3);
     model_ = torch::nn::Sequential(torch::nn::Linear(4, hidden), torch::nn::Dropout(0.2),
                                    torch::nn::Linear(hidden, 1));
@@ -44,7 +46,7 @@ class RegressionTask : public TrainingTask {
     const auto index = torch::randint(64, {16}, torch::kLong);
     auto loss = torch::mse_loss(model_->forward(inputs_.index_select(0, index)),
                                 targets_.index_select(0, index));
-    if (poison_ && calls_ == 3) loss = loss * std::numeric_limits<float>::quiet_NaN();
+    if (poison_ && calls_ == poisoned_call_) loss = loss * std::numeric_limits<float>::quiet_NaN();
     return loss;
   }
   void save_state(torch::serialize::OutputArchive& archive) override { model_->save(archive); }
@@ -62,6 +64,7 @@ class RegressionTask : public TrainingTask {
   std::int64_t calls_ = 0;
   std::int64_t interrupt_at_;
   bool poison_;
+  std::int64_t poisoned_call_;
 };
 
 TrainerOptions options_for(const std::filesystem::path& dir) {
@@ -137,6 +140,70 @@ TEST(Trainer, NonFiniteLossStopsAndKeepsTheCheckpoint) {
               std::string::npos)
         << error.what();
   }
+}
+
+// metrics.csv without its samples_per_s column (a timing).
+std::vector<std::string> metrics_without_rates(const std::filesystem::path& file) {
+  std::vector<std::string> rows;
+  std::ifstream in(file);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::vector<std::string> cells;
+    std::stringstream fields(line);
+    std::string cell;
+    while (std::getline(fields, cell, ',')) cells.push_back(cell);
+    if (cells.size() > 5) cells.erase(cells.begin() + 5);
+    std::string row;
+    for (const auto& c : cells) row += c + ",";
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+TEST(Trainer, DeferredLossReadbackLogsTheSameLossesAndWeights) {
+  testing::TempDir every_dir;
+  testing::TempDir deferred_dir;
+  // Each task right before its run: the constructor seeds the RNG the batches are drawn from.
+  RegressionTask every_step;
+  auto options = options_for(every_dir.path());
+  options.loss_readback = LossReadback::kEveryStep;
+  const auto every_result = train(every_step, options);
+  RegressionTask deferred;
+  options = options_for(deferred_dir.path());
+  options.loss_readback = LossReadback::kDeferred;
+  const auto deferred_result = train(deferred, options);
+  EXPECT_TRUE(torch::equal(every_step.flat_weights(), deferred.flat_weights()));
+  EXPECT_EQ(every_result.last_loss, deferred_result.last_loss);
+  const auto expected = metrics_without_rates(every_dir / kMetricsFile);
+  EXPECT_EQ(expected.size(), 13u);  // header + every 2 of 24 steps
+  EXPECT_EQ(metrics_without_rates(deferred_dir / kMetricsFile), expected);
+}
+
+TEST(Trainer, DeferredNonFiniteLossIsNamedAndNothingAfterItIsSaved) {
+  testing::TempDir dir;
+  // Call 11 is epoch 3 step 2; the checkpoint of epoch 2 was saved before it.
+  RegressionTask task(-1, /*poison=*/true, 8, /*poisoned_call=*/11);
+  auto options = options_for(dir.path());
+  options.loss_readback = LossReadback::kDeferred;
+  options.log_every = 4;  // the read-back after the NaN is two steps later
+  try {
+    train(task, options);
+    FAIL();
+  } catch (const common::Error& error) {
+    EXPECT_NE(std::string(error.what()).find("loss is nan at epoch 3 step 2; stopped"),
+              std::string::npos)
+        << error.what();
+  }
+  // The epoch-2 checkpoint, and metrics up to it: nothing of the poisoned window.
+  const auto rows = metrics_without_rates(dir / kMetricsFile);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows.back().rfind("2,4,8,", 0), 0u) << rows.back();
+  RegressionTask resumed;
+  auto resume = options_for(dir.path());
+  resume.epochs = 2;
+  const auto result = train(resumed, resume);
+  EXPECT_TRUE(result.resumed);
+  EXPECT_EQ(result.steps_done, 8);
 }
 
 // The checkpoint of a finished 6-epoch run; the tests resume it for 8 epochs.
