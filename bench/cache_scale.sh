@@ -4,7 +4,7 @@
 # of N phantom images (default 100,000: 25,000 patients x 4 films, 256^2, 6.1 GiB of uint8
 # planes), trained for a few steps with the cache streamed and then held in memory, side by side.
 # Prints per run: the cache phase (built / reused), the seconds until the first step, img/s of
-# the steps after it, and the peak RSS of the process (VmHWM, read just before it is stopped).
+# the steps after it (the probe before training embeds 200 images), and the peak RSS of the process (VmHWM, read just before it is stopped).
 #
 #   bench/cache_scale.sh [--images N] [--steps S] [--dir DIR] [--residency stream,memory]
 #
@@ -51,7 +51,7 @@ for residency in "${list[@]}"; do
     --set "data.source.native_size=[128,128]" --set "data.cache_dir=${dir}/cache" \
     --set "data.cache_residency=${residency}" --set run.log_every=1 \
     --set optim.warmup_epochs=0 --set optim.epochs=1 --set run.checkpoint_every=1000 \
-    --set run.probe_every=1000 >"${log}" 2>&1 &
+    --set run.probe_every=1000 --set run.probe_images=200 >"${log}" 2>&1 &
   pid=$!
   first="" peak=0
   # Step S of the log, or the process ending, whichever comes first.

@@ -234,17 +234,18 @@ void decode_records(const std::vector<SourceRecord>& records,
 
 }  // namespace
 
-// The image planes of a streamed cache: an open descriptor and where the planes start. Shared by
-// the copies of a CachedDataset; pread is safe from the loader's threads at once.
+// The image (or label) planes of a streamed cache: an open descriptor and where the planes start.
+// Shared by the copies of a CachedDataset; pread is safe from the loader's threads at once.
 struct StreamedPlanes {
   std::string file;
+  std::string what = "image";  // in messages: "image 7", "label map 7"
   int fd = -1;
   std::uint64_t offset = 0;
   std::size_t plane_bytes = 0;
   int side = 0;
   int type = CV_8UC1;
   bool verify = true;
-  std::vector<std::uint32_t> checksums;  // one per image plane
+  std::vector<std::uint32_t> checksums;  // one per plane
 
   StreamedPlanes() = default;
   StreamedPlanes(const StreamedPlanes&) = delete;
@@ -262,14 +263,15 @@ struct StreamedPlanes {
           ::pread(fd, plane.data + done, plane_bytes - done, at + static_cast<off_t>(done));
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
-        throw common::Error("cache: " + file + ": cannot read image " + std::to_string(index) +
-                            " (" + (n < 0 ? std::strerror(errno) : "the file was truncated") + ")");
+        throw common::Error("cache: " + file + ": cannot read " + what + " " +
+                            std::to_string(index) + " (" +
+                            (n < 0 ? std::strerror(errno) : "the file was truncated") + ")");
       }
       done += static_cast<std::size_t>(n);
     }
     if (verify && common::detail::crc32c(plane.data, plane_bytes) !=
                       checksums[static_cast<std::size_t>(index)]) {
-      throw ChecksumError("cache: " + file + ": checksum mismatch in image " +
+      throw ChecksumError("cache: " + file + ": checksum mismatch in " + what + " " +
                           std::to_string(index));
     }
     return plane;
@@ -316,6 +318,7 @@ cv::Mat CachedDataset::image(std::int64_t index) const {
 cv::Mat CachedDataset::labels(std::int64_t index) const {
   const std::int64_t slot = mask_slot_.at(static_cast<std::size_t>(index));
   if (slot < 0) return {};
+  if (stream_labels_) return stream_labels_->read(slot);
   const std::size_t plane = static_cast<std::size_t>(image_size_) * image_size_;
   return cv::Mat(image_size_, image_size_, CV_8UC1,
                  const_cast<std::uint8_t*>(masks_.data() + plane * static_cast<std::size_t>(slot)));
@@ -436,7 +439,9 @@ void CachedDataset::write_head(std::ostream& out) const {
   header.image_size = static_cast<std::uint32_t>(image_size_);
   header.key = key_;
   header.count = names_.size();
-  header.labelled = masks_.size() / (static_cast<std::size_t>(image_size_) * image_size_);
+  // From the slots, not masks_: a streamed build or read holds no label planes.
+  header.labelled = static_cast<std::uint64_t>(
+      std::count_if(mask_slot_.begin(), mask_slot_.end(), [](std::int64_t s) { return s >= 0; }));
   std::string strings;
   for (std::size_t i = 0; i < names_.size(); ++i) {
     append_string(strings, names_[i]);
@@ -511,17 +516,31 @@ void build_cache_file(const std::vector<SourceRecord>& records,
   data.fill_tables(records);
   std::vector<cv::Mat> labels(count);
   std::vector<std::uint32_t> checksums(count);
+  std::vector<std::uint32_t> label_checksums;
   const unsigned threads = options.threads > 0 ? static_cast<unsigned>(options.threads)
                                                : std::max(1U, std::thread::hardware_concurrency());
   // Large enough to keep every thread busy between writes, small enough to be a few MB.
   const std::size_t chunk = std::max<std::size_t>(256, 64 * static_cast<std::size_t>(threads));
   std::vector<std::uint8_t> buffer(std::min(chunk, std::max<std::size_t>(count, 1)) * plane_bytes);
+  const std::size_t label_bytes = plane_pixels(options);
   common::write_file_atomic(file, [&](const std::filesystem::path& temporary) {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    // The label planes follow all the image planes in the file: they wait in a side file, not in
+    // memory (a phantom or a labelled set has one per image).
+    const std::filesystem::path spill = temporary.string() + ".labels";
+    struct RemoveSpill {
+      const std::filesystem::path& path;
+      ~RemoveSpill() {
+        std::error_code ignored;
+        std::filesystem::remove(path, ignored);
+      }
+    } remove_spill{spill};
+    std::ofstream spilled(spill, std::ios::binary | std::ios::trunc);
     // The head has its final size now (geometry and mask slots are fixed-width); its values are
     // known after the decode, so it is written again at the end.
     data.write_head(out);
     std::size_t logged = 0;
+    std::int64_t labelled = 0;
     for (std::size_t begin = 0; begin < count; begin += chunk) {
       const std::size_t end = std::min(count, begin + chunk);
       decode_records(records, begin, end, options, buffer.data(), data.geometry_.data(),
@@ -531,12 +550,27 @@ void build_cache_file(const std::vector<SourceRecord>& records,
       std::copy(crcs.begin(), crcs.end(), checksums.begin() + static_cast<std::ptrdiff_t>(begin));
       out.write(reinterpret_cast<const char*>(buffer.data()),
                 static_cast<std::streamsize>((end - begin) * plane_bytes));
+      for (std::size_t i = begin; i < end; ++i) {
+        if (labels[i].empty()) continue;
+        data.mask_slot_[i] = labelled++;
+        label_checksums.push_back(common::detail::crc32c(labels[i].data, label_bytes));
+        spilled.write(reinterpret_cast<const char*>(labels[i].data),
+                      static_cast<std::streamsize>(label_bytes));
+        labels[i].release();
+      }
       if (end * 10 / count > logged) {
         logged = end * 10 / count;
         spdlog::info("[data] cache {}: {} of {} images", file.filename().string(), end, count);
       }
     }
-    data.assign_masks(labels);
+    spilled.close();
+    if (!spilled) throw common::Error("cache: cannot write " + spill.string());
+    std::ifstream back(spill, std::ios::binary);
+    std::vector<char> block(std::size_t{16} << 20);
+    while (back.read(block.data(), static_cast<std::streamsize>(block.size())) || back.gcount() > 0)
+      out.write(block.data(), back.gcount());
+    // masks_ stays empty: write_tail writes no label plane, only the checksums after them.
+    checksums.insert(checksums.end(), label_checksums.begin(), label_checksums.end());
     data.write_tail(out, std::move(checksums));
     out.seekp(0);
     data.write_head(out);
@@ -590,7 +624,12 @@ CachedDataset read_cache(const std::filesystem::path& file, bool verify, CacheRe
   } else {
     read_vector(in, data.pixels_, static_cast<std::size_t>(pixel_bytes));
   }
-  read_vector(in, data.masks_, static_cast<std::size_t>(header.labelled * plane));
+  const std::uint64_t label_offset = pixel_offset + pixel_bytes;
+  if (stream) {
+    in.seekg(static_cast<std::streamoff>(header.labelled * plane), std::ios::cur);
+  } else {
+    read_vector(in, data.masks_, static_cast<std::size_t>(header.labelled * plane));
+  }
   std::vector<std::uint32_t> checksums;
   read_vector(in, checksums, static_cast<std::size_t>(header.count + header.labelled + 2));
   std::uint64_t trailer = 0;
@@ -607,8 +646,10 @@ CachedDataset read_cache(const std::filesystem::path& file, bool verify, CacheRe
         stream ? std::vector<std::uint32_t>(stored, stored + count)
                : plane_checksums(data.pixels_.data(), count, plane * (header.bits / 8),
                                  checksum_threads());
-    const std::vector<std::uint32_t> masks = plane_checksums(
-        data.masks_.data(), static_cast<std::size_t>(header.labelled), plane, checksum_threads());
+    const std::vector<std::uint32_t> masks =
+        stream ? std::vector<std::uint32_t>()
+               : plane_checksums(data.masks_.data(), static_cast<std::size_t>(header.labelled),
+                                 plane, checksum_threads());
     for (std::size_t i = 0; i < count; ++i) {
       if (pixels[i] != stored[i])
         throw ChecksumError("cache: " + file.string() + ": checksum mismatch in image " +
@@ -644,20 +685,32 @@ CachedDataset read_cache(const std::filesystem::path& file, bool verify, CacheRe
   data.index_patients();
   data.index_studies();
   if (stream) {
-    auto planes = std::make_shared<StreamedPlanes>();
-    planes->file = file.string();
-    planes->fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (planes->fd < 0) throw fail(std::string("cannot open (") + std::strerror(errno) + ")");
-    // Training draws images in a random order: read-ahead would only evict useful pages.
-    ::posix_fadvise(planes->fd, 0, 0, POSIX_FADV_RANDOM);
-    planes->offset = pixel_offset;
-    planes->plane_bytes = static_cast<std::size_t>(plane * (header.bits / 8));
-    planes->side = data.image_size_;
-    planes->type = header.bits == 16 ? CV_16UC1 : CV_8UC1;
-    planes->verify = verify;
-    planes->checksums.assign(checksums.begin(),
-                             checksums.begin() + static_cast<std::ptrdiff_t>(count));
-    data.stream_ = std::move(planes);
+    const auto open_planes = [&](const std::string& what, std::uint64_t offset,
+                                 std::size_t plane_bytes, int type, std::size_t first,
+                                 std::size_t planes) {
+      auto streamed = std::make_shared<StreamedPlanes>();
+      streamed->file = file.string();
+      streamed->what = what;
+      streamed->fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+      if (streamed->fd < 0) throw fail(std::string("cannot open (") + std::strerror(errno) + ")");
+      // Training draws images in a random order: read-ahead would only evict useful pages.
+      ::posix_fadvise(streamed->fd, 0, 0, POSIX_FADV_RANDOM);
+      streamed->offset = offset;
+      streamed->plane_bytes = plane_bytes;
+      streamed->side = data.image_size_;
+      streamed->type = type;
+      streamed->verify = verify;
+      streamed->checksums.assign(checksums.begin() + static_cast<std::ptrdiff_t>(first),
+                                 checksums.begin() + static_cast<std::ptrdiff_t>(first + planes));
+      return streamed;
+    };
+    data.stream_ =
+        open_planes("image", pixel_offset, static_cast<std::size_t>(plane * (header.bits / 8)),
+                    header.bits == 16 ? CV_16UC1 : CV_8UC1, 0, count);
+    if (header.labelled > 0) {
+      data.stream_labels_ = open_planes("label map", label_offset, static_cast<std::size_t>(plane),
+                                        CV_8UC1, count, static_cast<std::size_t>(header.labelled));
+    }
   }
   return data;
 }

@@ -292,7 +292,7 @@ class DeviceLosses {
  private:
   static double take(torch::Tensor& sum) {
     if (!sum.defined()) return 0.0;
-    const double value = sum.item<double>();
+    const auto value = sum.item<double>();
     sum.zero_();
     return value;
   }
@@ -344,7 +344,7 @@ TrainResult train(TrainingTask& task, const TrainerOptions& options) {
         torch::tensor({resume ? 1.0 : 0.0},
                       torch::TensorOptions().dtype(torch::kFloat64).device(group->device()))};
     group->all_reduce_sum(seen);
-    const double ranks_seeing = seen[0].cpu().item<double>();
+    const auto ranks_seeing = seen[0].cpu().item<double>();
     if (ranks_seeing != 0.0 && ranks_seeing != group->world_size()) {
       throw common::Error(checkpoint.string() + " exists for " +
                           std::to_string(static_cast<int>(ranks_seeing)) + " of " +

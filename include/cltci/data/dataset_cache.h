@@ -99,7 +99,8 @@ class CachedDataset {
   cv::Mat image(std::int64_t index) const;
   /// Whether image() reads from the file (CacheResidency::kStream).
   bool streamed() const { return stream_ != nullptr; }
-  /// The label map (CV_8UC1), or an empty Mat when the image has none.
+  /// The label map (CV_8UC1), or an empty Mat when the image has none; streamed, read from the
+  /// file and verified as image() is.
   cv::Mat labels(std::int64_t index) const;
   bool has_labels(std::int64_t index) const { return mask_slot_.at(index) >= 0; }
 
@@ -154,7 +155,8 @@ class CachedDataset {
   int bits_ = 8;
   std::uint64_t key_ = 0;
   std::vector<std::uint8_t> pixels_;  // size() * image_size^2 * (bits / 8); empty when streamed
-  std::shared_ptr<const StreamedPlanes> stream_;
+  std::shared_ptr<const StreamedPlanes> stream_;         // image planes, when streamed
+  std::shared_ptr<const StreamedPlanes> stream_labels_;  // label planes, when streamed
   std::vector<std::uint8_t> masks_;  // one image_size^2 plane per labelled image
   std::vector<std::int64_t> mask_slot_;
   std::vector<std::string> names_;
@@ -185,8 +187,8 @@ struct ChecksumError : common::Error {
 /// Reads a cache file in one pass; throws common::Error when it is truncated or not a cache, and
 /// ChecksumError (naming the file) when `verify` and a CRC32C of a plane or of the header and
 /// tables does not match (verification runs on all cores; see docs/benchmarks.md for its cost).
-/// kStream reads the tables and label maps only (verified now) and leaves the image planes in
-/// the file, each verified when image() reads it; kAuto picks by the planes' size.
+/// kStream reads the tables only (verified now) and leaves the image and label planes in the
+/// file, each verified when image() or labels() reads it; kAuto picks by the planes' size.
 CachedDataset read_cache(const std::filesystem::path& file,
                          bool verify = true,
                          CacheResidency residency = CacheResidency::kMemory);
@@ -194,9 +196,9 @@ CachedDataset read_cache(const std::filesystem::path& file,
 /// Writes a cache file atomically.
 void write_cache(const CachedDataset& dataset, const std::filesystem::path& file);
 
-/// build_cache followed by write_cache without holding the image planes: records are decoded a
-/// chunk at a time and their planes written as they come (the label maps are kept until the
-/// end). The file is the same, byte for byte.
+/// build_cache followed by write_cache without holding the planes: records are decoded a chunk
+/// at a time and their image planes written as they come (label planes go to a side file and
+/// are appended at the end). The file is the same, byte for byte.
 void build_cache_file(const std::vector<SourceRecord>& records,
                       const CacheOptions& options,
                       const std::filesystem::path& file);

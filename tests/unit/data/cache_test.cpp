@@ -389,6 +389,22 @@ TEST(CacheTest, StreamedPlanesAreVerifiedWhenRead) {
   // Unverified, the flipped byte comes through.
   const CachedDataset unverified = read_cache(store, false, CacheResidency::kStream);
   EXPECT_EQ(cv::norm(unverified.image(last), built.image(last), cv::NORM_INF), 16.0);
+  // A byte of the last label plane (just before the checksums): its label map fails, named.
+  std::int64_t last_labelled = -1;
+  for (std::int64_t i = 0; i < built.size(); ++i) {
+    if (built.has_labels(i)) last_labelled = i;
+  }
+  ASSERT_GE(last_labelled, 0);
+  flip_bit(store, -8 - (built.size() + label_planes + 2) * 4 - 5);
+  const CachedDataset relabelled = read_cache(store, true, CacheResidency::kStream);
+  try {
+    relabelled.labels(last_labelled);
+    ADD_FAILURE() << "a corrupt label plane was served";
+  } catch (const ChecksumError& e) {
+    EXPECT_NE(std::string(e.what()).find("label map " + std::to_string(label_planes - 1)),
+              std::string::npos)
+        << e.what();
+  }
   // A file cut short under an open stream is an error naming it, not a crash.
   std::filesystem::resize_file(store, 200);
   try {
