@@ -134,14 +134,17 @@ Rates images_per_second(const std::string& method_name,
   std::optional<cltci::data::CachedSource> source;
   std::unique_ptr<cltci::data::Loader> loader;
   std::int64_t epoch = 0;
+  auto start_epoch = [&] {
+    std::vector<std::int64_t> all(static_cast<std::size_t>(source->size()));
+    for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<std::int64_t>(i);
+    loader->start_epoch(
+        epoch, cltci::data::make_batches(cltci::data::shuffled_epoch(all, 1, epoch), batch, true));
+  };
   auto next_input = [&]() -> cltci::ssl::MethodBatch {
     std::optional<cltci::data::LoaderBatch> loaded = loader->next();
     if (!loaded) {
       ++epoch;
-      std::vector<std::int64_t> all(static_cast<std::size_t>(source->size()));
-      for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<std::int64_t>(i);
-      loader->start_epoch(epoch, cltci::data::make_batches(
-                                     cltci::data::shuffled_epoch(all, 1, epoch), batch, true));
+      start_epoch();
       loaded = loader->next();
     }
     cltci::ssl::MethodBatch from_loader;
@@ -189,10 +192,7 @@ Rates images_per_second(const std::string& method_name,
     loader_options.workers = s.workers;
     loader_options.seed = 1;
     loader = std::make_unique<cltci::data::Loader>(*source, loader_options);
-    std::vector<std::int64_t> all(static_cast<std::size_t>(source->size()));
-    for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<std::int64_t>(i);
-    loader->start_epoch(
-        0, cltci::data::make_batches(cltci::data::shuffled_epoch(all, 1, 0), batch, true));
+    start_epoch();
     rates.end_to_end = rate(true);
   }
   return rates;

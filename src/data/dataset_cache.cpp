@@ -19,7 +19,6 @@
 #include <map>
 #include <mutex>
 #include <ostream>
-#include <sstream>
 #include <system_error>
 #include <thread>
 #include <unistd.h>
@@ -111,6 +110,11 @@ std::vector<std::uint32_t> plane_checksums(const std::uint8_t* data,
 }
 
 unsigned checksum_threads() { return std::max(1U, std::thread::hardware_concurrency()); }
+
+// options.threads, or every core when it is 0.
+unsigned decode_threads(const CacheOptions& options) {
+  return options.threads > 0 ? static_cast<unsigned>(options.threads) : checksum_threads();
+}
 
 // The CRC32C of the header and the tables before the pixels (the order of the file).
 std::uint32_t metadata_checksum(const Header& header,
@@ -219,9 +223,8 @@ void decode_records(const std::vector<SourceRecord>& records,
     }
   };
   const std::size_t count = end - begin;
-  unsigned threads = options.threads > 0 ? static_cast<unsigned>(options.threads)
-                                         : std::max(1U, std::thread::hardware_concurrency());
-  threads = static_cast<unsigned>(std::min<std::size_t>(threads, std::max<std::size_t>(count, 1)));
+  const auto threads = static_cast<unsigned>(
+      std::min<std::size_t>(decode_threads(options), std::max<std::size_t>(count, 1)));
   std::vector<std::thread> pool;
   for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
   work();
@@ -431,46 +434,53 @@ CachedDataset build_cache(const std::vector<SourceRecord>& records, const CacheO
   return data;
 }
 
-void CachedDataset::write_head(std::ostream& out) const {
+struct CachedDataset::Head {
   Header header{};
-  std::memcpy(header.magic, kMagic, sizeof kMagic);
-  header.version = static_cast<std::uint32_t>(kFormatVersion);
-  header.bits = static_cast<std::uint32_t>(bits_);
-  header.image_size = static_cast<std::uint32_t>(image_size_);
-  header.key = key_;
-  header.count = names_.size();
-  // From the slots, not masks_: a streamed build or read holds no label planes.
-  header.labelled = static_cast<std::uint64_t>(
-      std::count_if(mask_slot_.begin(), mask_slot_.end(), [](std::int64_t s) { return s >= 0; }));
-  std::string strings;
-  for (std::size_t i = 0; i < names_.size(); ++i) {
-    append_string(strings, names_[i]);
-    append_string(strings, patient_ids_[i]);
-    append_string(strings, study_ids_[i]);
-  }
-  header.string_bytes = strings.size();
-  std::vector<std::int32_t> geometry;
+  std::vector<std::int32_t> geometry;  // 5 per image
   std::vector<double> scales;
-  for (const ImageGeometry& g : geometry_) {
-    geometry.insert(geometry.end(), {g.height, g.width, g.pad_top, g.pad_left, g.side});
-    scales.push_back(g.scale);
+  std::string strings;  // name, patient id and study of each image
+};
+
+CachedDataset::Head CachedDataset::head() const {
+  Head head;
+  std::memcpy(head.header.magic, kMagic, sizeof kMagic);
+  head.header.version = static_cast<std::uint32_t>(kFormatVersion);
+  head.header.bits = static_cast<std::uint32_t>(bits_);
+  head.header.image_size = static_cast<std::uint32_t>(image_size_);
+  head.header.key = key_;
+  head.header.count = names_.size();
+  // From the slots, not masks_: a streamed build or read holds no label planes.
+  head.header.labelled = static_cast<std::uint64_t>(
+      std::count_if(mask_slot_.begin(), mask_slot_.end(), [](std::int64_t s) { return s >= 0; }));
+  for (std::size_t i = 0; i < names_.size(); ++i) {
+    append_string(head.strings, names_[i]);
+    append_string(head.strings, patient_ids_[i]);
+    append_string(head.strings, study_ids_[i]);
   }
-  out.write(reinterpret_cast<const char*>(&header), sizeof header);
+  head.header.string_bytes = head.strings.size();
+  for (const ImageGeometry& g : geometry_) {
+    head.geometry.insert(head.geometry.end(), {g.height, g.width, g.pad_top, g.pad_left, g.side});
+    head.scales.push_back(g.scale);
+  }
+  return head;
+}
+
+void CachedDataset::write_head(std::ostream& out) const {
+  const Head parts = head();
+  out.write(reinterpret_cast<const char*>(&parts.header), sizeof parts.header);
   write_vector(out, mask_slot_);
   write_vector(out, orders_);
   write_vector(out, days_);
   write_vector(out, spacing_);
-  write_vector(out, geometry);
-  write_vector(out, scales);
-  out.write(strings.data(), static_cast<std::streamsize>(strings.size()));
+  write_vector(out, parts.geometry);
+  write_vector(out, parts.scales);
+  out.write(parts.strings.data(), static_cast<std::streamsize>(parts.strings.size()));
 }
 
 std::uint32_t CachedDataset::head_checksum() const {
-  // The CRC of exactly the bytes write_head writes, in their order.
-  std::ostringstream head;
-  write_head(head);
-  const std::string bytes = std::move(head).str();
-  return common::detail::crc32c(bytes.data(), bytes.size());
+  const Head parts = head();
+  return metadata_checksum(parts.header, mask_slot_, orders_, days_, spacing_, parts.geometry,
+                           parts.scales, parts.strings);
 }
 
 void CachedDataset::write_tail(std::ostream& out, std::vector<std::uint32_t> checksums) const {
@@ -517,8 +527,7 @@ void build_cache_file(const std::vector<SourceRecord>& records,
   std::vector<cv::Mat> labels(count);
   std::vector<std::uint32_t> checksums(count);
   std::vector<std::uint32_t> label_checksums;
-  const unsigned threads = options.threads > 0 ? static_cast<unsigned>(options.threads)
-                                               : std::max(1U, std::thread::hardware_concurrency());
+  const unsigned threads = decode_threads(options);
   // Large enough to keep every thread busy between writes, small enough to be a few MB.
   const std::size_t chunk = std::max<std::size_t>(256, 64 * static_cast<std::size_t>(threads));
   std::vector<std::uint8_t> buffer(std::min(chunk, std::max<std::size_t>(count, 1)) * plane_bytes);
@@ -642,23 +651,21 @@ CachedDataset read_cache(const std::filesystem::path& file, bool verify, CacheRe
                           geometry, scales, strings) != stored[count + header.labelled])
       throw ChecksumError("cache: " + file.string() + ": checksum mismatch in the header");
     // Streamed planes are verified as they are read (StreamedPlanes::read).
-    const std::vector<std::uint32_t> pixels =
-        stream ? std::vector<std::uint32_t>(stored, stored + count)
-               : plane_checksums(data.pixels_.data(), count, plane * (header.bits / 8),
-                                 checksum_threads());
-    const std::vector<std::uint32_t> masks =
-        stream ? std::vector<std::uint32_t>()
-               : plane_checksums(data.masks_.data(), static_cast<std::size_t>(header.labelled),
-                                 plane, checksum_threads());
-    for (std::size_t i = 0; i < count; ++i) {
-      if (pixels[i] != stored[i])
-        throw ChecksumError("cache: " + file.string() + ": checksum mismatch in image " +
-                            std::to_string(i));
-    }
-    for (std::size_t i = 0; i < masks.size(); ++i) {
-      if (masks[i] != stored[count + i])
-        throw ChecksumError("cache: " + file.string() + ": checksum mismatch in label map " +
-                            std::to_string(i));
+    if (!stream) {
+      const std::vector<std::uint32_t> pixels = plane_checksums(
+          data.pixels_.data(), count, plane * (header.bits / 8), checksum_threads());
+      const std::vector<std::uint32_t> masks = plane_checksums(
+          data.masks_.data(), static_cast<std::size_t>(header.labelled), plane, checksum_threads());
+      for (std::size_t i = 0; i < count; ++i) {
+        if (pixels[i] != stored[i])
+          throw ChecksumError("cache: " + file.string() + ": checksum mismatch in image " +
+                              std::to_string(i));
+      }
+      for (std::size_t i = 0; i < masks.size(); ++i) {
+        if (masks[i] != stored[count + i])
+          throw ChecksumError("cache: " + file.string() + ": checksum mismatch in label map " +
+                              std::to_string(i));
+      }
     }
   }
 

@@ -142,8 +142,11 @@ class CachedDataset {
                                const CacheOptions&,
                                const std::filesystem::path&);
   void fill_tables(const std::vector<SourceRecord>& records);
-  // The file's parts (dataset_cache.cpp has its layout): what precedes the image planes, its
-  // checksum, and what follows them (label maps, every checksum, the trailer).
+  // The file's parts (dataset_cache.cpp has its layout): what precedes the image planes (its
+  // fields, as encoded in the file), its checksum, and what follows them (label maps, every
+  // checksum, the trailer).
+  struct Head;
+  Head head() const;
   void write_head(std::ostream& out) const;
   std::uint32_t head_checksum() const;
   void write_tail(std::ostream& out, std::vector<std::uint32_t> plane_checksums) const;

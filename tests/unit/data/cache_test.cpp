@@ -331,13 +331,18 @@ TEST(CacheTest, StreamedBuildWritesTheSameBytesAsTheInMemoryOne) {
   }
 }
 
+// The in-memory build of partly_labelled_phantom(patients) at `size`, written to `file`.
+CachedDataset written_phantom(int patients, int size, const std::filesystem::path& file) {
+  CacheOptions options;
+  options.image_size = size;
+  CachedDataset built = build_cache(partly_labelled_phantom(patients), options);
+  write_cache(built, file);
+  return built;
+}
+
 TEST(CacheTest, StreamedReadServesTheStoredPlanes) {
   testing::TempDir dir;
-  const auto records = partly_labelled_phantom(4);
-  CacheOptions options;
-  options.image_size = 24;
-  const CachedDataset built = build_cache(records, options);
-  write_cache(built, dir / "set.bin");
+  const CachedDataset built = written_phantom(4, 24, dir / "set.bin");
   const CachedDataset streamed = read_cache(dir / "set.bin", true, CacheResidency::kStream);
   EXPECT_TRUE(streamed.streamed());
   EXPECT_FALSE(built.streamed());
@@ -364,12 +369,8 @@ TEST(CacheTest, StreamedReadServesTheStoredPlanes) {
 
 TEST(CacheTest, StreamedPlanesAreVerifiedWhenRead) {
   testing::TempDir dir;
-  const auto records = partly_labelled_phantom(2);
-  CacheOptions options;
-  options.image_size = 16;
-  const CachedDataset built = build_cache(records, options);
   const std::filesystem::path store = dir / "set.bin";
-  write_cache(built, store);
+  const CachedDataset built = written_phantom(2, 16, store);
   // A pixel of the last image: just before the label planes, the checksums and the trailer.
   std::int64_t label_planes = 0;
   for (std::int64_t i = 0; i < built.size(); ++i) label_planes += built.has_labels(i) ? 1 : 0;
