@@ -3,3 +3,6 @@ add_executable(cltci_pretrain_bench ${CMAKE_CURRENT_LIST_DIR}/pretrain_bench.cpp
 target_link_libraries(cltci_pretrain_bench PRIVATE cltci::cltci)
 cltci_enable_warnings(cltci_pretrain_bench)
 cltci_reuse_pch(cltci_pretrain_bench)
+# --authors runs their loop through our harness, found next to this file in the source tree.
+target_compile_definitions(cltci_pretrain_bench
+                           PRIVATE CLTCI_AUTHORS_LOOP="${CMAKE_CURRENT_LIST_DIR}/authors_loop.py")

@@ -9,12 +9,20 @@
 //                        [--arch unet,resnet50] [--methods cltci_moco,moco,...]
 //                        [--precision fp32,bf16] [--format nchw,nhwc] [--e2e 1]
 //                        [--device cpu|cuda]
+//                        [--authors CL-TCI-CLONE [--authors-python python3]
+//                         [--authors-workers 2] [--authors-data DIR]]
+// With --authors, the authors' own PyTorch loop (bench/authors_loop.py importing their code from
+// the given clone, which stays outside this repository) is timed first for each backbone x
+// contrastive method, on a folder-per-patient PNG set at 768 px (40 phantom patients, written
+// to --authors-data, reused when it is already there), and the end-to-end rows read the same
+// phantom images; the column "x authors" is our end-to-end rate over theirs.
 // An image counts once whatever the method does with it (two views for MoCo/SimCLR, four
 // rotations, nine jigsaw patches): images/s is what sets an epoch's time.
 #include "cltci/common/host_allocator.h"
 #include "cltci/data/dataset_cache.h"
 #include "cltci/data/loader.h"
 #include "cltci/data/phantom.h"
+#include "cltci/data/phantom_export.h"
 #include "cltci/data/samplers.h"
 #include "cltci/engine/precision.h"
 #include "cltci/models/memory_format.h"
@@ -27,10 +35,12 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -51,7 +61,27 @@ struct Settings {
   int workers = 1;
   bool e2e = true;
   torch::Device device = torch::kCPU;
+  std::string authors;  ///< a clone of dewenzeng/CL-TCI; empty: no authors' row
+  std::string authors_python = "python3";
+  int authors_workers = 2;  ///< their DataLoader's worker processes
+  std::filesystem::path authors_data;
 };
+
+/// The images of the side-by-side runs: 40 patients of 4-5 films at 768 px, the size of the
+/// issue's folder-per-patient PNG set; without --authors a 96-patient phantom at its default size.
+cltci::data::PhantomOptions bench_phantom(const Settings& s) {
+  cltci::data::PhantomOptions phantom;
+  if (s.authors.empty()) {
+    phantom.patients = 96;
+  } else {
+    phantom.patients = 40;
+    phantom.min_images = 4;
+    phantom.max_images = 5;
+    phantom.width = 768;
+    phantom.height = 768;
+  }
+  return phantom;
+}
 
 struct Rates {
   double compute = 0;     ///< img/s on one reused batch
@@ -59,20 +89,72 @@ struct Rates {
   double peak_mib = -1;   ///< the host allocator's peak during the measurement; -1: unknown
 };
 
-/// The data an end-to-end step reads: a phantom cache at the benchmark's size (96 patients,
-/// 1-6 films each), as `pretrain` would have decoded it.
-const cltci::data::CachedDataset& phantom_cache(std::int64_t size) {
+/// The batch sizes of the authors' scripts (cl-tci-reference.md §4).
+std::int64_t paper_batch(const std::string& method) {
+  static const std::map<std::string, std::int64_t> sizes{{"cltci_moco", 16},   {"moco", 16},
+                                                         {"cltci_simclr", 32}, {"simclr", 32},
+                                                         {"rotation", 16},     {"pirl", 32}};
+  return sizes.at(method);
+}
+
+/// The data an end-to-end step reads: bench_phantom's images cached at the benchmark's size, as
+/// `pretrain` would have decoded them.
+const cltci::data::CachedDataset& phantom_cache(const Settings& s) {
   static std::map<std::int64_t, std::unique_ptr<cltci::data::CachedDataset>> caches;
-  auto& cache = caches[size];
+  auto& cache = caches[s.size];
   if (!cache) {
-    cltci::data::PhantomOptions phantom;
-    phantom.patients = 96;
     cltci::data::CacheOptions options;
-    options.image_size = static_cast<int>(size);
+    options.image_size = static_cast<int>(s.size);
     cache = std::make_unique<cltci::data::CachedDataset>(
-        cltci::data::build_cache(cltci::data::phantom_sources(phantom), options));
+        cltci::data::build_cache(cltci::data::phantom_sources(bench_phantom(s)), options));
   }
   return *cache;
+}
+
+std::string shell_quoted(const std::string& text) {
+  std::string out = "'";
+  for (const char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+/// The folder-per-patient PNGs the authors' loader reads, written once.
+std::filesystem::path authors_images(const Settings& s) {
+  const std::filesystem::path images = s.authors_data / "images";
+  if (!std::filesystem::is_directory(images)) {
+    std::filesystem::create_directories(s.authors_data);
+    cltci::data::export_phantom(s.authors_data, bench_phantom(s), cltci::data::PhantomFormat::kPng);
+  }
+  return images;
+}
+
+/// img/s of the authors' loop for one backbone x method (fp32, their loader), or 0 for a method
+/// their code does not have (rotation and PIRL are not timed: their scripts differ in kind).
+double authors_rate(const std::string& arch, const std::string& method, const Settings& s) {
+  static const std::set<std::string> contrastive{"cltci_moco", "moco", "cltci_simclr", "simclr"};
+  if (s.authors.empty() || contrastive.count(method) == 0) return 0;
+  std::ostringstream command;
+  command << shell_quoted(s.authors_python) << ' ' << shell_quoted(CLTCI_AUTHORS_LOOP) << " --repo "
+          << shell_quoted(s.authors) << " --data " << shell_quoted(authors_images(s).string())
+          << " --arch " << arch << " --method " << method << " --batch " << paper_batch(method)
+          << " --workers " << s.authors_workers << " --threads " << s.threads << " --warmup "
+          << s.warmup << " --steps " << s.steps << " --size " << s.size << " 2>&1";
+  FILE* pipe = popen(command.str().c_str(), "r");
+  if (pipe == nullptr) throw std::runtime_error("--authors: cannot start " + s.authors_python);
+  std::string output;
+  char buffer[4096];
+  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
+  const int status = pclose(pipe);
+  const std::string key = "authors_loop img/s ";
+  const std::size_t at = output.rfind(key);
+  if (status != 0 || at == std::string::npos) {
+    throw std::runtime_error("--authors: their loop failed (" + arch + ", " + method + "):\n" +
+                             output);
+  }
+  const std::size_t patches = output.find("authors_loop patches: ");
+  if (patches != std::string::npos) {
+    std::printf("# %s", output.substr(patches, output.find('\n', patches) - patches + 1).c_str());
+  }
+  return std::stod(output.substr(at + key.size()));
 }
 
 std::vector<std::string> split(const std::string& list) {
@@ -83,14 +165,6 @@ std::vector<std::string> split(const std::string& list) {
     if (!item.empty()) out.push_back(item);
   }
   return out;
-}
-
-/// The batch sizes of the authors' scripts (cl-tci-reference.md §4).
-std::int64_t paper_batch(const std::string& method) {
-  static const std::map<std::string, std::int64_t> sizes{{"cltci_moco", 16},   {"moco", 16},
-                                                         {"cltci_simclr", 32}, {"simclr", 32},
-                                                         {"rotation", 16},     {"pirl", 32}};
-  return sizes.at(method);
 }
 
 Rates images_per_second(const std::string& method_name,
@@ -187,7 +261,7 @@ Rates images_per_second(const std::string& method_name,
   rates.compute = rate(false);
   if (host != nullptr) rates.peak_mib = static_cast<double>(host->stats().peak_bytes) / (1 << 20);
   if (s.e2e) {
-    source.emplace(phantom_cache(s.size));
+    source.emplace(phantom_cache(s));
     cltci::data::LoaderOptions loader_options;
     loader_options.workers = s.workers;
     loader_options.seed = 1;
@@ -227,10 +301,21 @@ int main(int argc, char** argv) {
       s.e2e = value != "0";
     } else if (flag == "--device") {
       s.device = torch::Device(value);
+    } else if (flag == "--authors") {
+      s.authors = value;
+    } else if (flag == "--authors-python") {
+      s.authors_python = value;
+    } else if (flag == "--authors-workers") {
+      s.authors_workers = std::stoi(value);
+    } else if (flag == "--authors-data") {
+      s.authors_data = value;
     } else {
       std::cerr << "unknown flag " << flag << "\n";
       return 2;
     }
+  }
+  if (!s.authors.empty() && s.authors_data.empty()) {
+    s.authors_data = std::filesystem::temp_directory_path() / "cltci_bench_authors_data";
   }
   cltci::common::install_host_cache();
   torch::set_num_threads(s.threads);
@@ -243,26 +328,39 @@ int main(int argc, char** argv) {
       static_cast<long long>(s.size), static_cast<long long>(s.size), s.threads, s.workers,
       s.device.str().c_str(), cltci::common::installed_host_cache() != nullptr ? "on" : "off",
       s.warmup, s.steps);
-  std::printf("%-10s %-14s %6s %-6s %-6s %10s %10s %7s %10s\n", "arch", "method", "batch", "prec",
-              "format", "compute", "e2e", "ratio", "peak MiB");
+  std::printf("%-10s %-14s %6s %-6s %-7s %10s %10s %7s %10s %9s\n", "arch", "method", "batch",
+              "prec", "format", "compute", "e2e", "ratio", "peak MiB", "x authors");
   std::fflush(stdout);
-  for (const auto& arch : s.archs) {
-    for (const auto& method : s.methods) {
-      for (const auto& precision : s.precisions) {
-        for (const auto& format : s.formats) {
-          const Rates r = images_per_second(method, arch, precision, format, s);
-          const std::string e2e = r.end_to_end > 0 ? std::to_string(r.end_to_end) : "-";
-          const std::string ratio =
-              r.end_to_end > 0 ? std::to_string(r.end_to_end / r.compute) : "-";
-          const std::string peak = r.peak_mib >= 0 ? std::to_string(r.peak_mib) : "-";
-          std::printf("%-10s %-14s %6lld %-6s %-6s %10.3f %10.10s %7.5s %10.8s\n", arch.c_str(),
-                      method.c_str(), static_cast<long long>(paper_batch(method)),
-                      precision.c_str(), format.c_str(), r.compute, e2e.c_str(), ratio.c_str(),
-                      peak.c_str());
-          std::fflush(stdout);
+  try {
+    for (const auto& arch : s.archs) {
+      for (const auto& method : s.methods) {
+        const double authors = authors_rate(arch, method, s);
+        if (authors > 0) {
+          std::printf("%-10s %-14s %6lld %-6s %-7s %10s %10.3f %7s %10s %9s\n", arch.c_str(),
+                      method.c_str(), static_cast<long long>(paper_batch(method)), "fp32",
+                      "authors", "-", authors, "-", "-", "1");
+        }
+        for (const auto& precision : s.precisions) {
+          for (const auto& format : s.formats) {
+            const Rates r = images_per_second(method, arch, precision, format, s);
+            const std::string e2e = r.end_to_end > 0 ? std::to_string(r.end_to_end) : "-";
+            const std::string ratio =
+                r.end_to_end > 0 ? std::to_string(r.end_to_end / r.compute) : "-";
+            const std::string peak = r.peak_mib >= 0 ? std::to_string(r.peak_mib) : "-";
+            const std::string versus =
+                authors > 0 && r.end_to_end > 0 ? std::to_string(r.end_to_end / authors) : "-";
+            std::printf("%-10s %-14s %6lld %-6s %-7s %10.3f %10.10s %7.5s %10.8s %9.5s\n",
+                        arch.c_str(), method.c_str(), static_cast<long long>(paper_batch(method)),
+                        precision.c_str(), format.c_str(), r.compute, e2e.c_str(), ratio.c_str(),
+                        peak.c_str(), versus.c_str());
+            std::fflush(stdout);
+          }
         }
       }
     }
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "cltci_pretrain_bench: %s\n", error.what());
+    return 2;
   }
   return 0;
 }
