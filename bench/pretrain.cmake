@@ -6,3 +6,6 @@ cltci_reuse_pch(cltci_pretrain_bench)
 # --authors runs their loop through our harness, found next to this file in the source tree.
 target_compile_definitions(cltci_pretrain_bench
                            PRIVATE CLTCI_AUTHORS_LOOP="${CMAKE_CURRENT_LIST_DIR}/authors_loop.py")
+# GPU peak memory through c10's CUDA allocator where LibTorch has CUDA.
+target_compile_definitions(cltci_pretrain_bench PRIVATE CLTCI_BENCH_CUDA=$<BOOL:${CLTCI_WITH_CUDA}>)
+target_link_libraries(cltci_pretrain_bench PRIVATE ${CMAKE_DL_LIBS})

@@ -8,7 +8,8 @@
 //   cltci_pretrain_bench [--size 256] [--threads 2] [--steps 1] [--warmup 1] [--workers 1]
 //                        [--arch unet,resnet50] [--methods cltci_moco,moco,...]
 //                        [--precision fp32,bf16] [--format nchw,nhwc] [--e2e 1]
-//                        [--device cpu|cuda]
+//                        [--device cpu|cuda] [--augment-placement loader,device]
+//                        [--batch 0] [--min-seconds 0]
 //                        [--authors CL-TCI-CLONE [--authors-python python3]
 //                         [--authors-workers 2] [--authors-data DIR]]
 // With --authors, the authors' own PyTorch loop (bench/authors_loop.py importing their code from
@@ -16,8 +17,10 @@
 // contrastive method, on a folder-per-patient PNG set at 768 px (40 phantom patients, written
 // to --authors-data, reused when it is already there), and the end-to-end rows read the same
 // phantom images; the column "x authors" is our end-to-end rate over theirs.
-// An image counts once whatever the method does with it (two views for MoCo/SimCLR, four
-// rotations, nine jigsaw patches): images/s is what sets an epoch's time.
+// --augment-placement measures the end-to-end rate once per placement of the augmentation
+// (augment.placement): in the loader's threads, or batched on the device after the upload of the
+// cached bytes. An image counts once whatever the method does with it (two views for MoCo/SimCLR,
+// four rotations, nine jigsaw patches): images/s is what sets an epoch's time.
 #include "cltci/common/host_allocator.h"
 #include "cltci/data/dataset_cache.h"
 #include "cltci/data/loader.h"
@@ -31,7 +34,13 @@
 #include <opencv2/core/utility.hpp>
 #include <torch/torch.h>
 
+#include <dlfcn.h>
+#if CLTCI_BENCH_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
+
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -44,6 +53,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -58,6 +68,9 @@ struct Settings {
                                    "simclr",     "rotation", "pirl"};
   std::vector<std::string> precisions{"fp32", "bf16"};
   std::vector<std::string> formats{"nchw"};
+  std::vector<std::string> placements{"loader"};
+  std::int64_t batch = 0;  ///< 0: each method's paper batch
+  double min_seconds = 0;  ///< timed steps go on at least this long (NVML's sample period)
   int workers = 1;
   bool e2e = true;
   torch::Device device = torch::kCPU;
@@ -83,10 +96,106 @@ cltci::data::PhantomOptions bench_phantom(const Settings& s) {
   return phantom;
 }
 
+/// The GPU's busy share while it runs: NVML's utilisation counter (the share of its last sample
+/// period, 1/6 s to 1 s, in which a kernel was running, as nvidia-smi's GPU-Util), read every
+/// 50 ms on a thread. libnvidia-ml comes with the driver: loaded at run time, so that the bench
+/// builds and runs without it ("-" then).
+class GpuBusySampler {
+ public:
+  explicit GpuBusySampler(unsigned index) {
+    library_ = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (library_ == nullptr) return;
+    using Init = int (*)();
+    using Handle = int (*)(unsigned, void**);
+    const auto init = reinterpret_cast<Init>(dlsym(library_, "nvmlInit_v2"));
+    const auto handle = reinterpret_cast<Handle>(dlsym(library_, "nvmlDeviceGetHandleByIndex_v2"));
+    utilization_ = reinterpret_cast<Utilization>(dlsym(library_, "nvmlDeviceGetUtilizationRates"));
+    if (init == nullptr || handle == nullptr || utilization_ == nullptr || init() != 0 ||
+        handle(index, &device_) != 0) {
+      device_ = nullptr;
+    }
+  }
+  ~GpuBusySampler() {
+    stop();
+    if (library_ == nullptr) return;
+    using Shutdown = int (*)();
+    if (const auto shutdown = reinterpret_cast<Shutdown>(dlsym(library_, "nvmlShutdown"))) {
+      shutdown();
+    }
+    dlclose(library_);
+  }
+  GpuBusySampler(const GpuBusySampler&) = delete;
+  GpuBusySampler& operator=(const GpuBusySampler&) = delete;
+
+  bool available() const { return device_ != nullptr; }
+  void start() {
+    if (!available()) return;
+    stop();
+    sum_ = 0;
+    samples_ = 0;
+    running_ = true;
+    thread_ = std::thread([this] {
+      while (running_) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        Reading reading{};
+        if (utilization_(device_, &reading) == 0) {
+          sum_ += reading.gpu;
+          ++samples_;
+        }
+      }
+    });
+  }
+  /// Mean busy percentage since start(); -1 when NVML is missing or read nothing.
+  double stop() {
+    if (thread_.joinable()) {
+      running_ = false;
+      thread_.join();
+    }
+    return samples_ > 0 ? static_cast<double>(sum_) / static_cast<double>(samples_) : -1.0;
+  }
+
+ private:
+  struct Reading {
+    unsigned gpu, memory;  // nvmlUtilization_t: percentages
+  };
+  using Utilization = int (*)(void*, Reading*);
+  void* library_ = nullptr;
+  void* device_ = nullptr;
+  Utilization utilization_ = nullptr;
+  std::atomic<bool> running_{false};
+  std::thread thread_;
+  std::uint64_t sum_ = 0;
+  std::uint64_t samples_ = 0;
+};
+
+/// Peak bytes allocated on the GPU by torch since the last reset, in MiB; -1 on a CPU run.
+double gpu_peak_mib([[maybe_unused]] const torch::Device& device, bool reset) {
+#if CLTCI_BENCH_CUDA
+  if (!device.is_cuda()) return -1;
+  const auto index = device.has_index() ? device.index() : c10::DeviceIndex{0};
+  const double peak = static_cast<double>(
+      c10::cuda::CUDACachingAllocator::getDeviceStats(index).allocated_bytes[0].peak);
+  if (reset) c10::cuda::CUDACachingAllocator::resetPeakStats(index);
+  return peak / (1 << 20);
+#else
+  static_cast<void>(reset);
+  return -1;
+#endif
+}
+
+struct EndToEnd {
+  double rate = 0;           ///< img/s with the loader's batches
+  double gpu_busy = -1;      ///< GPU busy share over the timed steps, %; -1: not a GPU or no NVML
+  double gpu_peak_mib = -1;  ///< torch's peak GPU allocation over the timed steps
+};
+
 struct Rates {
-  double compute = 0;     ///< img/s on one reused batch
-  double end_to_end = 0;  ///< img/s with the loader's batches; 0 when not measured
-  double peak_mib = -1;   ///< the host allocator's peak during the measurement; -1: unknown
+  double compute = 0;  ///< img/s on one reused batch
+  /// One per --augment-placement placement; empty when not measured.
+  std::vector<EndToEnd> end_to_end;
+  double peak_mib = -1;  ///< the host allocator's peak during the measurement; -1: unknown
+  double compute_gpu_busy = -1;
+  double compute_gpu_peak_mib = -1;
 };
 
 /// The batch sizes of the authors' scripts (cl-tci-reference.md §4).
@@ -95,6 +204,10 @@ std::int64_t paper_batch(const std::string& method) {
                                                          {"cltci_simclr", 32}, {"simclr", 32},
                                                          {"rotation", 16},     {"pirl", 32}};
   return sizes.at(method);
+}
+
+std::int64_t batch_size(const std::string& method, const Settings& s) {
+  return s.batch > 0 ? s.batch : paper_batch(method);
 }
 
 /// The data an end-to-end step reads: bench_phantom's images cached at the benchmark's size, as
@@ -135,7 +248,7 @@ double authors_rate(const std::string& arch, const std::string& method, const Se
   std::ostringstream command;
   command << shell_quoted(s.authors_python) << ' ' << shell_quoted(CLTCI_AUTHORS_LOOP) << " --repo "
           << shell_quoted(s.authors) << " --data " << shell_quoted(authors_images(s).string())
-          << " --arch " << arch << " --method " << method << " --batch " << paper_batch(method)
+          << " --arch " << arch << " --method " << method << " --batch " << batch_size(method, s)
           << " --workers " << s.authors_workers << " --threads " << s.threads << " --warmup "
           << s.warmup << " --steps " << s.steps << " --size " << s.size << " 2>&1";
   FILE* pipe = popen(command.str().c_str(), "r");
@@ -184,7 +297,7 @@ Rates images_per_second(const std::string& method_name,
   options.name = method_name;
   options.image_size = s.size;
   options.dataset_size = 4096;
-  const std::int64_t batch = paper_batch(method_name);
+  const std::int64_t batch = batch_size(method_name, s);
   cltci::models::ModelSpec spec;
   spec.arch = arch == "resnet50" ? "deeplabv3plus" : "unet";  // the ResNet-50 encoder (OS 16)
   auto method = cltci::ssl::make_method(options, spec);
@@ -221,13 +334,12 @@ Rates images_per_second(const std::string& method_name,
       start_epoch();
       loaded = loader->next();
     }
+    const cltci::data::LoaderBatch moved = loader->to_device(*loaded, s.device);
     cltci::ssl::MethodBatch from_loader;
-    from_loader.view1 =
-        cltci::models::channels_last_input(loaded->view1.to(s.device), channels_last);
-    from_loader.view2 =
-        cltci::models::channels_last_input(loaded->view2.to(s.device), channels_last);
-    from_loader.patient = loaded->patient.to(s.device);
-    from_loader.index = loaded->index.remainder(options.dataset_size);
+    from_loader.view1 = cltci::models::channels_last_input(moved.view1, channels_last);
+    from_loader.view2 = cltci::models::channels_last_input(moved.view2, channels_last);
+    from_loader.patient = moved.patient;
+    from_loader.index = moved.index.remainder(options.dataset_size);
     return from_loader;
   };
   auto step = [&](std::int64_t number, bool end_to_end) {
@@ -241,15 +353,31 @@ Rates images_per_second(const std::string& method_name,
     loss.backward();
     optimizer.step();
     method->after_step();
+  };
+  // No synchronisation inside the timed steps (the host queues ahead, as in pretrain); one at
+  // each end of the window, so that it holds exactly the timed steps' GPU work.
+  const auto synchronize = [&] {
     if (s.device.is_cuda()) torch::cuda::synchronize();
   };
+  GpuBusySampler busy(static_cast<unsigned>(s.device.has_index() ? s.device.index() : 0));
   auto rate = [&](bool end_to_end) {
     for (int i = 0; i < s.warmup; ++i) step(i, end_to_end);
+    synchronize();
+    gpu_peak_mib(s.device, /*reset=*/true);
+    if (s.device.is_cuda()) busy.start();
     const auto start = std::chrono::steady_clock::now();
-    for (int i = 0; i < s.steps; ++i) step(s.warmup + i, end_to_end);
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    return static_cast<double>(batch * s.steps) / seconds;
+    const auto elapsed = [&] {
+      return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    };
+    int steps = 0;
+    while (steps < s.steps || elapsed() < s.min_seconds) step(s.warmup + steps++, end_to_end);
+    synchronize();
+    const double seconds = elapsed();
+    EndToEnd measured;
+    measured.rate = static_cast<double>(batch * steps) / seconds;
+    measured.gpu_busy = busy.stop();
+    measured.gpu_peak_mib = gpu_peak_mib(s.device, /*reset=*/false);
+    return measured;
   };
   Rates rates;
   cltci::common::CachingHostAllocator* host = cltci::common::installed_host_cache();
@@ -258,16 +386,29 @@ Rates images_per_second(const std::string& method_name,
     host->release_cached();
     host->reset_peak();
   }
-  rates.compute = rate(false);
+  const EndToEnd compute = rate(false);
+  rates.compute = compute.rate;
+  rates.compute_gpu_busy = compute.gpu_busy;
+  rates.compute_gpu_peak_mib = compute.gpu_peak_mib;
   if (host != nullptr) rates.peak_mib = static_cast<double>(host->stats().peak_bytes) / (1 << 20);
   if (s.e2e) {
     source.emplace(phantom_cache(s));
-    cltci::data::LoaderOptions loader_options;
-    loader_options.workers = s.workers;
-    loader_options.seed = 1;
-    loader = std::make_unique<cltci::data::Loader>(*source, loader_options);
-    start_epoch();
-    rates.end_to_end = rate(true);
+    for (const auto& placement : s.placements) {
+      if (placement != "loader" && placement != "device") {
+        throw std::invalid_argument("--augment-placement: unknown '" + placement +
+                                    "' (loader, device)");
+      }
+      cltci::data::LoaderOptions loader_options;
+      loader_options.workers = s.workers;
+      loader_options.seed = 1;
+      loader_options.defer_augmentation = placement == "device";
+      loader_options.pin_memory = s.device.is_cuda();
+      loader.reset();
+      loader = std::make_unique<cltci::data::Loader>(*source, loader_options);
+      epoch = 0;
+      start_epoch();
+      rates.end_to_end.push_back(rate(true));
+    }
   }
   return rates;
 }
@@ -295,6 +436,12 @@ int main(int argc, char** argv) {
       s.precisions = split(value);
     } else if (flag == "--format") {
       s.formats = split(value);
+    } else if (flag == "--batch") {
+      s.batch = std::stoll(value);
+    } else if (flag == "--min-seconds") {
+      s.min_seconds = std::stod(value);
+    } else if (flag == "--augment-placement") {
+      s.placements = split(value);
     } else if (flag == "--workers") {
       s.workers = std::stoi(value);
     } else if (flag == "--e2e") {
@@ -324,35 +471,52 @@ int main(int argc, char** argv) {
   torch::manual_seed(0);
   std::printf(
       "pre-training step (loss + backward + SGD + after-step), %lldx%lld, %d threads, %d loader "
-      "worker(s), %s, host cache %s, %d warm-up + %d timed steps\n",
+      "worker(s), %s, host cache %s, %d warm-up + %d timed steps (at least %.1f s)\n",
       static_cast<long long>(s.size), static_cast<long long>(s.size), s.threads, s.workers,
       s.device.str().c_str(), cltci::common::installed_host_cache() != nullptr ? "on" : "off",
-      s.warmup, s.steps);
-  std::printf("%-10s %-14s %6s %-6s %-7s %10s %10s %7s %10s %9s\n", "arch", "method", "batch",
-              "prec", "format", "compute", "e2e", "ratio", "peak MiB", "x authors");
+      s.warmup, s.steps, s.min_seconds);
+  // "-" where a figure does not apply: GPU columns on a CPU, e2e with --e2e 0.
+  const auto figure = [](double value, bool shown, int precision) {
+    if (!shown) return std::string("-");
+    char text[32];
+    std::snprintf(text, sizeof text, "%.*f", precision, value);
+    return std::string(text);
+  };
+  const char* const row_format = "%-10s %-14s %6lld %-6s %-7s %-6s %10s %10s %7s %9s %8s %7s %9s\n";
+  std::printf("%-10s %-14s %6s %-6s %-7s %-6s %10s %10s %7s %9s %8s %7s %9s\n", "arch", "method",
+              "batch", "prec", "format", "aug", "compute", "e2e", "ratio", "host MiB", "GPU MiB",
+              "busy %", "x authors");
   std::fflush(stdout);
   try {
     for (const auto& arch : s.archs) {
       for (const auto& method : s.methods) {
+        const auto batch = static_cast<long long>(batch_size(method, s));
         const double authors = authors_rate(arch, method, s);
         if (authors > 0) {
-          std::printf("%-10s %-14s %6lld %-6s %-7s %10s %10.3f %7s %10s %9s\n", arch.c_str(),
-                      method.c_str(), static_cast<long long>(paper_batch(method)), "fp32",
-                      "authors", "-", authors, "-", "-", "1");
+          std::printf(row_format, arch.c_str(), method.c_str(), batch, "fp32", "authors", "-", "-",
+                      figure(authors, true, 3).c_str(), "-", "-", "-", "-", "1");
         }
         for (const auto& precision : s.precisions) {
           for (const auto& format : s.formats) {
             const Rates r = images_per_second(method, arch, precision, format, s);
-            const std::string e2e = r.end_to_end > 0 ? std::to_string(r.end_to_end) : "-";
-            const std::string ratio =
-                r.end_to_end > 0 ? std::to_string(r.end_to_end / r.compute) : "-";
-            const std::string peak = r.peak_mib >= 0 ? std::to_string(r.peak_mib) : "-";
-            const std::string versus =
-                authors > 0 && r.end_to_end > 0 ? std::to_string(r.end_to_end / authors) : "-";
-            std::printf("%-10s %-14s %6lld %-6s %-7s %10.3f %10.10s %7.5s %10.8s %9.5s\n",
-                        arch.c_str(), method.c_str(), static_cast<long long>(paper_batch(method)),
-                        precision.c_str(), format.c_str(), r.compute, e2e.c_str(), ratio.c_str(),
-                        peak.c_str(), versus.c_str());
+            const std::string host = figure(r.peak_mib, r.peak_mib >= 0, 0);
+            const auto row = [&](const std::string& placement, const EndToEnd* e2e) {
+              const bool measured = e2e != nullptr && e2e->rate > 0;
+              const double gpu_mib = e2e != nullptr ? e2e->gpu_peak_mib : r.compute_gpu_peak_mib;
+              const double gpu_busy = e2e != nullptr ? e2e->gpu_busy : r.compute_gpu_busy;
+              std::printf(
+                  row_format, arch.c_str(), method.c_str(), batch, precision.c_str(),
+                  format.c_str(), placement.c_str(), figure(r.compute, true, 3).c_str(),
+                  figure(measured ? e2e->rate : 0, measured, 3).c_str(),
+                  figure(measured ? e2e->rate / r.compute : 0, measured, 3).c_str(), host.c_str(),
+                  figure(gpu_mib, gpu_mib >= 0, 0).c_str(),
+                  figure(gpu_busy, gpu_busy >= 0, 1).c_str(),
+                  figure(measured ? e2e->rate / authors : 0, measured && authors > 0, 3).c_str());
+            };
+            if (r.end_to_end.empty()) row("-", nullptr);
+            for (std::size_t p = 0; p < r.end_to_end.size(); ++p) {
+              row(s.placements[p], &r.end_to_end[p]);
+            }
             std::fflush(stdout);
           }
         }

@@ -1,5 +1,6 @@
 #include "cltci/config/sections.h"
 
+#include "cltci/data/batch_augment.h"
 #include "cltci/data/dataset_cache.h"
 #include "cltci/data/importer.h"
 #include "cltci/data/phantom.h"
@@ -156,6 +157,10 @@ void describe(Schema& s, AugmentConfig& c) {
   s.field("brightness", c.brightness, "brightness factor range", Rule::non_negative(), 2);
   s.field("gamma", c.gamma, "gamma range ([1, 1] = off)", Rule::positive(), 2);
   s.field("hflip", c.hflip, "random horizontal flip (swaps the left and right lung labels)");
+  s.field("placement", c.placement,
+          "where it runs: loader threads (OpenCV) | device (batched on run.device after the "
+          "upload of the cached bytes: the GPU data path) | auto (device on a GPU)",
+          data::augment_placement_names());
 }
 
 void describe(Schema& s, OptimConfig& c) {

@@ -51,18 +51,18 @@ void apply_intensity(const cv::Mat& image, const AugmentDraw& draw, cv::Mat& out
   const double scale = image.depth() == CV_16U ? 1.0 / 65535.0 : 1.0;
   const double mean = cv::mean(image)[0] * scale;
   const Intensity f{draw.contrast, draw.brightness, draw.gamma, mean};
-  constexpr int kKnots = 4096;
-  std::vector<float> table(kKnots + 1);
-  for (int k = 0; k <= kKnots; ++k)
-    table[static_cast<std::size_t>(k)] = f(static_cast<double>(k) / kKnots);
+  constexpr int knots = 4096;
+  std::vector<float> table(knots + 1);
+  for (int k = 0; k <= knots; ++k)
+    table[static_cast<std::size_t>(k)] = f(static_cast<double>(k) / knots);
   out.create(image.size(), CV_32FC1);
   for (int y = 0; y < image.rows; ++y) {
     auto* row = out.ptr<float>(y);
     for (int x = 0; x < image.cols; ++x) {
       const double v = image.depth() == CV_16U ? image.ptr<std::uint16_t>(y)[x] * scale
                                                : static_cast<double>(image.ptr<float>(y)[x]);
-      const double t = std::clamp(v, 0.0, 1.0) * kKnots;
-      const int k = std::min(static_cast<int>(t), kKnots - 1);
+      const double t = std::clamp(v, 0.0, 1.0) * knots;
+      const int k = std::min(static_cast<int>(t), knots - 1);
       const double frac = t - k;
       row[x] = static_cast<float>(table[static_cast<std::size_t>(k)] * (1.0 - frac) +
                                   table[static_cast<std::size_t>(k) + 1] * frac);
@@ -145,6 +145,22 @@ AugmentDraw draw_augment(const AugmentOptions& options, int input_size, std::uin
   return d;
 }
 
+cv::Matx23d augment_warp(const AugmentDraw& d, int size, int out_size) {
+  const double c = (size - 1) / 2.0;
+  const double a = d.angle_deg * CV_PI / 180.0;
+  const double cos_a = std::cos(a), sin_a = std::sin(a);
+  const Affine translate{1, 0, d.shift_x, 0, 1, d.shift_y, 0, 0, 1};
+  const Affine rotate{
+      cos_a, -sin_a, c - cos_a * c + sin_a * c, sin_a, cos_a, c - sin_a * c - cos_a * c, 0, 0, 1};
+  const Affine flip =
+      d.flip ? Affine{-1, 0, size - 1.0, 0, 1, 0, 0, 0, 1} : Affine{1, 0, 0, 0, 1, 0, 0, 0, 1};
+  const double sx = out_size / d.crop.width, sy = out_size / d.crop.height;
+  const Affine crop{sx, 0, (0.5 - d.crop.x) * sx - 0.5, 0, sy, (0.5 - d.crop.y) * sy - 0.5, 0,
+                    0,  1};
+  const Affine m = multiply(crop, multiply(flip, multiply(rotate, translate)));
+  return {m[0], m[1], m[2], m[3], m[4], m[5]};
+}
+
 void augment(const cv::Mat& image,
              const cv::Mat& labels,
              const AugmentOptions& options,
@@ -159,20 +175,7 @@ void augment(const cv::Mat& image,
   cv::Mat toned;
   apply_intensity(image, d, toned);
 
-  // Input -> output: translate, rotate about the centre, flip, then map the crop onto the output.
-  const double c = (size - 1) / 2.0;
-  const double a = d.angle_deg * CV_PI / 180.0;
-  const double cos_a = std::cos(a), sin_a = std::sin(a);
-  const Affine translate{1, 0, d.shift_x, 0, 1, d.shift_y, 0, 0, 1};
-  const Affine rotate{
-      cos_a, -sin_a, c - cos_a * c + sin_a * c, sin_a, cos_a, c - sin_a * c - cos_a * c, 0, 0, 1};
-  const Affine flip =
-      d.flip ? Affine{-1, 0, size - 1.0, 0, 1, 0, 0, 0, 1} : Affine{1, 0, 0, 0, 1, 0, 0, 0, 1};
-  const double sx = out_size / d.crop.width, sy = out_size / d.crop.height;
-  const Affine crop{sx, 0, (0.5 - d.crop.x) * sx - 0.5, 0, sy, (0.5 - d.crop.y) * sy - 0.5, 0,
-                    0,  1};
-  const Affine m = multiply(crop, multiply(flip, multiply(rotate, translate)));
-  const cv::Matx23d forward(m[0], m[1], m[2], m[3], m[4], m[5]);
+  const cv::Matx23d forward = augment_warp(d, size, out_size);
 
   image_out.create(out_size, out_size, CV_32FC1);
   cv::warpAffine(toned, image_out, forward, cv::Size(out_size, out_size), cv::INTER_LINEAR,

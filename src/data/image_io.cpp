@@ -4,7 +4,9 @@
 #include "cltci/common/error.h"
 #include "cltci/common/file_check.h"
 
+#if CLTCI_WITH_IMAGE_CODECS
 #include <opencv2/imgcodecs.hpp>
+#endif
 
 #include <algorithm>
 #include <array>
@@ -86,11 +88,18 @@ std::string read_all(const std::filesystem::path& file) {
   return common::read_file(file);
 }
 
+#if CLTCI_WITH_IMAGE_CODECS
+constexpr int kGrayAnyDepth = cv::IMREAD_ANYDEPTH | cv::IMREAD_GRAYSCALE;
+#else
+constexpr int kGrayAnyDepth = 0;  // no decoder to pass it to
+#endif
+
 // OpenCV formats: decoded from memory so the structural checks and the decoder see the same bytes.
 cv::Mat decode_with_opencv(const std::filesystem::path& file, ImageFormat format, int flags) {
   const std::string bytes = read_all(file);
   if (format == ImageFormat::kPng) check_png_structure(bytes, file);
   if (format == ImageFormat::kJpeg) check_jpeg_structure(bytes, file);
+#if CLTCI_WITH_IMAGE_CODECS
   const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<char*>(bytes.data()));
   cv::Mat decoded;
   try {
@@ -100,6 +109,12 @@ cv::Mat decode_with_opencv(const std::filesystem::path& file, ImageFormat format
   }
   if (decoded.empty()) fail(file, "cannot decode (corrupt or unsupported image)");
   return decoded;
+#else
+  static_cast<void>(flags);
+  fail(file,
+       "this build has no PNG/JPEG/TIFF/BMP decoder (CLTCI_IMAGE_CODECS=OFF, the GPU-only "
+       "variant): build the cache with a full build (prepare) and train from it");
+#endif
 }
 
 }  // namespace
@@ -138,8 +153,7 @@ DecodedImage read_image(const std::filesystem::path& file) {
     default:
       break;
   }
-  const cv::Mat decoded =
-      decode_with_opencv(file, format, cv::IMREAD_ANYDEPTH | cv::IMREAD_GRAYSCALE);
+  const cv::Mat decoded = decode_with_opencv(file, format, kGrayAnyDepth);
   DecodedImage image;
   switch (decoded.depth()) {
     case CV_8U:
@@ -169,7 +183,7 @@ cv::Mat read_mask(const std::filesystem::path& file) {
       format == ImageFormat::kUnknown) {
     fail(file, "not a mask image (expected an 8-bit PNG, GIF, TIFF or BMP)");
   }
-  cv::Mat decoded = decode_with_opencv(file, format, cv::IMREAD_ANYDEPTH | cv::IMREAD_GRAYSCALE);
+  cv::Mat decoded = decode_with_opencv(file, format, kGrayAnyDepth);
   if (decoded.depth() != CV_8U) {
     fail(file, "mask must be 8-bit (found " + std::to_string(decoded.elemSize1() * 8) + "-bit)");
   }

@@ -4,6 +4,7 @@ include(${CMAKE_CURRENT_LIST_DIR}/sources_io.cmake)
 target_sources(cltci PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/acquisition_time.cpp
   ${CMAKE_CURRENT_LIST_DIR}/augment.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/batch_augment.cpp
   ${CMAKE_CURRENT_LIST_DIR}/dataset_cache.cpp
   ${CMAKE_CURRENT_LIST_DIR}/dataset_from_manifest.cpp
   ${CMAKE_CURRENT_LIST_DIR}/folds.cpp

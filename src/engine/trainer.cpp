@@ -4,6 +4,7 @@
 #include "cltci/common/error.h"
 #include "cltci/common/interrupt.h"
 #include "cltci/dist/gradient_sync.h"
+#include "cltci/engine/grad_scaler.h"
 #include "cltci/engine/lr_schedule.h"
 #include "cltci/engine/precision.h"
 #include "common/crc32c.h"
@@ -70,6 +71,7 @@ void verify_checksum(const fs::path& file, std::string& contents) {
 void save_checkpoint(const fs::path& file,
                      TrainingTask& task,
                      torch::optim::Optimizer& optimizer,
+                     const GradScaler* scaler,
                      const Progress& progress,
                      int world_size) {
   torch::serialize::OutputArchive archive;
@@ -81,6 +83,11 @@ void save_checkpoint(const fs::path& file,
   torch::serialize::OutputArchive optimizer_archive;
   optimizer.save(optimizer_archive);
   archive.write("optimizer", optimizer_archive);
+  if (scaler) {
+    torch::serialize::OutputArchive scaler_archive;
+    scaler->save(scaler_archive);
+    archive.write("grad_scaler", scaler_archive);
+  }
   // The CPU generator drives dropout and any torch-side sampling: without it a resumed run would
   // draw different numbers than an uninterrupted one.
   archive.write("rng_cpu", at::detail::getDefaultCPUGenerator().get_state());
@@ -144,6 +151,7 @@ std::optional<std::string> first_mismatch(torch::serialize::InputArchive& expect
 Progress load_checkpoint(const fs::path& file,
                          TrainingTask& task,
                          torch::optim::Optimizer& optimizer,
+                         GradScaler* scaler,
                          int world_size) {
   std::string contents = common::read_file(file);
   verify_checksum(file, contents);
@@ -180,6 +188,10 @@ Progress load_checkpoint(const fs::path& file,
     torch::serialize::InputArchive optimizer_archive;
     archive.read("optimizer", optimizer_archive);
     optimizer.load(optimizer_archive);
+    // A checkpoint of a run without scaling (or from before it existed) resumes with the initial
+    // scale; one with it, read by a run without, keeps the state unused.
+    torch::serialize::InputArchive scaler_archive;
+    if (scaler && archive.try_read("grad_scaler", scaler_archive)) scaler->load(scaler_archive);
     torch::Tensor rng;
     archive.read("rng_cpu", rng);
     at::Generator generator = at::detail::getDefaultCPUGenerator();
@@ -329,6 +341,12 @@ TrainResult train(TrainingTask& task, const TrainerOptions& options) {
                  to_string(precision.precision), precision.reason);
   }
 
+  std::optional<GradScaler> scaler;
+  if (options.loss_scaling == LossScaling::kOn ||
+      (options.loss_scaling == LossScaling::kAuto && precision.precision == Precision::kFp16)) {
+    scaler.emplace(options.device, options.grad_scaler);
+  }
+
   const std::shared_ptr<dist::Group> group =
       options.group ? options.group : std::make_shared<dist::Group>();
   const bool writer = group->main();  // rank 0 alone writes metrics and checkpoints
@@ -354,7 +372,8 @@ TrainResult train(TrainingTask& task, const TrainerOptions& options) {
     }
   }
   if (resume) {
-    progress = load_checkpoint(checkpoint, task, *optimizer, group->world_size());
+    progress = load_checkpoint(checkpoint, task, *optimizer, scaler ? &*scaler : nullptr,
+                               group->world_size());
     result.resumed = true;
     if (writer) truncate_metrics(metrics, progress.global_step);
     spdlog::info("[train] resuming at epoch {} step {}", progress.epoch + 1, progress.step);
@@ -392,7 +411,10 @@ TrainResult train(TrainingTask& task, const TrainerOptions& options) {
   };
   const auto save = [&](const Progress& at) {
     check_deferred();
-    if (writer) save_checkpoint(checkpoint, task, *optimizer, at, group->world_size());
+    if (writer) {
+      save_checkpoint(checkpoint, task, *optimizer, scaler ? &*scaler : nullptr, at,
+                      group->world_size());
+    }
   };
 
   const auto started = std::chrono::steady_clock::now();
@@ -448,14 +470,22 @@ TrainResult train(TrainingTask& task, const TrainerOptions& options) {
       if (!deferred && !std::isfinite(loss_value)) {
         throw non_finite_loss(loss_value, progress.epoch, progress.step, checkpoint);
       }
-      loss.backward();
+      (scaler ? scaler->scale(loss) : loss).backward();
       const auto finishing = std::chrono::steady_clock::now();
       gradients.finish();
       if (group->distributed()) sync_seconds += seconds_since(finishing);
+      // Averaged over the ranks before unscaling: every rank sees the same overflow and skips the
+      // same steps.
+      if (scaler) scaler->unscale(task.trainable_parameters());
       if (options.grad_clip > 0.0) {
         torch::nn::utils::clip_grad_norm_(task.trainable_parameters(), options.grad_clip);
       }
-      optimizer->step();
+      if (scaler) {
+        scaler->step(*optimizer);
+        scaler->update();
+      } else {
+        optimizer->step();
+      }
       task.after_step();
       ++steps_run;
       ++window_steps;
@@ -527,6 +557,11 @@ TrainResult train(TrainingTask& task, const TrainerOptions& options) {
         "all-reduce not hidden by backward, loss agreement) of {:.1f} ms per step",
         group->world_size(), 1e3 * result.sync_seconds_per_step,
         1e3 * seconds / static_cast<double>(steps_run));
+  }
+  if (scaler) {
+    result.skipped_steps = scaler->skipped_steps();
+    spdlog::info("[train] loss scaling: {} step(s) skipped for overflowing gradients, scale {:g}",
+                 result.skipped_steps, scaler->current_scale());
   }
   return result;
 }

@@ -1,6 +1,7 @@
 #include "cltci/run/bridges.h"
 
 #include "cltci/common/error.h"
+#include "cltci/data/batch_augment.h"
 #include "cltci/data/dataset_from_manifest.h"
 #include "cltci/data/importer.h"
 #include "cltci/data/manifest.h"
@@ -91,6 +92,29 @@ data::AugmentOptions augment_options(const config::AugmentConfig& augment) {
   options.gamma_min = augment.gamma[0];
   options.gamma_max = augment.gamma[1];
   options.flip_probability = augment.hflip ? 0.5 : 0.0;
+  return options;
+}
+
+data::LoaderOptions loader_options(const config::DataConfig& data,
+                                   const config::AugmentConfig& augment,
+                                   data::LoaderMode mode,
+                                   std::uint64_t seed,
+                                   c10::Device device) {
+  data::LoaderOptions options;
+  options.mode = mode;
+  options.workers = static_cast<int>(data.workers);
+  options.prefetch = static_cast<int>(data.prefetch_batches);
+  options.seed = seed;
+  options.augment = augment_options(augment);
+  const auto placement = parse_choice<data::AugmentPlacement>(
+      data::augment_placement_names(), augment.placement, "augment.placement");
+  options.defer_augmentation = data::augments_on_device(placement, device);
+  options.pin_memory = device.is_cuda();
+  spdlog::info("[data] augmentation {}{}",
+               options.defer_augmentation
+                   ? "on " + device.str() + ", batched"
+                   : "in " + std::to_string(options.workers) + " loader thread(s)",
+               options.pin_memory ? ", batches pinned for asynchronous copies" : "");
   return options;
 }
 

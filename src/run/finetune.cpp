@@ -85,13 +85,9 @@ class SegmentationTask : public engine::TrainingTask {
                                "than the " + std::to_string(world_) +
                                " processes of this run; use fewer processes");
     }
-    data::LoaderOptions options;
-    options.mode = data::LoaderMode::kSegmentation;
-    options.workers = static_cast<int>(config.data.workers);
-    options.prefetch = static_cast<int>(config.data.prefetch_batches);
-    options.seed = seed;
-    options.augment = augment_options(config.augment);
-    loader_ = std::make_unique<data::Loader>(source_, options);
+    loader_ = std::make_unique<data::Loader>(
+        source_, loader_options(config.data, config.augment, data::LoaderMode::kSegmentation, seed,
+                                device_));
     model_.net->to(device_);
     if (config.run.channels_last) models::use_channels_last(*model_.net);
     // After the moves above: the selector holds the network's tensors as they will train.
@@ -128,12 +124,12 @@ class SegmentationTask : public engine::TrainingTask {
     for (std::int64_t skipped = 0; skipped < first_step; ++skipped) loader_->next();
   }
   torch::Tensor forward_step(std::int64_t epoch, std::int64_t step) override {
-    auto batch = loader_->next();
-    TORCH_CHECK(batch.has_value(), "finetune: the loader ran out of batches at epoch ", epoch,
+    const auto gathered = loader_->next();
+    TORCH_CHECK(gathered.has_value(), "finetune: the loader ran out of batches at epoch ", epoch,
                 " step ", step);
-    const auto image =
-        models::channels_last_input(batch->image.to(device_), config_.run.channels_last);
-    const auto mask = batch->mask.to(device_);
+    const data::LoaderBatch batch = loader_->to_device(*gathered, device_);
+    const auto image = models::channels_last_input(batch.image, config_.run.channels_last);
+    const auto& mask = batch.mask;
     const auto logits = model_.net->forward(image);
     auto loss = torch::nn::functional::cross_entropy(
         logits.to(torch::kFloat32), mask,

@@ -184,11 +184,11 @@ class PretrainTask final : public engine::TrainingTask {
   }
 
   torch::Tensor forward_step(std::int64_t epoch, std::int64_t step) override {
-    const data::LoaderBatch batch = next_batch();
+    const data::LoaderBatch batch = loader_.to_device(next_batch(), device_);
     ssl::MethodBatch input;
-    input.view1 = models::channels_last_input(batch.view1.to(device_), channels_last_);
-    input.view2 = models::channels_last_input(batch.view2.to(device_), channels_last_);
-    input.patient = batch.patient.to(device_);
+    input.view1 = models::channels_last_input(batch.view1, channels_last_);
+    input.view2 = models::channels_last_input(batch.view2, channels_last_);
+    input.patient = batch.patient;
     input.index = batch.index;  // PIRL's bank indices are gathered on the CPU
     const std::int64_t global_step = epoch * plan_.steps_per_epoch() + step;
     if (hooks_.before_step) hooks_.before_step(global_step, input);
@@ -399,14 +399,10 @@ int pretrain(const config::PretrainConfig& config,
     for (const auto& entry : method->modules()) models::use_channels_last(*entry.second);
   }
 
-  data::LoaderOptions loader_options;
-  loader_options.mode = data::LoaderMode::kContrastive;
-  loader_options.workers = static_cast<int>(config.data.workers);
-  loader_options.prefetch = static_cast<int>(config.data.prefetch_batches);
-  loader_options.seed = context.seed;
-  loader_options.augment = augment_options(config.augment);
   const data::CachedSource source(dataset);
-  data::Loader loader(source, loader_options);
+  data::Loader loader(source,
+                      loader_options(config.data, config.augment, data::LoaderMode::kContrastive,
+                                     context.seed, context.device));
 
   spdlog::info(
       "[pretrain] {} on {} ({} images of {} patients, {}x{}): {} steps/epoch of {}, {} "

@@ -34,10 +34,12 @@ std::vector<std::string> identity_lines(const std::string& yaml) {
   std::string line;
   while (std::getline(in, line)) {
     const auto first = line.find_first_not_of(' ');
-    // data.cache_residency only says where the same pixels are held.
+    // data.cache_residency only says where the same pixels are held, augment.placement where the
+    // same draws are applied (as run.device, it may differ on the machine a run resumes on).
     if (first == 2 &&
         (line.compare(2, 7, "device:") == 0 || line.compare(2, 8, "threads:") == 0 ||
-         line.compare(2, 5, "dist_") == 0 || line.compare(2, 16, "cache_residency:") == 0)) {
+         line.compare(2, 5, "dist_") == 0 || line.compare(2, 16, "cache_residency:") == 0 ||
+         line.compare(2, 10, "placement:") == 0)) {
       continue;
     }
     lines.push_back(line);

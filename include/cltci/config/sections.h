@@ -87,6 +87,7 @@ struct AugmentConfig {
   std::vector<double> brightness{0.6, 1.4};
   std::vector<double> gamma{1.0, 1.4};
   bool hflip = false;
+  std::string placement = "auto";
 };
 
 struct OptimConfig {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <opencv2/core/mat.hpp>
+#include <opencv2/core/matx.hpp>
 
 #include <cstdint>
 
@@ -45,6 +46,10 @@ struct AugmentDraw {
 };
 
 AugmentDraw draw_augment(const AugmentOptions& options, int input_size, std::uint64_t seed);
+
+/// The draw's warp from input pixel coordinates (pixel centres at integers) to output ones:
+/// translate, rotate about the centre, flip, then the crop scaled onto the output.
+cv::Matx23d augment_warp(const AugmentDraw& draw, int input_size, int output_size);
 
 /// Augments a square CV_8UC1 / CV_16UC1 (or CV_32FC1 in [0,1]) image and, when given, its label
 /// map. `image_out` receives CV_32FC1 in [0, 1] of the output size; when it already has that

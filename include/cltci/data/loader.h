@@ -4,9 +4,11 @@
 #pragma once
 
 #include "cltci/data/augment.h"
+#include "cltci/data/batch_augment.h"
 #include "cltci/data/samplers.h"
 
 #include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
 #include <opencv2/core/mat.hpp>
 
 #include <condition_variable>
@@ -63,6 +65,12 @@ struct LoaderOptions {
   int prefetch = 4;        ///< batches produced ahead of the consumer (>= 1)
   std::uint64_t seed = 0;  ///< the run's seed
   AugmentOptions augment;  ///< output_size 0 keeps the cached size
+  /// Leaves the pixel work to to_device() (data/batch_augment.h, the GPU data path): the
+  /// workers gather the cached images as they are, one byte a pixel for 8-bit caches, and draw
+  /// each view's plan; the views are the same draws as the workers' own augmentation would make.
+  bool defer_augmentation = false;
+  /// Batch tensors in page-locked memory (needs CUDA), so that to_device() copies asynchronously.
+  bool pin_memory = false;
 };
 
 /// One batch. Images are float32 in [0, 1], [B, 1, S, S]; in contrastive mode `view1` and
@@ -73,6 +81,11 @@ struct LoaderBatch {
   at::Tensor image, mask;
   at::Tensor patient;  ///< [B] int64 patient numbers
   at::Tensor index;    ///< [B] int64 data set indices
+  /// Deferred augmentation: the cached images [B, 1, S, S] (uint8, uint16 or float32, as
+  /// cached), their label maps [B, S, S] uint8 (segmentation), and the plans of view 1 (or the
+  /// segmentation image) and view 2. The views above are then empty until to_device().
+  at::Tensor source, source_labels;
+  AugmentPlan plan1, plan2;
 };
 
 /// Sample `j` of batch `b` has epoch position p = (sizes of batches before b) + j, and view v is
@@ -97,6 +110,10 @@ class Loader {
   /// The next batch in order, or nullopt after the epoch's last one. A worker's exception is
   /// rethrown here (common::InputError / common::Error naming the sample and its file).
   std::optional<LoaderBatch> next();
+
+  /// `batch` on `device`, its views (or image and mask) complete: a deferred augmentation is
+  /// done there, in one batched pass per view. Copies are asynchronous from pinned batches.
+  LoaderBatch to_device(const LoaderBatch& batch, c10::Device device) const;
 
  private:
   struct Result {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "cltci/dist/group.h"
+#include "cltci/engine/grad_scaler.h"
 #include "cltci/engine/lr_schedule.h"
 #include "cltci/engine/optimizer.h"
 #include "cltci/engine/precision.h"
@@ -60,6 +61,13 @@ enum class LossReadback {
   kDeferred,
 };
 
+/// Whether the loss is scaled before backward (GradScaler).
+enum class LossScaling {
+  kAuto,  ///< under fp16 only (bf16 and fp32 have the exponent range to need none)
+  kOn,    ///< always; in fp32 a no-op on finite gradients (the scale is a power of two)
+  kOff,
+};
+
 struct TrainerOptions {
   std::filesystem::path run_dir;
   std::int64_t epochs = 1;
@@ -70,6 +78,8 @@ struct TrainerOptions {
   LrSchedule schedule = LrSchedule::kCosine;
   double grad_clip = 0.0;  ///< 0: off
   Precision precision = Precision::kFp32;
+  LossScaling loss_scaling = LossScaling::kAuto;
+  GradScalerOptions grad_scaler;
   c10::Device device{c10::kCPU};
   OptimizerOptions optimizer;
   /// Data-parallel runs read every step (the ranks agree on each step's loss).
@@ -90,6 +100,9 @@ struct TrainResult {
   /// backward (what the overlap with backward did not hide) and for the step's agreement on
   /// the loss; 0 for one process.
   double sync_seconds_per_step = 0.0;
+  /// Loss scaling: optimizer steps skipped over the whole run (resumes included) because the
+  /// scaled gradients overflowed; 0 without scaling.
+  std::int64_t skipped_steps = 0;
 };
 
 inline constexpr const char* kCheckpointFile = "checkpoint.pt";

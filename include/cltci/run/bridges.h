@@ -8,11 +8,15 @@
 #include "cltci/data/augment.h"
 #include "cltci/data/dataset_cache.h"
 #include "cltci/data/folds.h"
+#include "cltci/data/loader.h"
 #include "cltci/data/phantom.h"
 #include "cltci/engine/trainer.h"
 #include "cltci/models/model_factory.h"
 #include "cltci/ssl/method.h"
 
+#include <c10/core/Device.h>
+
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -30,6 +34,14 @@ ssl::MethodOptions method_options(const config::PretrainConfig& config,
                                   const data::CachedDataset& dataset);
 
 data::AugmentOptions augment_options(const config::AugmentConfig& augment);
+
+/// The loader of a run on `device`: data.workers and data.prefetch_batches, the augmentation's
+/// ranges and where it runs (augment.placement), and pinned batches when the device is a GPU.
+data::LoaderOptions loader_options(const config::DataConfig& data,
+                                   const config::AugmentConfig& augment,
+                                   data::LoaderMode mode,
+                                   std::uint64_t seed,
+                                   c10::Device device);
 
 data::PhantomOptions phantom_options(const config::SourceConfig& source);
 

@@ -3,6 +3,7 @@
 #include "cltci/common/error.h"
 #include "cltci/data/dataset_cache.h"
 #include "cltci/data/phantom.h"
+#include "common_test_support.h"
 
 #include <gtest/gtest.h>
 #include <opencv2/core.hpp>
@@ -118,6 +119,95 @@ TEST(LoaderTest, SegmentationBatchesPairImagesWithMasks) {
     const auto expected_image =
         torch::from_blob(image.data, {1, 32, 32}, torch::kUInt8).to(torch::kFloat32) / 255;
     EXPECT_TRUE(torch::allclose(batch.image[j], expected_image, 0, 1e-6));
+  }
+}
+
+TEST(LoaderTest, DeferredAugmentationGivesTheSameViewsOnTheDevice) {
+  const CachedDataset& data = tiny_phantom();
+  const CachedSource source(data);
+  const std::vector<Batch> batches{{0, 1, 2, 3}, {4, 5, 6}};
+  LoaderOptions options;
+  options.seed = 11;
+  options.augment.output_size = 24;
+  options.augment.flip_probability = 0.5;
+  const auto eager = run_epoch(source, options, 2, batches);
+  options.defer_augmentation = true;
+  Loader loader(source, options);
+  loader.start_epoch(2, batches);
+  for (const LoaderBatch& expected : eager) {
+    const auto gathered = loader.next();
+    ASSERT_TRUE(gathered.has_value());
+    // Gathered: the cached uint8 images, one plan per view, no views yet.
+    EXPECT_EQ(gathered->source.scalar_type(), torch::kUInt8);
+    EXPECT_EQ(gathered->source.size(2), 32);
+    EXPECT_FALSE(gathered->view1.defined());
+    EXPECT_EQ(gathered->plan2.theta.size(0), expected.view1.size(0));
+    const LoaderBatch batch = loader.to_device(*gathered, torch::kCPU);
+    ASSERT_EQ(batch.view1.sizes(), expected.view1.sizes());
+    EXPECT_TRUE(torch::equal(batch.patient, expected.patient));
+    EXPECT_TRUE(torch::equal(batch.index, expected.index));
+    // The same draws; only the interpolation differs (OpenCV's 1/32-pixel weights).
+    for (const auto& [mine, theirs] :
+         {std::pair{batch.view1, expected.view1}, std::pair{batch.view2, expected.view2}}) {
+      EXPECT_LT((mine - theirs).abs().mean().item<float>(), 4e-3F);
+    }
+    EXPECT_GT((batch.view1 - batch.view2).abs().mean().item<float>(), 0.01F);
+  }
+  EXPECT_FALSE(loader.next().has_value());
+}
+
+TEST(LoaderTest, DeferredSegmentationAugmentsImagesAndMasksTogether) {
+  const CachedDataset& data = tiny_phantom();
+  const CachedSource source(data);
+  LoaderOptions options;
+  options.mode = LoaderMode::kSegmentation;
+  options.seed = 4;
+  options.augment.flip_probability = 0.5;
+  const auto eager = run_epoch(source, options, 0, {{0, 3, 5, 7}});
+  options.defer_augmentation = true;
+  Loader loader(source, options);
+  loader.start_epoch(0, {{0, 3, 5, 7}});
+  const auto gathered = loader.next();
+  ASSERT_TRUE(gathered.has_value());
+  EXPECT_EQ(gathered->source_labels.sizes(), (std::vector<std::int64_t>{4, 32, 32}));
+  const LoaderBatch batch = loader.to_device(*gathered, torch::kCPU);
+  ASSERT_EQ(batch.mask.sizes(), eager[0].mask.sizes());
+  EXPECT_EQ(batch.mask.scalar_type(), torch::kInt64);
+  EXPECT_GT(batch.mask.eq(eager[0].mask).to(torch::kDouble).mean().item<double>(), 0.98);
+  EXPECT_LT((batch.image - eager[0].image).abs().mean().item<float>(), 4e-3F);
+}
+
+TEST(LoaderTest, PinnedDeferredBatchesReachTheGpuAugmented_CUDA) {
+  CLTCI_REQUIRE_CUDA();
+  const CachedDataset& data = tiny_phantom();
+  const CachedSource source(data);
+  LoaderOptions options;
+  options.seed = 2;
+  options.defer_augmentation = true;
+  const auto on_cpu = run_epoch(source, options, 1, {{0, 1, 2, 3}});
+  options.pin_memory = true;
+  Loader loader(source, options);
+  loader.start_epoch(1, {{0, 1, 2, 3}});
+  const auto pinned = loader.next();
+  ASSERT_TRUE(pinned.has_value());
+  EXPECT_TRUE(pinned->source.is_pinned());
+  EXPECT_TRUE(pinned->plan1.theta.is_pinned());
+  const LoaderBatch gpu = loader.to_device(*pinned, torch::kCUDA);
+  const LoaderBatch cpu = loader.to_device(on_cpu[0], torch::kCPU);
+  ASSERT_TRUE(gpu.view1.is_cuda());
+  EXPECT_TRUE(gpu.patient.is_cuda());
+  EXPECT_LT((gpu.view1.cpu() - cpu.view1).abs().max().item<float>(), 1e-4F);
+  EXPECT_LT((gpu.view2.cpu() - cpu.view2).abs().max().item<float>(), 1e-4F);
+}
+
+TEST(LoaderTest, PinnedBatchesNeedCuda) {
+  LoaderOptions options;
+  options.pin_memory = true;
+  const CachedSource source(tiny_phantom());
+  if (torch::cuda::is_available()) {
+    EXPECT_NO_THROW(Loader(source, options));
+  } else {
+    EXPECT_THROW(Loader(source, options), common::InputError);
   }
 }
 

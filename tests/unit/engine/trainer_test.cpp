@@ -47,11 +47,15 @@ class RegressionTask : public TrainingTask {
     auto loss = torch::mse_loss(model_->forward(inputs_.index_select(0, index)),
                                 targets_.index_select(0, index));
     if (poison_ && calls_ == poisoned_call_) loss = loss * std::numeric_limits<float>::quiet_NaN();
+    // Finite in fp32, but its gradients overflow once the loss is scaled by 2^16.
+    if (calls_ == overflow_call) loss = loss * 1e36F;
     return loss;
   }
   void save_state(torch::serialize::OutputArchive& archive) override { model_->save(archive); }
   void load_state(torch::serialize::InputArchive& archive) override { model_->load(archive); }
   void set_training(bool training) override { model_->train(training); }
+  std::int64_t overflow_call = -1;  ///< 1-based forward call whose loss is multiplied by 1e36
+
   torch::Tensor flat_weights() {
     std::vector<torch::Tensor> flat;
     for (const auto& p : model_->parameters()) flat.push_back(p.detach().flatten());
@@ -177,6 +181,56 @@ TEST(Trainer, DeferredLossReadbackLogsTheSameLossesAndWeights) {
   const auto expected = metrics_without_rates(every_dir / kMetricsFile);
   EXPECT_EQ(expected.size(), 13u);  // header + every 2 of 24 steps
   EXPECT_EQ(metrics_without_rates(deferred_dir / kMetricsFile), expected);
+}
+
+TEST(Trainer, LossScalingInFp32LeavesFiniteGradientsExactlyAsTheyWere) {
+  testing::TempDir plain_dir;
+  testing::TempDir scaled_dir;
+  RegressionTask plain;
+  auto options = options_for(plain_dir.path());
+  options.loss_scaling = LossScaling::kOff;
+  const auto plain_result = train(plain, options);
+  RegressionTask scaled;
+  options = options_for(scaled_dir.path());
+  options.loss_scaling = LossScaling::kOn;
+  options.grad_scaler.growth_interval = 5;  // the scale grows 4 times over 24 steps
+  const auto scaled_result = train(scaled, options);
+  // Powers of two: scaling by 2^16..2^20 and back is exact, so not one bit may differ.
+  EXPECT_TRUE(torch::equal(plain.flat_weights(), scaled.flat_weights()));
+  EXPECT_EQ(plain_result.last_loss, scaled_result.last_loss);
+  EXPECT_EQ(scaled_result.skipped_steps, 0);
+  EXPECT_EQ(plain_result.skipped_steps, 0);
+}
+
+TEST(Trainer, OverflowingScaledGradientsSkipTheStepAndResumeExactly) {
+  auto options_in = [](const std::filesystem::path& dir) {
+    auto options = options_for(dir);
+    options.loss_scaling = LossScaling::kOn;
+    options.grad_scaler.growth_interval = 3;
+    return options;
+  };
+  testing::TempDir straight_dir;
+  RegressionTask straight;
+  straight.overflow_call = 4;
+  const auto straight_result = train(straight, options_in(straight_dir.path()));
+  EXPECT_EQ(straight_result.skipped_steps, 1);
+  EXPECT_TRUE(torch::isfinite(straight.flat_weights()).all().item<bool>());
+  EXPECT_LT(straight_result.last_loss, 2.0);
+
+  // The same run interrupted after the skipped step resumes with its scale, growth tracker and
+  // count of skipped steps.
+  testing::TempDir resumed_dir;
+  {
+    RegressionTask first(/*interrupt_at_global_step=*/9);
+    first.overflow_call = 4;
+    EXPECT_THROW(train(first, options_in(resumed_dir.path())), common::Interrupted);
+  }
+  common::request_interrupt(false);
+  RegressionTask second;  // its forward calls count from 1 again: no second overflow
+  const auto resumed_result = train(second, options_in(resumed_dir.path()));
+  EXPECT_TRUE(resumed_result.resumed);
+  EXPECT_EQ(resumed_result.skipped_steps, 1);
+  EXPECT_TRUE(torch::equal(straight.flat_weights(), second.flat_weights()));
 }
 
 TEST(Trainer, DeferredNonFiniteLossIsNamedAndNothingAfterItIsSaved) {

@@ -200,6 +200,33 @@ TEST(Pretrain, VanillaMethodsDrawRandomBatchesOfTheConfiguredSize) {
   EXPECT_EQ(steps, dataset.size() / 8);  // the short last batch is dropped
 }
 
+TEST(Pretrain, AugmentationOnTheDeviceTrainsOnTheLoadersDraws) {
+  testing::TempDir dir;
+  std::map<std::string, std::vector<torch::Tensor>> views;
+  for (const std::string placement : {"loader", "device"}) {
+    auto c = tiny_config(dir, "cltci_moco");
+    c.run.name = placement;
+    c.optim.epochs = 1;
+    c.augment.placement = placement;
+    c.augment.hflip = true;
+    PretrainHooks hooks;
+    hooks.before_step = [&](std::int64_t, const ssl::MethodBatch& batch) {
+      views[placement].push_back(batch.view1.clone());
+      views[placement].push_back(batch.view2.clone());
+    };
+    ASSERT_EQ(pretrain(c, {}, hooks), 0);
+  }
+  ASSERT_EQ(views["loader"].size(), views["device"].size());
+  ASSERT_FALSE(views["loader"].empty());
+  for (std::size_t v = 0; v < views["loader"].size(); ++v) {
+    const auto& eager = views["loader"][v];
+    const auto& batched = views["device"][v];
+    ASSERT_EQ(eager.sizes(), batched.sizes());
+    // The same draws, warped by OpenCV in the threads or by grid_sample on the device.
+    EXPECT_LT((eager - batched).abs().mean().item<float>(), 4e-3F) << "view " << v;
+  }
+}
+
 class ResumeEquality : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ResumeEquality, InterruptedAndResumedRunEndsWithTheSameEncoder) {

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# The GPU machine's one script (issue #12): builds the GPU-only variant of the toolkit from what
+# that machine has (CUDA, CMake, ninja, Python's torch) plus the bundle of scripts/device_bundle.sh,
+# runs every *_CUDA test and the pre-training benchmark, and writes the figures under ${OUT}.
+# Where no GPU is visible it runs the CPU fallback: the same build, the CPU tests of the GPU data
+# path and a short CPU benchmark, so that the script is proven before device minutes are spent.
+#   scripts/device_check.sh [--phase build|test|bench|all] [--bundle DIR] [--build DIR]
+#                           [--steps N] [--jobs N]
+# Environment: OUT (default ./device-output), CLTCI_TORCH_PREFIX (default: Python torch's
+# cmake_prefix_path), PYTHON (default python3).
+# Exit codes: 0 all ran and passed, 1 a test failed or was skipped on a GPU, 2 bad setup.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+phase=all
+bundle="${root}/.device/bundle"
+build="${root}/.device/build"
+steps=""
+jobs="$(nproc)"
+while (($#)); do
+  case "$1" in
+    --phase) phase="$2" ;;
+    --bundle) bundle="$2" ;;
+    --build) build="$2" ;;
+    --steps) steps="$2" ;;
+    --jobs) jobs="$2" ;;
+    *)
+      echo "device_check: unknown argument '$1'" >&2
+      exit 2
+      ;;
+  esac
+  shift 2
+done
+case "${phase}" in build | test | bench | all) ;; *)
+  echo "device_check: --phase must be build, test, bench or all, not '${phase}'" >&2
+  exit 2
+  ;;
+esac
+out="${OUT:-${root}/device-output}"
+mkdir -p "${out}"
+python="${PYTHON:-python3}"
+log() { echo "[device_check $(date -u +%H:%M:%S)] $*" | tee -a "${out}/device_check.log" >&2; }
+
+if [[ ! -f "${bundle}/lib/cmake/OpenCV/OpenCVConfig.cmake" ]]; then
+  echo "device_check: no bundle at ${bundle}; write it with scripts/device_bundle.sh on the" \
+    "Debian host and carry it (the device tool's carry: .device/bundle)" >&2
+  exit 2
+fi
+gpu=0
+if command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then gpu=1; fi
+export LD_LIBRARY_PATH="${bundle}/lib${LD_LIBRARY_PATH:+:${LD_LIBRARY_PATH}}"
+
+if [[ "${phase}" == build || "${phase}" == all ]]; then
+  torch_prefix="${CLTCI_TORCH_PREFIX:-}"
+  if [[ -z "${torch_prefix}" ]] &&
+    ! torch_prefix="$("${python}" -c 'import torch; print(torch.utils.cmake_prefix_path)')"; then
+    echo "device_check: ${python} has no torch; set PYTHON or CLTCI_TORCH_PREFIX" >&2
+    exit 2
+  fi
+  {
+    echo "host: $(uname -srm), $(nproc) cores, glibc $(ldd --version | head -n 1 | awk '{print $NF}')"
+    echo "torch: $("${python}" -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda)')"
+    echo "cmake: $(cmake --version | head -n 1); nvcc: $(nvcc --version 2>/dev/null | tail -n 1 || echo none)"
+    if ((gpu)); then nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader; fi
+    echo "bundle: $(head -n 2 "${bundle}/README" | tr '\n' ' ')"
+  } >"${out}/environment.txt" 2>&1
+  cat "${out}/environment.txt" >&2
+  launcher=()
+  if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
+  cuda_flag=-DCLTCI_CUDA=AUTO
+  if ((gpu)); then cuda_flag=-DCLTCI_CUDA=ON; fi
+  log "configuring ${build} (GPU-only variant: no image codecs, no DICOM)"
+  cmake -S "${root}" -B "${build}" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    "-DCMAKE_PREFIX_PATH=${bundle};${torch_prefix}" -DCLTCI_IMAGE_CODECS=OFF -DCLTCI_DICOM=OFF \
+    -DCLTCI_PYTHON= "${cuda_flag}" "-DGIF_INCLUDE_DIR=${bundle}/include" \
+    "-DGIF_LIBRARY=${bundle}/lib/libgif.so.7" "${launcher[@]}" >"${out}/configure.log" 2>&1 || {
+    tail -n 30 "${out}/configure.log" >&2
+    exit 2
+  }
+  # What was found must be the bundle's, not a stray system copy.
+  for dir in OpenCV_DIR yaml-cpp_DIR spdlog_DIR fmt_DIR CLI11_DIR; do
+    found="$(grep -E "^${dir}:" "${build}/CMakeCache.txt" | cut -d= -f2-)"
+    if [[ "${found}" != "${bundle}"/* ]]; then
+      echo "device_check: ${dir} is '${found}', not inside the bundle ${bundle}" >&2
+      exit 2
+    fi
+  done
+  log "building cltci_tests and cltci_pretrain_bench with ${jobs} jobs"
+  start=${SECONDS}
+  cmake --build "${build}" -j "${jobs}" --target cltci_tests cltci_pretrain_bench \
+    >"${out}/build.log" 2>&1 || {
+    tail -n 40 "${out}/build.log" >&2
+    exit 1
+  }
+  log "built in $((SECONDS - start)) s"
+fi
+
+tests="${build}/tests/cltci_tests"
+bench="${build}/bench/cltci_pretrain_bench"
+for binary in "${tests}" "${bench}"; do
+  if [[ "${phase}" != build && ! -x "${binary}" ]]; then
+    echo "device_check: ${binary} is not built (run --phase build first)" >&2
+    exit 2
+  fi
+done
+status=0
+
+if [[ "${phase}" == test || "${phase}" == all ]]; then
+  if ((gpu)); then
+    filter='*_CUDA'
+  else
+    # CPU fallback: the GPU data path and loss scaling on the CPU, and the CUDA tests listed.
+    filter='BatchAugment.*:GradScaler.*:LoaderTest.*:Trainer.*Scal*:SupConLoss.*_CUDA'
+  fi
+  log "tests: ${filter}"
+  set +e
+  "${tests}" --gtest_filter="${filter}" --gtest_brief=0 >"${out}/tests.txt" 2>&1
+  rc=$?
+  set -e
+  tail -n 15 "${out}/tests.txt" >&2
+  if ((rc != 0)); then
+    log "tests failed (exit ${rc})"
+    status=1
+  fi
+  if ((gpu)) && grep -q "^\[  SKIPPED \]" "${out}/tests.txt"; then
+    log "a *_CUDA test skipped although a GPU is present (does torch see it?)"
+    status=1
+  fi
+fi
+
+if [[ "${phase}" == bench || "${phase}" == all ]]; then
+  if ((gpu)); then
+    args=(--device cuda --threads 8 --workers 8 --steps "${steps:-30}" --warmup 5
+      --arch unet,resnet50 --methods cltci_moco,cltci_simclr --precision fp32,bf16
+      --format nchw,nhwc --augment-placement loader,device)
+  else
+    args=(--device cpu --threads "$(nproc)" --workers 1 --steps "${steps:-1}" --warmup 1
+      --size 128 --arch unet --methods cltci_moco --precision fp32 --format nchw
+      --augment-placement loader,device)
+  fi
+  log "benchmark: ${args[*]}"
+  set +e
+  "${bench}" "${args[@]}" >"${out}/bench.txt" 2>"${out}/bench.stderr"
+  rc=$?
+  set -e
+  cat "${out}/bench.txt" >&2
+  if ((rc != 0)); then
+    tail -n 5 "${out}/bench.stderr" >&2
+    log "benchmark failed (exit ${rc})"
+    status=1
+  fi
+fi
+log "done: $( ((gpu)) && echo "GPU" || echo "CPU fallback"), status ${status}; figures in ${out}"
+exit "${status}"
