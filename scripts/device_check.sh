@@ -5,7 +5,7 @@
 # Where no GPU is visible it runs the CPU fallback: the same build, the CPU tests of the GPU data
 # path and a short CPU benchmark, so that the script is proven before device minutes are spent.
 #   scripts/device_check.sh [--phase build|test|bench|all] [--bundle DIR] [--build DIR]
-#                           [--steps N] [--jobs N]
+#                           [--steps N] [--jobs N] [--bench-args "EXTRA ARGS"]
 # Environment: OUT (default ./device-output), CLTCI_TORCH_PREFIX (default: Python torch's
 # cmake_prefix_path), PYTHON (default python3).
 # Exit codes: 0 all ran and passed, 1 a test failed or was skipped on a GPU, 2 bad setup.
@@ -16,6 +16,7 @@ bundle="${root}/.device/bundle"
 build="${root}/.device/build"
 steps=""
 jobs="$(nproc)"
+extra=""
 while (($#)); do
   case "$1" in
     --phase) phase="$2" ;;
@@ -23,6 +24,7 @@ while (($#)); do
     --build) build="$2" ;;
     --steps) steps="$2" ;;
     --jobs) jobs="$2" ;;
+    --bench-args) extra="$2" ;;
     *)
       echo "device_check: unknown argument '$1'" >&2
       exit 2
@@ -66,12 +68,23 @@ if [[ "${phase}" == build || "${phase}" == all ]]; then
   cat "${out}/environment.txt" >&2
   launcher=()
   if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
-  cuda_flag=-DCLTCI_CUDA=AUTO
-  if ((gpu)); then cuda_flag=-DCLTCI_CUDA=ON; fi
+  cuda_flags=(-DCLTCI_CUDA=AUTO)
+  if ((gpu)); then
+    # The toolkit may be installed without being on PATH.
+    if ! command -v nvcc >/dev/null && [[ -x /usr/local/cuda/bin/nvcc ]]; then
+      export PATH="/usr/local/cuda/bin:${PATH}"
+    fi
+    # Only this GPU's architecture: half the CUDA compile time of the default 80;90.
+    cap="$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -n 1 | tr -d ' ')"
+    cuda_flags=(-DCLTCI_CUDA=ON)
+    if [[ "${cap}" =~ ^[0-9]+\.[0-9]+$ ]]; then
+      cuda_flags+=("-DCMAKE_CUDA_ARCHITECTURES=${cap/./}" "-DTORCH_CUDA_ARCH_LIST=${cap}")
+    fi
+  fi
   log "configuring ${build} (GPU-only variant: no image codecs, no DICOM)"
   cmake -S "${root}" -B "${build}" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     "-DCMAKE_PREFIX_PATH=${bundle};${torch_prefix}" -DCLTCI_IMAGE_CODECS=OFF -DCLTCI_DICOM=OFF \
-    -DCLTCI_PYTHON= "${cuda_flag}" "-DGIF_INCLUDE_DIR=${bundle}/include" \
+    -DCLTCI_PYTHON= "${cuda_flags[@]}" "-DGIF_INCLUDE_DIR=${bundle}/include" \
     "-DGIF_LIBRARY=${bundle}/lib/libgif.so.7" "${launcher[@]}" >"${out}/configure.log" 2>&1 || {
     tail -n 30 "${out}/configure.log" >&2
     exit 2
@@ -129,7 +142,8 @@ fi
 
 if [[ "${phase}" == bench || "${phase}" == all ]]; then
   if ((gpu)); then
-    args=(--device cuda --threads 8 --workers 8 --steps "${steps:-30}" --warmup 5
+    # At least 2 s per measurement: NVML's busy counter covers the last 1/6 s to 1 s.
+    args=(--device cuda --threads 8 --workers 8 --steps "${steps:-30}" --warmup 5 --min-seconds 2
       --arch unet,resnet50 --methods cltci_moco,cltci_simclr --precision fp32,bf16
       --format nchw,nhwc --augment-placement loader,device)
   else
@@ -137,6 +151,9 @@ if [[ "${phase}" == bench || "${phase}" == all ]]; then
       --size 128 --arch unet --methods cltci_moco --precision fp32 --format nchw
       --augment-placement loader,device)
   fi
+  # e.g. --bench-args "--batch 128 --arch unet --methods cltci_moco" (later flags win).
+  read -r -a extra_args <<<"${extra}"
+  args+=("${extra_args[@]}")
   log "benchmark: ${args[*]}"
   set +e
   "${bench}" "${args[@]}" >"${out}/bench.txt" 2>"${out}/bench.stderr"
