@@ -4,9 +4,15 @@
 #include "cltci/common/error.h"
 #include "cltci/common/file_check.h"
 
+// Set by whoever compiles this file (src/CMakeLists.txt, fuzz/CMakeLists.txt): undefined would
+// silently read as "no codecs".
+#ifndef CLTCI_WITH_IMAGE_CODECS
+#error "CLTCI_WITH_IMAGE_CODECS must be defined (0 or 1) by the build"
+#endif
 #if CLTCI_WITH_IMAGE_CODECS
 #include <opencv2/imgcodecs.hpp>
 #endif
+#include <opencv2/core.hpp>
 
 #include <algorithm>
 #include <array>
