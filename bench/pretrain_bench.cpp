@@ -1,12 +1,14 @@
-// Pre-training throughput of each method x backbone x precision x memory format (images/s):
-// loss, backward, SGD step and the method's after-step work at each method's paper batch size,
-// measured twice side by side: compute only (one batch of random images reused) and end to end
-// (batches from the loader: a phantom cache decoded once, augmented by --workers threads, as
+// Training throughput of each method x backbone x precision x memory format (images/s): for a
+// pre-training method its loss, backward, SGD step and after-step work at its paper batch size;
+// for `finetune` the segmentation network's step as `finetune` runs it by default (U-Net or
+// DeepLabV3+, 3 classes, cross-entropy, Adam, batch 10, images and label maps augmented jointly).
+// Each is measured twice side by side: compute only (one batch of random images reused) and end to
+// end (batches from the loader: a phantom cache decoded once, augmented by --workers threads, as
 // `pretrain` trains), with their ratio and the peak host memory of the step (the caching
 // allocator's live + cached bytes; CLTCI_HOST_CACHE=0 runs torch's default allocator and prints
 // "-").
 //   cltci_pretrain_bench [--size 256] [--threads 2] [--steps 1] [--warmup 1] [--workers 1]
-//                        [--arch unet,resnet50] [--methods cltci_moco,moco,...]
+//                        [--arch unet,resnet50] [--methods cltci_moco,moco,...,finetune]
 //                        [--precision fp32,bf16] [--format nchw,nhwc] [--e2e 1]
 //                        [--device cpu|cuda] [--augment-placement loader,device]
 //                        [--batch 0] [--min-seconds 0]
@@ -22,13 +24,20 @@
 // cached bytes. An image counts once whatever the method does with it (two views for MoCo/SimCLR,
 // four rotations, nine jigsaw patches): images/s is what sets an epoch's time.
 #include "cltci/common/host_allocator.h"
+#include "cltci/config/finetune_config.h"
+#include "cltci/data/augment.h"
 #include "cltci/data/dataset_cache.h"
 #include "cltci/data/loader.h"
 #include "cltci/data/phantom.h"
 #include "cltci/data/phantom_export.h"
 #include "cltci/data/samplers.h"
+#include "cltci/engine/optimizer.h"
 #include "cltci/engine/precision.h"
+#include "cltci/engine/segmentation_loss.h"
+#include "cltci/models/encoder.h"
 #include "cltci/models/memory_format.h"
+#include "cltci/models/model_factory.h"
+#include "cltci/run/bridges.h"
 #include "cltci/ssl/method.h"
 
 #include <opencv2/core/utility.hpp>
@@ -45,6 +54,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -64,8 +74,8 @@ struct Settings {
   int steps = 1;
   int warmup = 1;
   std::vector<std::string> archs{"unet", "resnet50"};
-  std::vector<std::string> methods{"cltci_moco", "moco",     "cltci_simclr",
-                                   "simclr",     "rotation", "pirl"};
+  std::vector<std::string> methods{"cltci_moco", "moco", "cltci_simclr", "simclr",
+                                   "rotation",   "pirl", "finetune"};
   std::vector<std::string> precisions{"fp32", "bf16"};
   std::vector<std::string> formats{"nchw"};
   std::vector<std::string> placements{"loader"};
@@ -198,12 +208,24 @@ struct Rates {
   double compute_gpu_peak_mib = -1;
 };
 
-/// The batch sizes of the authors' scripts (cl-tci-reference.md §4).
+/// The row of fine-tuning's step, beside the pre-training methods'.
+const std::string kFinetune = "finetune";
+
+/// The batch sizes of the authors' scripts (cl-tci-reference.md §4); fine-tuning's is
+/// `finetune`'s default (optim.batch_size).
 std::int64_t paper_batch(const std::string& method) {
+  if (method == kFinetune)
+    return cltci::config::FinetuneConfig::finetune_optim_defaults().batch_size;
   static const std::map<std::string, std::int64_t> sizes{{"cltci_moco", 16},   {"moco", 16},
                                                          {"cltci_simclr", 32}, {"simclr", 32},
                                                          {"rotation", 16},     {"pirl", 32}};
-  return sizes.at(method);
+  const auto found = sizes.find(method);
+  if (found == sizes.end()) {
+    throw std::invalid_argument("--methods: unknown '" + method +
+                                "' (cltci_moco, moco, cltci_simclr, simclr, rotation, pirl, "
+                                "finetune)");
+  }
+  return found->second;
 }
 
 std::int64_t batch_size(const std::string& method, const Settings& s) {
@@ -280,44 +302,146 @@ std::vector<std::string> split(const std::string& list) {
   return out;
 }
 
-Rates images_per_second(const std::string& method_name,
-                        const std::string& arch,
-                        const std::string& precision,
-                        const std::string& format,
-                        const Settings& s) {
-  if (format != "nchw" && format != "nhwc") {
-    throw std::invalid_argument("--format: unknown '" + format + "' (nchw, nhwc)");
-  }
-  const bool channels_last = format == "nhwc";
+cltci::engine::Precision parse_precision(const std::string& precision) {
   const auto& names = cltci::engine::precision_names();
   const auto found = std::find(names.begin(), names.end(), precision);
   if (found == names.end()) throw std::invalid_argument("--precision: unknown '" + precision + "'");
-  const auto mode = static_cast<cltci::engine::Precision>(found - names.begin());
+  return static_cast<cltci::engine::Precision>(found - names.begin());
+}
+
+bool parse_channels_last(const std::string& format) {
+  if (format != "nchw" && format != "nhwc") {
+    throw std::invalid_argument("--format: unknown '" + format + "' (nchw, nhwc)");
+  }
+  return format == "nhwc";
+}
+
+/// The ResNet-50 rows train DeepLabV3+'s encoder (OS 16) or the whole DeepLabV3+.
+cltci::models::ModelSpec model_spec(const std::string& arch) {
+  cltci::models::ModelSpec spec;
+  spec.arch = arch == "resnet50" ? "deeplabv3plus" : "unet";
+  return spec;
+}
+
+/// What one row measures: a training step on a reused random batch (compute only) or on the
+/// loader's next batch (end to end), and the loader those batches come from.
+struct Workload {
+  std::int64_t batch = 0;
+  cltci::data::LoaderMode mode = cltci::data::LoaderMode::kContrastive;
+  cltci::data::AugmentOptions augment;
+  std::function<void(std::int64_t number, const cltci::data::LoaderBatch* loaded)> step;
+};
+
+/// A pre-training step as `pretrain` runs it: the method's loss, backward, SGD, after-step.
+Workload pretraining_workload(const std::string& method_name,
+                              const std::string& arch,
+                              cltci::engine::Precision precision,
+                              bool channels_last,
+                              const Settings& s) {
   cltci::ssl::MethodOptions options;
   options.name = method_name;
   options.image_size = s.size;
   options.dataset_size = 4096;
-  const std::int64_t batch = batch_size(method_name, s);
-  cltci::models::ModelSpec spec;
-  spec.arch = arch == "resnet50" ? "deeplabv3plus" : "unet";  // the ResNet-50 encoder (OS 16)
-  auto method = cltci::ssl::make_method(options, spec);
+  Workload workload;
+  workload.batch = batch_size(method_name, s);
+  std::shared_ptr<cltci::ssl::Method> method = cltci::ssl::make_method(options, model_spec(arch));
   method->to(s.device);
   if (channels_last) {
     for (const auto& entry : method->modules()) cltci::models::use_channels_last(*entry.second);
   }
   method->train(true);
-  torch::optim::SGD optimizer(method->trainable_parameters(),
-                              torch::optim::SGDOptions(0.01).momentum(0.9));
-  cltci::ssl::MethodBatch input;
+  auto optimizer = std::make_shared<torch::optim::SGD>(
+      method->trainable_parameters(), torch::optim::SGDOptions(0.01).momentum(0.9));
+  auto input = std::make_shared<cltci::ssl::MethodBatch>();
   const auto float_options = torch::TensorOptions(s.device);
-  input.view1 = cltci::models::channels_last_input(
+  const std::int64_t batch = workload.batch;
+  input->view1 = cltci::models::channels_last_input(
       torch::rand({batch, 1, s.size, s.size}, float_options), channels_last);
-  input.view2 = cltci::models::channels_last_input(
+  input->view2 = cltci::models::channels_last_input(
       torch::rand({batch, 1, s.size, s.size}, float_options), channels_last);
   // Two images per patient, as CL-TCI-SimCLR's sampler with K = 2 would give.
-  input.patient = torch::arange(batch, float_options.dtype(torch::kLong)).floor_divide(2);
-  input.index = torch::randperm(options.dataset_size, torch::kLong).slice(0, 0, batch);
-  // End to end: the loader's batches, moved and laid out as pretrain does.
+  input->patient = torch::arange(batch, float_options.dtype(torch::kLong)).floor_divide(2);
+  input->index = torch::randperm(options.dataset_size, torch::kLong).slice(0, 0, batch);
+  const std::int64_t dataset_size = options.dataset_size;
+  const torch::Device device = s.device;
+  workload.step = [=](std::int64_t number, const cltci::data::LoaderBatch* loaded) {
+    cltci::ssl::MethodBatch current = *input;
+    if (loaded != nullptr) {
+      current.view1 = cltci::models::channels_last_input(loaded->view1, channels_last);
+      current.view2 = cltci::models::channels_last_input(loaded->view2, channels_last);
+      current.patient = loaded->patient;
+      current.index = loaded->index.remainder(dataset_size);
+    }
+    optimizer->zero_grad();
+    torch::Tensor loss;
+    {
+      const cltci::engine::AutocastScope autocast(precision, device);
+      loss = method->loss(current, number);
+    }
+    loss.backward();
+    optimizer->step();
+    method->after_step();
+  };
+  return workload;
+}
+
+/// A fine-tuning step as `finetune` runs it with its defaults (configs/finetune: Adam 1e-4,
+/// batch 10, cross-entropy, its augmentation ranges): the segmentation network's forward on
+/// jointly augmented images and label maps, the loss, backward and the optimizer's step.
+Workload finetuning_workload(const std::string& arch,
+                             cltci::engine::Precision precision,
+                             bool channels_last,
+                             const Settings& s) {
+  const cltci::config::FinetuneConfig config;
+  Workload workload;
+  workload.batch = batch_size("finetune", s);
+  workload.mode = cltci::data::LoaderMode::kSegmentation;
+  workload.augment = cltci::run::augment_options(config.augment);
+  std::shared_ptr<cltci::models::SegmentationNet> net =
+      cltci::models::make_segmentation_net(model_spec(arch));
+  net->to(s.device);
+  if (channels_last) cltci::models::use_channels_last(*net);
+  net->train(true);
+  std::shared_ptr<torch::optim::Optimizer> optimizer = cltci::engine::make_optimizer(
+      net->parameters(), cltci::run::trainer_options(config.run, config.optim).optimizer);
+  cltci::engine::SegmentationLossOptions loss_options;
+  loss_options.soft_dice = config.loss == cltci::config::FinetuneLoss::kDiceCe;
+  const auto float_options = torch::TensorOptions(s.device);
+  const std::int64_t batch = workload.batch;
+  const auto image = cltci::models::channels_last_input(
+      torch::rand({batch, 1, s.size, s.size}, float_options), channels_last);
+  const auto mask =
+      torch::randint(0, 3, {batch, s.size, s.size}, float_options.dtype(torch::kLong));
+  const torch::Device device = s.device;
+  workload.step = [=](std::int64_t /*number*/, const cltci::data::LoaderBatch* loaded) {
+    const auto input = loaded != nullptr
+                           ? cltci::models::channels_last_input(loaded->image, channels_last)
+                           : image;
+    const auto& target = loaded != nullptr ? loaded->mask : mask;
+    optimizer->zero_grad();
+    torch::Tensor loss;
+    {
+      const cltci::engine::AutocastScope autocast(precision, device);
+      loss = cltci::engine::segmentation_loss(net->forward(input), target, loss_options);
+    }
+    loss.backward();
+    optimizer->step();
+  };
+  return workload;
+}
+
+Rates images_per_second(const std::string& method_name,
+                        const std::string& arch,
+                        const std::string& precision,
+                        const std::string& format,
+                        const Settings& s) {
+  const bool channels_last = parse_channels_last(format);
+  const auto mode = parse_precision(precision);
+  const Workload workload = method_name == kFinetune
+                                ? finetuning_workload(arch, mode, channels_last, s)
+                                : pretraining_workload(method_name, arch, mode, channels_last, s);
+  const std::int64_t batch = workload.batch;
+  // End to end: the loader's batches, moved (and augmented, when deferred) as the apps do.
   std::optional<cltci::data::CachedSource> source;
   std::unique_ptr<cltci::data::Loader> loader;
   std::int64_t epoch = 0;
@@ -327,7 +451,11 @@ Rates images_per_second(const std::string& method_name,
     loader->start_epoch(
         epoch, cltci::data::make_batches(cltci::data::shuffled_epoch(all, 1, epoch), batch, true));
   };
-  auto next_input = [&]() -> cltci::ssl::MethodBatch {
+  auto step = [&](std::int64_t number, bool end_to_end) {
+    if (!end_to_end) {
+      workload.step(number, nullptr);
+      return;
+    }
     std::optional<cltci::data::LoaderBatch> loaded = loader->next();
     if (!loaded) {
       ++epoch;
@@ -335,26 +463,9 @@ Rates images_per_second(const std::string& method_name,
       loaded = loader->next();
     }
     const cltci::data::LoaderBatch moved = loader->to_device(*loaded, s.device);
-    cltci::ssl::MethodBatch from_loader;
-    from_loader.view1 = cltci::models::channels_last_input(moved.view1, channels_last);
-    from_loader.view2 = cltci::models::channels_last_input(moved.view2, channels_last);
-    from_loader.patient = moved.patient;
-    from_loader.index = moved.index.remainder(options.dataset_size);
-    return from_loader;
+    workload.step(number, &moved);
   };
-  auto step = [&](std::int64_t number, bool end_to_end) {
-    const cltci::ssl::MethodBatch current = end_to_end ? next_input() : input;
-    optimizer.zero_grad();
-    torch::Tensor loss;
-    {
-      const cltci::engine::AutocastScope autocast(mode, s.device);
-      loss = method->loss(current, number);
-    }
-    loss.backward();
-    optimizer.step();
-    method->after_step();
-  };
-  // No synchronisation inside the timed steps (the host queues ahead, as in pretrain); one at
+  // No synchronisation inside the timed steps (the host queues ahead, as in the apps); one at
   // each end of the window, so that it holds exactly the timed steps' GPU work.
   const auto synchronize = [&] {
     if (s.device.is_cuda()) torch::cuda::synchronize();
@@ -399,6 +510,8 @@ Rates images_per_second(const std::string& method_name,
                                     "' (loader, device)");
       }
       cltci::data::LoaderOptions loader_options;
+      loader_options.mode = workload.mode;
+      loader_options.augment = workload.augment;
       loader_options.workers = s.workers;
       loader_options.seed = 1;
       loader_options.defer_augmentation = placement == "device";
@@ -470,7 +583,8 @@ int main(int argc, char** argv) {
   cv::setNumThreads(0);
   torch::manual_seed(0);
   std::printf(
-      "pre-training step (loss + backward + SGD + after-step), %lldx%lld, %d threads, %d loader "
+      "training step (pre-training: loss + backward + SGD + after-step; finetune: forward + loss "
+      "+ backward + Adam), %lldx%lld, %d threads, %d loader "
       "worker(s), %s, host cache %s, %d warm-up + %d timed steps (at least %.1f s)\n",
       static_cast<long long>(s.size), static_cast<long long>(s.size), s.threads, s.workers,
       s.device.str().c_str(), cltci::common::installed_host_cache() != nullptr ? "on" : "off",

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU machine's one script (issue #12): builds the GPU-only variant of the toolkit from what
 # that machine has (CUDA, CMake, ninja, Python's torch) plus the bundle of scripts/device_bundle.sh,
-# runs every *_CUDA test and the pre-training benchmark, and writes the figures under ${OUT}.
+# runs every *_CUDA test and the training benchmark (pre-training and fine-tuning), and writes
+# the figures under ${OUT}.
 # Where no GPU is visible it runs the CPU fallback: the same build, the CPU tests of the GPU data
 # path and a short CPU benchmark, so that the script is proven before device minutes are spent.
 #   scripts/device_check.sh [--phase build|test|bench|all] [--bundle DIR] [--build DIR]
@@ -122,7 +123,7 @@ if [[ "${phase}" == test || "${phase}" == all ]]; then
     filter='*_CUDA'
   else
     # CPU fallback: the GPU data path and loss scaling on the CPU, and the CUDA tests listed.
-    filter='BatchAugment.*:GradScaler.*:LoaderTest.*:Trainer.*Scal*:SupConLoss.*_CUDA'
+    filter='BatchAugment.*:GradScaler.*:LoaderTest.*:Trainer.*Scal*:SegmentationLoss.*:SupConLoss.*_CUDA'
   fi
   log "tests: ${filter}"
   set +e
@@ -144,11 +145,11 @@ if [[ "${phase}" == bench || "${phase}" == all ]]; then
   if ((gpu)); then
     # At least 2 s per measurement: NVML's busy counter covers the last 1/6 s to 1 s.
     args=(--device cuda --threads 8 --workers 8 --steps "${steps:-30}" --warmup 5 --min-seconds 2
-      --arch unet,resnet50 --methods cltci_moco,cltci_simclr --precision fp32,bf16
+      --arch unet,resnet50 --methods cltci_moco,cltci_simclr,finetune --precision fp32,bf16
       --format nchw,nhwc --augment-placement loader,device)
   else
     args=(--device cpu --threads "$(nproc)" --workers 1 --steps "${steps:-1}" --warmup 1
-      --size 128 --arch unet --methods cltci_moco --precision fp32 --format nchw
+      --size 128 --arch unet --methods cltci_moco,finetune --precision fp32 --format nchw
       --augment-placement loader,device)
   fi
   # e.g. --bench-args "--batch 128 --arch unet --methods cltci_moco" (later flags win).

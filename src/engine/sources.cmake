@@ -6,5 +6,6 @@ target_sources(cltci PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/optimizer.cpp
   ${CMAKE_CURRENT_LIST_DIR}/overlay.cpp
   ${CMAKE_CURRENT_LIST_DIR}/precision.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/segmentation_loss.cpp
   ${CMAKE_CURRENT_LIST_DIR}/surface_distance.cpp
   ${CMAKE_CURRENT_LIST_DIR}/trainer.cpp)

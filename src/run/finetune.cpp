@@ -7,6 +7,7 @@
 #include "cltci/data/loader.h"
 #include "cltci/data/samplers.h"
 #include "cltci/dist/group.h"
+#include "cltci/engine/segmentation_loss.h"
 #include "cltci/models/memory_format.h"
 #include "cltci/models/resnet.h"
 #include "cltci/models/weights_io.h"
@@ -23,7 +24,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <limits>
@@ -38,22 +38,6 @@
 namespace cltci::run {
 namespace fs = std::filesystem;
 namespace {
-
-/// Soft Dice over the lung classes (1 .. C-1), ignoring pixels labelled 255.
-torch::Tensor soft_dice_loss(const torch::Tensor& logits, const torch::Tensor& target) {
-  const auto classes = logits.size(1);
-  const auto valid = (target != 255).unsqueeze(1).to(logits.scalar_type());
-  const auto probabilities = torch::softmax(logits.to(torch::kFloat32), 1) * valid;
-  const auto one_hot = torch::one_hot(target.clamp(0, classes - 1), classes)
-                           .permute({0, 3, 1, 2})
-                           .to(torch::kFloat32) *
-                       valid;
-  const auto dims = std::vector<int64_t>{0, 2, 3};
-  const auto intersection = (probabilities * one_hot).sum(dims);
-  const auto denominator = probabilities.sum(dims) + one_hot.sum(dims);
-  const auto dice = (2 * intersection + 1.0) / (denominator + 1.0);
-  return 1.0 - dice.slice(0, 1).mean();
-}
 
 /// One (fold, M) cell's training: the M labelled images, jointly augmented; with validation
 /// images, each scored epoch's weights are kept when they beat the earlier ones.
@@ -131,10 +115,9 @@ class SegmentationTask : public engine::TrainingTask {
     const auto image = models::channels_last_input(batch.image, config_.run.channels_last);
     const auto& mask = batch.mask;
     const auto logits = model_.net->forward(image);
-    auto loss = torch::nn::functional::cross_entropy(
-        logits.to(torch::kFloat32), mask,
-        torch::nn::functional::CrossEntropyFuncOptions().ignore_index(255));
-    if (config_.loss == config::FinetuneLoss::kDiceCe) loss = loss + soft_dice_loss(logits, mask);
+    engine::SegmentationLossOptions loss_options;
+    loss_options.soft_dice = config_.loss == config::FinetuneLoss::kDiceCe;
+    auto loss = engine::segmentation_loss(logits, mask, loss_options);
     if (world_ > 1) {
       // Slices may differ by an image: weighting each rank's mean by its share makes the
       // averaged gradient the global batch's mean.

@@ -1,5 +1,7 @@
 """Cross-check: the toolkit's per-image Dice equals MONAI's DiceMetric on the same predictions,
-including the empty-mask cases, and its pooled Dice equals the sums over the fold."""
+including the empty-mask cases, and its pooled Dice equals the sums over the fold; its
+fine-tuning losses equal MONAI's DiceLoss (lung classes, softmax, pooled over the batch) and
+torch's cross-entropy, with and without ignored pixels."""
 import subprocess
 import sys
 import tempfile
@@ -7,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from monai.losses import DiceLoss
 from monai.metrics import DiceMetric
 
 
@@ -48,7 +51,40 @@ def main(tool: str) -> int:
         np.testing.assert_allclose(pooled[c - 1], 2 * tp / (2 * tp + fp + fn), atol=1e-9)
     assert ours[3, 1] == 1.0 and ours[5, 0] == 0.0, "empty-mask rule"
     print(f"per-image Dice of {n} images x 2 classes equals MONAI's; pooled Dice checked")
+    check_losses(tool, truth, rng)
     return 0
+
+
+def check_losses(tool: str, truth: np.ndarray, rng: np.random.Generator) -> None:
+    n, h, w = truth.shape
+    classes = 3
+    logits = rng.normal(0.0, 2.0, (n, classes, h, w)).astype(np.float32)
+    ignored = truth.copy()
+    ignored[:, :3, :] = 255  # the augmentation's fill: a band outside the image
+    for labels in (truth, ignored):
+        with tempfile.TemporaryDirectory() as tmp:
+            logits_file, truth_file = Path(tmp) / "logits.raw", Path(tmp) / "truth.raw"
+            logits.tofile(logits_file)
+            labels.tofile(truth_file)
+            out = subprocess.run([tool, "--loss", str(logits_file), str(truth_file), str(n),
+                                  str(h), str(w), str(classes)],
+                                 check=True, capture_output=True, text=True).stdout
+        ours = {key: float(value) for key, value in (line.split() for line in out.splitlines())}
+        valid = labels != 255
+        # MONAI has no ignore index: the ignored pixels leave both the prediction and the truth.
+        prediction = torch.softmax(torch.from_numpy(logits), 1) * torch.from_numpy(valid)[:, None]
+        target = torch.nn.functional.one_hot(torch.from_numpy(np.where(valid, labels, 0)).long(),
+                                             classes).permute(0, 3, 1, 2)
+        target = target * torch.from_numpy(valid)[:, None]
+        for key, smooth in (("soft_dice", 1.0), ("soft_dice_unsmoothed", 0.0)):
+            loss = DiceLoss(include_background=False, batch=True, smooth_nr=smooth,
+                            smooth_dr=smooth)
+            np.testing.assert_allclose(ours[key], loss(prediction, target).item(), atol=1e-5)
+        reference = torch.nn.functional.cross_entropy(
+            torch.from_numpy(logits), torch.from_numpy(labels.astype(np.int64)), ignore_index=255)
+        np.testing.assert_allclose(ours["cross_entropy"], reference.item(), atol=1e-5)
+    print(f"soft Dice and cross-entropy of {n} x {classes} x {h} x {w} logits equal MONAI's "
+          "DiceLoss and torch's cross_entropy, with and without ignored pixels")
 
 
 if __name__ == "__main__":
