@@ -31,7 +31,7 @@ step() {
 step configure bash "${here}/build.sh" -DCLTCI_WARNINGS_AS_ERRORS=ON
 step tidy bash "${here}/tidy.sh" --all
 step no-pch env CLTCI_BUILD_DIR="${CLTCI_NOPCH_BUILD_DIR:-build-nopch}" \
-  bash "${here}/build.sh" -DCLTCI_ENABLE_PCH=OFF -DCLTCI_WARNINGS_AS_ERRORS=ON
+  bash "${here}/build.sh" -DCLTCI_ENABLE_PCH=OFF -DCLTCI_UNITY_BUILD=OFF -DCLTCI_WARNINGS_AS_ERRORS=ON
 step sanitize bash "${here}/sanitize.sh"
 step fuzz env CLTCI_FUZZ_SECONDS="${CLTCI_FUZZ_SECONDS:-600}" bash "${here}/fuzz.sh"
 

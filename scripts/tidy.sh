@@ -49,9 +49,16 @@ db="${build}/tidy"
 mkdir -p "${db}"
 python3 - "${build}/compile_commands.json" "${db}/compile_commands.json" <<'PY'
 import json, re, sys
-entries = json.load(open(sys.argv[1]))
-for entry in entries:
+entries = []
+for entry in json.load(open(sys.argv[1])):
     entry["command"] = re.sub(r"\s-Winvalid-pch|\s-include\s+\S+cmake_pch\.hxx", "", entry["command"])
+    # A unity unit stands for the sources it includes: each gets the unit's command.
+    if re.search(r"/Unity/unity_\d+_cxx\.cxx$", entry["file"]):
+        for source in re.findall(r'^#include "(.+)"$', open(entry["file"]).read(), re.M):
+            entries.append(dict(entry, file=source,
+                                command=entry["command"].replace(entry["file"], source)))
+    else:
+        entries.append(entry)
 json.dump(entries, open(sys.argv[2], "w"))
 PY
 

@@ -14,8 +14,8 @@
 namespace cltci::analysis {
 namespace {
 
-constexpr int kFont = cv::FONT_HERSHEY_SIMPLEX;
-const cv::Scalar kWhite(255, 255, 255);
+constexpr int kLineFont = cv::FONT_HERSHEY_SIMPLEX;
+const cv::Scalar kLineWhite(255, 255, 255);
 const cv::Scalar kBlack(0, 0, 0);
 const cv::Scalar kGrid(232, 232, 232);
 constexpr double kPad = 0.05;  // share of the span added on each side of the data range
@@ -117,12 +117,12 @@ Fonts fonts_of(const LinePlotOptions& options) {
 
 cv::Size text_size(const std::string& text, double scale, int thickness = 1) {
   int baseline = 0;
-  cv::Size size = cv::getTextSize(text, kFont, scale, thickness, &baseline);
+  cv::Size size = cv::getTextSize(text, kLineFont, scale, thickness, &baseline);
   size.height += baseline;
   return size;
 }
 
-struct Layout {
+struct LineLayout {
   PlotFrame frame;
   Fonts fonts;
   std::vector<Tick> x_ticks, y_ticks;
@@ -165,8 +165,8 @@ std::vector<Tick> x_ticks_of(const PlotFrame& frame, const LinePlotOptions& opti
   return ticks;
 }
 
-Layout layout_of(const std::vector<LineSeries>& series, const LinePlotOptions& options) {
-  Layout layout;
+LineLayout layout_of(const std::vector<LineSeries>& series, const LinePlotOptions& options) {
+  LineLayout layout;
   PlotFrame& frame = layout.frame;
   frame.x_scale = options.x_scale;
   const bool log_x = options.x_scale == AxisScale::kLog;
@@ -254,16 +254,16 @@ cv::Point rounded(const cv::Point2d& p) {
 }
 
 void draw_text(cv::Mat& canvas, const std::string& text, cv::Point origin, double scale) {
-  cv::putText(canvas, text, origin, kFont, scale, kBlack, 1, cv::LINE_AA);
+  cv::putText(canvas, text, origin, kLineFont, scale, kBlack, 1, cv::LINE_AA);
 }
 
 /// `text` turned a quarter to the left (reading upwards), centred on row `centre_y`.
 void draw_vertical_text(
     cv::Mat& canvas, const std::string& text, int x, int centre_y, double scale) {
   int baseline = 0;
-  const cv::Size size = cv::getTextSize(text, kFont, scale, 1, &baseline);
-  cv::Mat strip(size.height + baseline + 2, size.width + 2, CV_8UC3, kWhite);
-  cv::putText(strip, text, {1, size.height + 1}, kFont, scale, kBlack, 1, cv::LINE_AA);
+  const cv::Size size = cv::getTextSize(text, kLineFont, scale, 1, &baseline);
+  cv::Mat strip(size.height + baseline + 2, size.width + 2, CV_8UC3, kLineWhite);
+  cv::putText(strip, text, {1, size.height + 1}, kLineFont, scale, kBlack, 1, cv::LINE_AA);
   cv::Mat turned;
   cv::rotate(strip, turned, cv::ROTATE_90_COUNTERCLOCKWISE);
   cv::Rect target(x, centre_y - turned.rows / 2, turned.cols, turned.rows);
@@ -316,11 +316,11 @@ PlotFrame plot_frame(const std::vector<LineSeries>& series, const LinePlotOption
 cv::Mat line_plot(const std::vector<LineSeries>& series, const LinePlotOptions& options) {
   check_options(options);
   check_series(series, options);
-  const Layout layout = layout_of(series, options);
+  const LineLayout layout = layout_of(series, options);
   const PlotFrame& frame = layout.frame;
   const Fonts& f = layout.fonts;
   const cv::Rect& area = frame.area;
-  cv::Mat canvas(options.height, options.width, CV_8UC3, kWhite);
+  cv::Mat canvas(options.height, options.width, CV_8UC3, kLineWhite);
   const int right_edge = area.x + area.width - 1;
   const int bottom_edge = area.y + area.height - 1;
 
@@ -328,7 +328,7 @@ cv::Mat line_plot(const std::vector<LineSeries>& series, const LinePlotOptions& 
     const int row = rounded(frame.to_pixel(frame.x_min, t.value)).y;
     cv::line(canvas, {area.x, row}, {right_edge, row}, kGrid, 1);
     cv::line(canvas, {area.x - f.tick_length, row}, {area.x, row}, kBlack, 1);
-    const cv::Size size = cv::getTextSize(t.text, kFont, f.tick, 1, nullptr);
+    const cv::Size size = cv::getTextSize(t.text, kLineFont, f.tick, 1, nullptr);
     draw_text(canvas, t.text,
               {area.x - f.tick_length - f.pad / 2 - size.width, row + size.height / 2}, f.tick);
   }
@@ -336,7 +336,7 @@ cv::Mat line_plot(const std::vector<LineSeries>& series, const LinePlotOptions& 
     const int column = rounded(frame.to_pixel(t.value, frame.y_min)).x;
     cv::line(canvas, {column, area.y}, {column, bottom_edge}, kGrid, 1);
     cv::line(canvas, {column, bottom_edge}, {column, bottom_edge + f.tick_length}, kBlack, 1);
-    const cv::Size size = cv::getTextSize(t.text, kFont, f.tick, 1, nullptr);
+    const cv::Size size = cv::getTextSize(t.text, kLineFont, f.tick, 1, nullptr);
     draw_text(canvas, t.text,
               {column - size.width / 2, bottom_edge + f.tick_length + f.pad / 2 + size.height},
               f.tick);
@@ -382,14 +382,14 @@ cv::Mat line_plot(const std::vector<LineSeries>& series, const LinePlotOptions& 
       if (options.marker_radius > 0) {
         cv::circle(canvas, {x + 15, y}, options.marker_radius, colour, cv::FILLED, cv::LINE_AA);
       }
-      const cv::Size size = cv::getTextSize(series[s].label, kFont, f.tick, 1, nullptr);
+      const cv::Size size = cv::getTextSize(series[s].label, kLineFont, f.tick, 1, nullptr);
       draw_text(canvas, series[s].label, {x + 30 + f.pad / 2, y + size.height / 2}, f.tick);
       y += row_height;
     }
   }
 
   if (!options.x_label.empty()) {
-    const cv::Size size = cv::getTextSize(options.x_label, kFont, f.label, 1, nullptr);
+    const cv::Size size = cv::getTextSize(options.x_label, kLineFont, f.label, 1, nullptr);
     draw_text(canvas, options.x_label,
               {area.x + (area.width - size.width) / 2, options.height - f.pad}, f.label);
   }
@@ -397,7 +397,7 @@ cv::Mat line_plot(const std::vector<LineSeries>& series, const LinePlotOptions& 
     draw_vertical_text(canvas, options.y_label, f.pad, area.y + area.height / 2, f.label);
   }
   if (!options.title.empty()) {
-    const cv::Size size = cv::getTextSize(options.title, kFont, layout.title_scale, 1, nullptr);
+    const cv::Size size = cv::getTextSize(options.title, kLineFont, layout.title_scale, 1, nullptr);
     draw_text(canvas, options.title,
               {std::max(f.pad, (options.width - size.width) / 2), f.pad + size.height},
               layout.title_scale);

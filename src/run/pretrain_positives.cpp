@@ -14,7 +14,7 @@
 namespace cltci::run {
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kNotCounted = std::numeric_limits<double>::quiet_NaN();
 /// Above this share of anchors without a positive the rule leaves most of a batch with its own
 /// views only: CL-TCI degenerates towards SimCLR / MoCo, which the user should hear about.
 constexpr double kWarnShareWithout = 0.5;
@@ -93,7 +93,7 @@ std::vector<std::string> PretrainPositives::columns() {
 
 std::vector<double> PretrainPositives::end_epoch(ssl::Method& method, std::int64_t epoch) {
   const std::optional<ssl::PositiveCounts> counts = method.take_positive_counts();
-  if (!counts) return std::vector<double>(columns().size(), kNaN);
+  if (!counts) return std::vector<double>(columns().size(), kNotCounted);
   last_ = counts;
   spdlog::info(
       "[positives] epoch {}: {:.2f} positives per anchor from other images of the patient in the "

@@ -13,7 +13,7 @@
 namespace cltci::run {
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kNotProbed = std::numeric_limits<double>::quiet_NaN();
 
 analysis::CollapseOptions collapse_options(const config::ProbeConfig& config) {
   analysis::CollapseOptions options;
@@ -73,7 +73,7 @@ ProbeFigures PretrainProbe::run(ssl::Method& method, std::int64_t epoch) const {
 std::vector<double> PretrainProbe::end_epoch(ssl::Method& method,
                                              std::int64_t epoch,
                                              double mean_loss) {
-  std::vector<double> values(columns().size(), kNaN);
+  std::vector<double> values(columns().size(), kNotProbed);
   const double collapse = method.collapse_loss();
   if (collapse > 0.0) values[0] = collapse;
   if (auto warning = detector_.observe_loss(mean_loss, collapse)) {

@@ -21,13 +21,13 @@ namespace cltci::run {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kMissing = std::numeric_limits<double>::quiet_NaN();
 
 double parse_number(const std::string& text,
                     const fs::path& file,
                     std::int64_t line,
                     const std::string& column) {
-  if (text.empty()) return kNaN;
+  if (text.empty()) return kMissing;
   char* end = nullptr;
   errno = 0;
   const double value = std::strtod(text.c_str(), &end);
@@ -67,7 +67,7 @@ TrainingCurve read_training_curve(const fs::path& metrics_csv, std::string label
     const auto& fields = records[i].fields;
     const auto value = [&](std::size_t index, const std::string& name) {
       return index < fields.size() ? parse_number(fields[index], metrics_csv, records[i].line, name)
-                                   : kNaN;
+                                   : kMissing;
     };
     curve.step.push_back(value(step, "global_step"));
     curve.loss.push_back(value(loss, "loss"));
@@ -138,7 +138,7 @@ cv::Mat training_curves_plot(const std::vector<TrainingCurve>& curves,
       line.x = curve.step;
       line.y = curve.*values;
       // A curve without the column still takes its colour, so colours match across panels.
-      if (line.y.size() != line.x.size()) line.y.assign(line.x.size(), kNaN);
+      if (line.y.size() != line.x.size()) line.y.assign(line.x.size(), kMissing);
       for (double& y : line.y) y *= scale;
       series.push_back(std::move(line));
     }

@@ -16,15 +16,11 @@ namespace {
 
 namespace F = torch::nn::functional;
 
-void require(bool ok, const std::string& problem) {
-  if (!ok) throw common::InputError(problem);
-}
-
 }  // namespace
 
 MoCoQueue::MoCoQueue(std::int64_t size, std::int64_t dim, c10::Device device) {
-  require(size > 0, "moco queue: size must be > 0, got " + std::to_string(size));
-  require(dim > 0, "moco queue: dim must be > 0, got " + std::to_string(dim));
+  common::require_input(size > 0, "moco queue: size must be > 0, got " + std::to_string(size));
+  common::require_input(dim > 0, "moco queue: dim must be > 0, got " + std::to_string(dim));
   const auto options = torch::TensorOptions().device(device);
   keys_ = torch::zeros({size, dim}, options.dtype(torch::kFloat));
   ids_ = torch::full({size}, -1, options.dtype(torch::kLong));
@@ -102,7 +98,7 @@ void MoCoQueue::load_state(const MoCoQueueState& state) {
     TORCH_CHECK(!column->defined() || column->sizes() == ids_.sizes(),
                 "moco queue state: days, studies and images must be ", ids_.sizes());
   }
-  const std::int64_t pointer = state.pointer.item<std::int64_t>();
+  const auto pointer = state.pointer.item<std::int64_t>();
   TORCH_CHECK(pointer >= 0 && pointer < size(), "moco queue state: pointer ", pointer,
               " outside [0, ", size(), ")");
   const torch::NoGradGuard no_grad;
@@ -160,8 +156,8 @@ void paired(const torch::OrderedDict<std::string, at::Tensor>& keys,
 void momentum_update(torch::nn::Module& key_encoder,
                      const torch::nn::Module& query_encoder,
                      double momentum) {
-  require(momentum >= 0.0 && momentum <= 1.0,
-          "moco: momentum must be in [0, 1], got " + std::to_string(momentum));
+  common::require_input(momentum >= 0.0 && momentum <= 1.0,
+                        "moco: momentum must be in [0, 1], got " + std::to_string(momentum));
   const torch::NoGradGuard no_grad;
   std::vector<at::Tensor> key_params;
   std::vector<at::Tensor> query_params;
@@ -199,9 +195,9 @@ at::Tensor shuffled_split_forward(const std::function<at::Tensor(const at::Tenso
                                   std::uint64_t seed) {
   TORCH_CHECK(batch.dim() >= 1, "split-batch forward: batch must have a batch dimension");
   const std::int64_t n = batch.size(0);
-  require(splits >= 1 && splits <= std::max<std::int64_t>(1, n),
-          "split-batch BatchNorm: splits must be in [1, batch size " + std::to_string(n) +
-              "], got " + std::to_string(splits));
+  common::require_input(splits >= 1 && splits <= std::max<std::int64_t>(1, n),
+                        "split-batch BatchNorm: splits must be in [1, batch size " +
+                            std::to_string(n) + "], got " + std::to_string(splits));
   if (splits == 1) return encoder(batch);
   auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
   const at::Tensor permutation =
@@ -235,10 +231,10 @@ at::Tensor shuffled_split_forward(const std::function<at::Tensor(const at::Tenso
   const std::int64_t rank = group.rank();
   const std::int64_t local = local_batch.size(0);
   const std::int64_t n = local * world;
-  require(splits >= world && splits <= n && splits % world == 0,
-          "cross-rank shuffle-BN: splits must be a multiple of the " + std::to_string(world) +
-              " ranks in [" + std::to_string(world) + ", " + std::to_string(n) + "], got " +
-              std::to_string(splits));
+  common::require_input(splits >= world && splits <= n && splits % world == 0,
+                        "cross-rank shuffle-BN: splits must be a multiple of the " +
+                            std::to_string(world) + " ranks in [" + std::to_string(world) + ", " +
+                            std::to_string(n) + "], got " + std::to_string(splits));
   const c10::Device device = local_batch.device();
   const at::Tensor global = group.all_gather(local_batch.to(group.device())).to(device);
   auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);

@@ -16,32 +16,31 @@ namespace {
 
 namespace F = torch::nn::functional;
 
-void require(bool ok, const std::string& problem) {
-  if (!ok) throw common::InputError(problem);
-}
-
 at::Generator cpu_generator(std::uint64_t seed) {
   return at::make_generator<at::CPUGeneratorImpl>(seed);
 }
 
 void check_temperature(double temperature) {
-  require(temperature > 0.0 && std::isfinite(temperature),
-          "pirl: temperature must be a finite number > 0, got " + std::to_string(temperature));
+  common::require_input(
+      temperature > 0.0 && std::isfinite(temperature),
+      "pirl: temperature must be a finite number > 0, got " + std::to_string(temperature));
 }
 
 }  // namespace
 
 JigsawGeometry jigsaw_geometry(std::int64_t image_size, std::int64_t slack) {
-  require(image_size >= 9, "jigsaw: image size must be at least 9 px (3 px per cell), got " +
-                               std::to_string(image_size));
+  common::require_input(image_size >= 9,
+                        "jigsaw: image size must be at least 9 px (3 px per cell), got " +
+                            std::to_string(image_size));
   JigsawGeometry g;
   g.image_size = image_size;
   g.cell = image_size / 3;
   g.slack = slack >= 0 ? slack
                        : std::max<std::int64_t>(
                              1, static_cast<std::int64_t>(std::lround(g.cell * 5.0 / 85.0)));
-  require(g.slack < g.cell, "jigsaw: slack " + std::to_string(g.slack) +
-                                " leaves no patch in a cell of " + std::to_string(g.cell) + " px");
+  common::require_input(g.slack < g.cell, "jigsaw: slack " + std::to_string(g.slack) +
+                                              " leaves no patch in a cell of " +
+                                              std::to_string(g.cell) + " px");
   g.patch = g.cell - g.slack;
   return g;
 }
@@ -99,10 +98,12 @@ at::Tensor permute_patches(const at::Tensor& x, const at::Tensor& permutation) {
 PirlMemoryBank::PirlMemoryBank(
     std::int64_t size, std::int64_t dim, std::uint64_t seed, double momentum, c10::Device device)
     : momentum_(momentum) {
-  require(size >= 2, "pirl memory bank: needs at least 2 images, got " + std::to_string(size));
-  require(dim > 0, "pirl memory bank: dim must be > 0, got " + std::to_string(dim));
-  require(momentum >= 0.0 && momentum <= 1.0,
-          "pirl memory bank: momentum must be in [0, 1], got " + std::to_string(momentum));
+  common::require_input(size >= 2,
+                        "pirl memory bank: needs at least 2 images, got " + std::to_string(size));
+  common::require_input(dim > 0, "pirl memory bank: dim must be > 0, got " + std::to_string(dim));
+  common::require_input(
+      momentum >= 0.0 && momentum <= 1.0,
+      "pirl memory bank: momentum must be in [0, 1], got " + std::to_string(momentum));
   bank_ = F::normalize(torch::randn({size, dim}, cpu_generator(seed), torch::kFloat),
                        F::NormalizeFuncOptions().dim(1))
               .to(device);
@@ -116,7 +117,7 @@ at::Tensor PirlMemoryBank::entries(const at::Tensor& indices) const {
 at::Tensor PirlMemoryBank::sample_negatives(const at::Tensor& indices,
                                             std::int64_t k,
                                             std::uint64_t seed) const {
-  require(k > 0, "pirl: number of negatives must be > 0, got " + std::to_string(k));
+  common::require_input(k > 0, "pirl: number of negatives must be > 0, got " + std::to_string(k));
   TORCH_CHECK(indices.dim() == 1, "pirl: indices must be [B]");
   const at::Tensor own = indices.to(torch::kCPU, torch::kLong);
   TORCH_CHECK(own.numel() == 0 ||

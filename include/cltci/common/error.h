@@ -34,6 +34,11 @@ class InputError : public Error {
   std::vector<std::string> problems_;
 };
 
+/// Throws InputError(problem) unless `ok`: the one-line precondition checks of option structs.
+inline void require_input(bool ok, const std::string& problem) {
+  if (!ok) throw InputError(problem);
+}
+
 /// Training stopped on SIGINT/SIGTERM after its state was saved: exit code 130.
 class Interrupted : public Error {
  public:
