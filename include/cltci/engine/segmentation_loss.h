@@ -1,8 +1,8 @@
 // The fine-tuning objective of lung segmentation: cross-entropy over every labelled pixel, plus,
 // optionally, the soft Dice loss of the lung classes. Pixels labelled `ignore_index` (255: the
 // augmentation's fill outside the image) take no part in either term. Both terms are computed in
-// fp32 at least, whatever precision produced the logits: under bf16/fp16 autocast a log-softmax over
-// low-precision logits loses the small probabilities the loss is made of.
+// fp32 at least, whatever precision produced the logits: under bf16/fp16 autocast a log-softmax
+// over low-precision logits loses the small probabilities the loss is made of.
 #pragma once
 
 #include <torch/types.h>
