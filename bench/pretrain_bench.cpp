@@ -404,8 +404,8 @@ Workload finetuning_workload(const std::string& arch,
   net->train(true);
   std::shared_ptr<torch::optim::Optimizer> optimizer = cltci::engine::make_optimizer(
       net->parameters(), cltci::run::trainer_options(config.run, config.optim).optimizer);
-  cltci::engine::SegmentationLossOptions loss_options;
-  loss_options.soft_dice = config.loss == cltci::config::FinetuneLoss::kDiceCe;
+  const cltci::engine::SegmentationLossOptions loss_options =
+      cltci::run::segmentation_loss_options(config.loss);
   const auto float_options = torch::TensorOptions(s.device);
   const std::int64_t batch = workload.batch;
   const auto image = cltci::models::channels_last_input(

@@ -98,10 +98,18 @@ at::Tensor augment_images(const at::Tensor& images,
                           const AugmentPlan& plan,
                           int output_size,
                           bool reflect_border) {
+  return augment_views(images, {plan}, output_size, reflect_border).front();
+}
+
+std::vector<at::Tensor> augment_views(const at::Tensor& images,
+                                      const std::vector<AugmentPlan>& plans,
+                                      int output_size,
+                                      bool reflect_border) {
   TORCH_CHECK(images.dim() == 4 && images.size(1) == 1 && images.size(2) == images.size(3),
               "augment_images: expected [B, 1, S, S], got ", images.sizes());
+  TORCH_CHECK(!plans.empty(), "augment_views: no plan given");
   const std::int64_t batch = images.size(0);
-  check_plan(plan, batch, "augment_images");
+  for (const AugmentPlan& plan : plans) check_plan(plan, batch, "augment_images");
   at::Tensor x;
   switch (images.scalar_type()) {
     case at::kByte:
@@ -118,18 +126,22 @@ at::Tensor augment_images(const at::Tensor& images,
       TORCH_CHECK(false, "augment_images: uint8, uint16 or float32 images, got ",
                   images.scalar_type());
   }
-  // Per-sample factors broadcast over [1, S, S].
-  const at::Tensor tone = plan.tone.to(x.device(), at::kFloat).view({batch, 3, 1, 1});
-  const at::Tensor contrast = tone.narrow(1, 0, 1);
-  const at::Tensor brightness = tone.narrow(1, 1, 1);
-  const at::Tensor gamma = tone.narrow(1, 2, 1);
   // The contrast pivot is the source image's mean, before any other step (augment.cpp).
   const at::Tensor mean = x.mean({1, 2, 3}, /*keepdim=*/true);
-  at::Tensor y = (x * contrast + (1 - contrast) * mean).clamp_(0.0, 1.0);
-  y.mul_(brightness).clamp_(0.0, 1.0).pow_(gamma);
-  const at::Tensor grid = sampling_grid(plan, y, batch, output_size);
-  return at::grid_sampler(y, grid, kBilinear, reflect_border ? kReflection : kZeros,
-                          /*align_corners=*/true);
+  std::vector<at::Tensor> out;
+  for (const AugmentPlan& plan : plans) {
+    // Per-sample factors broadcast over [1, S, S].
+    const at::Tensor tone = plan.tone.to(x.device(), at::kFloat).view({batch, 3, 1, 1});
+    const at::Tensor contrast = tone.narrow(1, 0, 1);
+    const at::Tensor brightness = tone.narrow(1, 1, 1);
+    const at::Tensor gamma = tone.narrow(1, 2, 1);
+    at::Tensor y = (x * contrast + (1 - contrast) * mean).clamp_(0.0, 1.0);
+    y.mul_(brightness).clamp_(0.0, 1.0).pow_(gamma);
+    const at::Tensor grid = sampling_grid(plan, y, batch, output_size);
+    out.push_back(at::grid_sampler(y, grid, kBilinear, reflect_border ? kReflection : kZeros,
+                                   /*align_corners=*/true));
+  }
+  return out;
 }
 
 at::Tensor augment_labels(const at::Tensor& labels,

@@ -278,8 +278,11 @@ LoaderBatch Loader::to_device(const LoaderBatch& batch, c10::Device device) cons
   const at::Tensor source = batch.source.to(device, async);
   const bool reflect = options_.augment.reflect_border;
   if (options_.mode == LoaderMode::kContrastive) {
-    out.view1 = augment_images(source, batch.plan1.to(device, async), output_size_, reflect);
-    out.view2 = augment_images(source, batch.plan2.to(device, async), output_size_, reflect);
+    std::vector<at::Tensor> views =
+        augment_views(source, {batch.plan1.to(device, async), batch.plan2.to(device, async)},
+                      output_size_, reflect);
+    out.view1 = std::move(views[0]);
+    out.view2 = std::move(views[1]);
   } else {
     const AugmentPlan plan = batch.plan1.to(device, async);
     out.image = augment_images(source, plan, output_size_, reflect);

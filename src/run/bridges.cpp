@@ -153,6 +153,12 @@ engine::TrainerOptions trainer_options(const config::RunConfig& run,
   return options;
 }
 
+engine::SegmentationLossOptions segmentation_loss_options(config::FinetuneLoss loss) {
+  engine::SegmentationLossOptions options;
+  options.soft_dice = loss == config::FinetuneLoss::kDiceCe;
+  return options;
+}
+
 data::FoldOptions fold_options(const config::FoldsConfig& folds) {
   static const std::vector<std::string> group_names{data::to_string(data::GroupBy::kPatient),
                                                     data::to_string(data::GroupBy::kImage)};

@@ -57,6 +57,7 @@ class SegmentationTask : public engine::TrainingTask {
         validation_(std::move(validation)),
         model_(model),
         config_(config),
+        loss_options_(segmentation_loss_options(config.loss)),
         device_(device),
         seed_(seed),
         batch_size_(std::min<std::int64_t>(config.optim.batch_size,
@@ -115,9 +116,7 @@ class SegmentationTask : public engine::TrainingTask {
     const auto image = models::channels_last_input(batch.image, config_.run.channels_last);
     const auto& mask = batch.mask;
     const auto logits = model_.net->forward(image);
-    engine::SegmentationLossOptions loss_options;
-    loss_options.soft_dice = config_.loss == config::FinetuneLoss::kDiceCe;
-    auto loss = engine::segmentation_loss(logits, mask, loss_options);
+    auto loss = engine::segmentation_loss(logits, mask, loss_options_);
     if (world_ > 1) {
       // Slices may differ by an image: weighting each rank's mean by its share makes the
       // averaged gradient the global batch's mean.
@@ -172,6 +171,7 @@ class SegmentationTask : public engine::TrainingTask {
   std::vector<std::int64_t> validation_;
   SegmentationModel& model_;
   const config::FinetuneConfig& config_;
+  engine::SegmentationLossOptions loss_options_;
   c10::Device device_;
   std::uint64_t seed_;
   std::int64_t batch_size_;

@@ -10,6 +10,7 @@
 #include "cltci/data/folds.h"
 #include "cltci/data/loader.h"
 #include "cltci/data/phantom.h"
+#include "cltci/engine/segmentation_loss.h"
 #include "cltci/engine/trainer.h"
 #include "cltci/models/model_factory.h"
 #include "cltci/ssl/method.h"
@@ -49,6 +50,9 @@ data::PhantomOptions phantom_options(const config::SourceConfig& source);
 /// caller's).
 engine::TrainerOptions trainer_options(const config::RunConfig& run,
                                        const config::OptimConfig& optim);
+
+/// The fine-tuning loss `finetune.loss` names (soft Dice added to the cross-entropy or not).
+engine::SegmentationLossOptions segmentation_loss_options(config::FinetuneLoss loss);
 
 /// The fold split's options (folds.group_by parsed into data::GroupBy).
 data::FoldOptions fold_options(const config::FoldsConfig& folds);

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace cltci::data {
@@ -146,6 +147,49 @@ TEST(BatchAugment, LabelsMatchTheOpenCvPathWithFillAndFlipSwap) {
       EXPECT_TRUE(out[i].eq(label).any().item<bool>()) << "sample " << i << " label " << label;
     }
   }
+}
+
+TEST(BatchAugment, ViewsInOnePassEqualEachPlanAppliedAlone) {
+  // Three views of four images, each view its own draws: a broadcast that mixed views or
+  // images (the tone of view 0 on view 1, one image's mean for another) would show here.
+  const AugmentOptions options = strong_options();
+  constexpr int kBatch = 4;
+  std::vector<cv::Mat> planes;
+  for (int i = 0; i < kBatch; ++i) planes.push_back(smooth_image(7 * i));
+  std::vector<AugmentPlan> plans;
+  std::vector<std::vector<AugmentDraw>> view_draws;
+  for (int view = 0; view < 3; ++view) {
+    std::vector<AugmentDraw> draws;
+    for (int i = 0; i < kBatch; ++i) {
+      draws.push_back(draw_augment(options, kInput, 5000 + 100 * view + i));
+    }
+    plans.push_back(plan_augment(draws, kInput, kOutput));
+    view_draws.push_back(std::move(draws));
+  }
+  const at::Tensor bytes = as_tensor(planes);
+  for (const at::Tensor& images : {bytes, bytes.to(torch::kFloat).div(255.0)}) {
+    const std::vector<at::Tensor> views = augment_views(images, plans, kOutput, false);
+    ASSERT_EQ(views.size(), 3U);
+    for (std::size_t view = 0; view < 3; ++view) {
+      ASSERT_EQ(views[view].sizes(), (std::vector<std::int64_t>{kBatch, 1, kOutput, kOutput}));
+      const at::Tensor alone = augment_images(images, plans[view], kOutput, false);
+      EXPECT_LT((views[view] - alone).abs().max().item<float>(), 1e-6F) << "view " << view;
+    }
+    EXPECT_GT((views[1] - views[2]).abs().max().item<float>(), 0.1F);
+  }
+  // And against the OpenCV path, not only against the one-view call.
+  const std::vector<at::Tensor> views = augment_views(bytes, plans, kOutput, false);
+  for (int i = 0; i < kBatch; ++i) {
+    cv::Mat expected;
+    augment(planes[static_cast<std::size_t>(i)], cv::Mat(), options,
+            5000 + 200 + static_cast<std::uint64_t>(i), expected, nullptr);
+    const at::Tensor reference =
+        torch::from_blob(expected.data, {kOutput, kOutput}, torch::kFloat32);
+    EXPECT_LT((views[2][i][0] - reference).abs().mean().item<float>(), 2e-3F) << "sample " << i;
+  }
+  EXPECT_THROW(augment_views(bytes, {}, kOutput, false), c10::Error);
+  const AugmentPlan three = plan_augment(draws_for(options, 3), kInput, kOutput);
+  EXPECT_THROW(augment_views(bytes, {plans[0], three}, kOutput, false), c10::Error);
 }
 
 TEST(BatchAugment, PlanMovesWithTheBatchAndBadShapesAreRefused) {

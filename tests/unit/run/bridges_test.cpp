@@ -10,6 +10,7 @@
 #include "cltci/engine/lr_schedule.h"
 #include "cltci/engine/optimizer.h"
 #include "cltci/engine/precision.h"
+#include "cltci/engine/segmentation_loss.h"
 #include "cltci/ssl/positives.h"
 
 #include <gtest/gtest.h>
@@ -68,6 +69,18 @@ TEST(Bridges, FoldChoicesBecomeDataEnums) {
   const auto positives = positive_options(method);
   EXPECT_EQ(ssl::positive_rule_names().at(static_cast<std::size_t>(positives.rule)), "window");
   EXPECT_DOUBLE_EQ(positives.max_days, 30.0);
+}
+
+TEST(Bridges, FinetuneLossChoosesTheSoftDiceTerm) {
+  const auto dice_ce = config::load_finetune_config({}, {"loss=dice_ce"});
+  const engine::SegmentationLossOptions with_dice = segmentation_loss_options(dice_ce.loss);
+  EXPECT_TRUE(with_dice.soft_dice);
+  const auto defaults_config = config::load_finetune_config({}, {});
+  const engine::SegmentationLossOptions defaults = segmentation_loss_options(defaults_config.loss);
+  EXPECT_FALSE(defaults.soft_dice);
+  // The rest are the loss's own defaults: the label maps' ignore value and Laplace smoothing.
+  EXPECT_EQ(with_dice.ignore_index, engine::SegmentationLossOptions{}.ignore_index);
+  EXPECT_DOUBLE_EQ(with_dice.smooth, engine::SegmentationLossOptions{}.smooth);
 }
 
 }  // namespace
