@@ -7,12 +7,14 @@
 #include "cltci/common/json_writer.h"
 #include "cltci/common/logging.h"
 
+#include <c10/util/Exception.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <exception>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -103,6 +105,20 @@ void report_to_launcher(const std::string& app, const std::string& message) {
   }
 }
 
+/// The exit code when the program must stop after parsing: 0 after --help or --version, 2 with
+/// the parse error on one line; nullopt when it goes on.
+std::optional<int> parse_flags(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& success) {
+    return app.exit(success);  // --help, --version
+  } catch (const CLI::ParseError& error) {
+    std::cerr << app.get_name() << ": " << error.what() << "\n";
+    return common::kExitBadInput;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 int run_main(CLI::App& app,
@@ -111,14 +127,7 @@ int run_main(CLI::App& app,
              const CommonFlags& flags,
              const std::function<int()>& body) {
   const std::string name = app.get_name();
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::Success& success) {
-    return app.exit(success);  // --help, --version
-  } catch (const CLI::ParseError& error) {
-    std::cerr << name << ": " << error.what() << "\n";
-    return common::kExitBadInput;
-  }
+  if (const auto code = parse_flags(app, argc, argv)) return *code;
   try {
     common::init_logging(flags.log_level);
     common::install_interrupt_handlers();
@@ -133,6 +142,33 @@ int run_main(CLI::App& app,
     report_to_launcher(name, error.what());
     std::cerr << std::flush;
     return code;
+  }
+}
+
+int run_tool_main(const char* name,
+                  const char* description,
+                  int argc,
+                  char** argv,
+                  const std::function<void(CLI::App&)>& define_flags,
+                  const std::function<int()>& body) noexcept {
+  try {
+    CLI::App app{description, name};
+    app.option_defaults()->always_capture_default();
+    define_flags(app);
+    if (const auto code = parse_flags(app, argc, argv)) return *code;
+    return body();
+  } catch (const common::InputError& error) {
+    for (const auto& line : error.problems()) std::cerr << name << ": " << line << "\n";
+    return common::kExitBadInput;
+  } catch (const c10::Error& error) {
+    std::cerr << name << ": " << error.what_without_backtrace() << "\n";
+    return common::exit_code_for(error);
+  } catch (const std::exception& error) {
+    std::cerr << name << ": " << error.what() << "\n";
+    return common::exit_code_for(error);
+  } catch (...) {
+    std::cerr << name << ": failed with an exception that is not a std::exception\n";
+    return 1;
   }
 }
 

@@ -48,4 +48,15 @@ int run_main(CLI::App& app,
              const CommonFlags& flags,
              const std::function<int()>& body);
 
+/// run_main for the programs without a config (the benchmarks): `define_flags` adds the flags to
+/// the CLI::App named `name` (which shows their defaults in --help). Same exit codes: 2 for a CLI
+/// error or an InputError, each on one line naming the program; 1 for any other failure, torch's
+/// message without its backtrace. Nothing escapes, so `main` can be just this call.
+int run_tool_main(const char* name,
+                  const char* description,
+                  int argc,
+                  char** argv,
+                  const std::function<void(CLI::App&)>& define_flags,
+                  const std::function<int()>& body) noexcept;
+
 }  // namespace cltci::apps

@@ -2,17 +2,19 @@
 //   cltci_models_bench [--size 256] [--batch 8] [--threads 2] [--iterations 3] [--device cpu|cuda]
 // Each row: one warm-up step, then the mean over the timed steps. bf16 rows run under autocast
 // (on the CPU: at::autocast with kBFloat16, which uses AMX where the CPU has it).
+#include "cli_common.h"
+#include "cltci/common/device.h"
 #include "cltci/models/deeplabv3plus.h"
 #include "cltci/models/resnet.h"
 #include "cltci/models/unet.h"
 
 #include <ATen/autocast_mode.h>
+#include <CLI/CLI.hpp>
 #include <torch/torch.h>
 
 #include <chrono>
 #include <cstdio>
 #include <functional>
-#include <iostream>
 #include <string>
 
 namespace {
@@ -59,51 +61,50 @@ double images_per_second(torch::nn::Module& model,
 
 int main(int argc, char** argv) {
   Settings s;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    const std::string value = argv[i + 1];
-    if (flag == "--size") {
-      s.size = std::stoll(value);
-    } else if (flag == "--batch") {
-      s.batch = std::stoll(value);
-    } else if (flag == "--threads") {
-      s.threads = std::stoi(value);
-    } else if (flag == "--iterations") {
-      s.iterations = std::stoi(value);
-    } else if (flag == "--device") {
-      s.device = torch::Device(value);
-    } else {
-      std::cerr << "unknown flag " << flag << "\n";
-      return 2;
-    }
-  }
-  torch::set_num_threads(s.threads);
-  torch::manual_seed(0);
-  using namespace cltci::models;
-  UNet unet(UNetOptions(1, 3));
-  ResNet resnet(ResNetOptions().in_channels(1));
-  DeepLabV3Plus deeplab(DeepLabV3PlusOptions(1, 3));
-  struct Row {
-    const char* name;
-    torch::nn::Module* model;
-    std::function<torch::Tensor(const torch::Tensor&)> forward;
-  };
-  const Row rows[] = {
-      {"U-Net (base 32, depth 4)", unet.get(), [&](const torch::Tensor& x) { return unet(x); }},
-      {"ResNet-50 encoder (OS 32)", resnet.get(),
-       [&](const torch::Tensor& x) { return resnet(x); }},
-      {"DeepLabV3+ (ResNet-50, OS 16)", deeplab.get(),
-       [&](const torch::Tensor& x) { return deeplab(x); }},
-  };
-  std::printf("forward+backward, 1x%lldx%lld, batch %lld, %d threads, %s, %d timed steps\n",
-              static_cast<long long>(s.size), static_cast<long long>(s.size),
-              static_cast<long long>(s.batch), s.threads, s.device.str().c_str(), s.iterations);
-  std::printf("%-32s %14s %14s\n", "network", "fp32 img/s", "bf16 img/s");
-  for (const auto& row : rows) {
-    const double fp32 = images_per_second(*row.model, row.forward, s, false);
-    const double bf16 = images_per_second(*row.model, row.forward, s, true);
-    std::printf("%-32s %14.2f %14.2f\n", row.name, fp32, bf16);
-    std::fflush(stdout);
-  }
-  return 0;
+  std::string device = "cpu";
+  return cltci::apps::run_tool_main(
+      "cltci_models_bench",
+      "Forward + backward images/s of the U-Net, the ResNet-50 encoder and DeepLabV3+", argc, argv,
+      [&](CLI::App& app) {
+        app.add_option("--size", s.size, "side of the input images")->check(CLI::Range(32, 4096));
+        app.add_option("--batch", s.batch, "images per step")->check(CLI::Range(1, 4096));
+        app.add_option("--threads", s.threads, "torch intra-op threads")
+            ->check(CLI::Range(1, 1024));
+        app.add_option("--iterations", s.iterations, "timed steps")->check(CLI::Range(1, 1000000));
+        app.add_option("--device", device, "cpu | cuda | cuda:N");
+      },
+      [&] {
+        s.device = cltci::common::resolve_device(device);
+        torch::set_num_threads(s.threads);
+        torch::manual_seed(0);
+        using namespace cltci::models;
+        UNet unet(UNetOptions(1, 3));
+        ResNet resnet(ResNetOptions().in_channels(1));
+        DeepLabV3Plus deeplab(DeepLabV3PlusOptions(1, 3));
+        struct Row {
+          const char* name;
+          torch::nn::Module* model;
+          std::function<torch::Tensor(const torch::Tensor&)> forward;
+        };
+        const Row rows[] = {
+            {"U-Net (base 32, depth 4)", unet.get(),
+             [&](const torch::Tensor& x) { return unet(x); }},
+            {"ResNet-50 encoder (OS 32)", resnet.get(),
+             [&](const torch::Tensor& x) { return resnet(x); }},
+            {"DeepLabV3+ (ResNet-50, OS 16)", deeplab.get(),
+             [&](const torch::Tensor& x) { return deeplab(x); }},
+        };
+        std::printf("forward+backward, 1x%lldx%lld, batch %lld, %d threads, %s, %d timed steps\n",
+                    static_cast<long long>(s.size), static_cast<long long>(s.size),
+                    static_cast<long long>(s.batch), s.threads, s.device.str().c_str(),
+                    s.iterations);
+        std::printf("%-32s %14s %14s\n", "network", "fp32 img/s", "bf16 img/s");
+        for (const auto& row : rows) {
+          const double fp32 = images_per_second(*row.model, row.forward, s, false);
+          const double bf16 = images_per_second(*row.model, row.forward, s, true);
+          std::printf("%-32s %14.2f %14.2f\n", row.name, fp32, bf16);
+          std::fflush(stdout);
+        }
+        return 0;
+      });
 }

@@ -11,14 +11,15 @@
 //
 // The defaults are the data section's (SourceConfig): 60 patients of 2-6 films, 320x288 (H x W),
 // seed 7.
+#include "cli_common.h"
 #include "cltci/data/phantom.h"
 #include "cltci/data/square_geometry.h"
 
+#include <CLI/CLI.hpp>
 #include <opencv2/core.hpp>
 
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <limits>
 #include <string>
 #include <utility>
@@ -137,55 +138,43 @@ int main(int argc, char** argv) {
   options.width = 288;
   int size = 64;
   std::vector<int> versions{1, 2};
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    const auto value = [&](int offset) {
-      if (i + offset >= argc) {
-        std::fprintf(stderr, "%s: missing value\n", flag.c_str());
-        std::exit(2);
-      }
-      return std::string(argv[i + offset]);
-    };
-    if (flag == "--size") {
-      size = std::stoi(value(1));
-      i += 1;
-    } else if (flag == "--patients") {
-      options.patients = std::stoi(value(1));
-      i += 1;
-    } else if (flag == "--seed") {
-      options.seed = std::stoull(value(1));
-      i += 1;
-    } else if (flag == "--images") {
-      options.min_images = std::stoi(value(1));
-      options.max_images = std::stoi(value(2));
-      i += 2;
-    } else if (flag == "--native") {
-      options.height = std::stoi(value(1));
-      options.width = std::stoi(value(2));
-      i += 2;
-    } else if (flag == "--versions") {
-      versions.clear();
-      for (const char c : value(1)) {
-        if (c >= '0' && c <= '9') versions.push_back(c - '0');
-      }
-      i += 1;
-    } else {
-      std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
-      return 2;
-    }
-  }
-  std::printf("phantom %d patients, %d-%d films, native %dx%d (HxW), seed %llu, at %d^2\n",
-              options.patients, options.min_images, options.max_images, options.height,
-              options.width, static_cast<unsigned long long>(options.seed), size);
-  std::printf("%-8s %7s %10s %10s %7s %11s %13s %8s\n", "version", "images", "same-RMS",
-              "other-RMS", "ratio", "top1-raw", "top1-std-cos", "chance");
-  for (const int version : versions) {
-    options.version = version;
-    options.validate();
-    const Figures f = measure(options, size);
-    std::printf("v%-7d %7zu %10.4f %10.4f %7.3f %11.3f %13.3f %8.3f\n", version, f.images, f.same,
-                f.between, f.between > 0 ? f.same / f.between : 0.0, f.top1_raw,
-                f.top1_standardised, f.chance);
-  }
-  return 0;
+  std::vector<int> images{options.min_images, options.max_images};
+  std::vector<int> native{options.height, options.width};
+  return cltci::apps::run_tool_main(
+      "cltci_phantom_bench",
+      "How much patient identity each phantom version carries in its raw pixels", argc, argv,
+      [&](CLI::App& app) {
+        app.add_option("--size", size, "side the films are padded and resized to")
+            ->check(CLI::Range(8, 4096));
+        app.add_option("--patients", options.patients, "patients of the phantom")
+            ->check(CLI::Range(2, 1 << 20));
+        app.add_option("--seed", options.seed, "the phantom's seed");
+        app.add_option("--images", images, "MIN MAX films per patient")->expected(2);
+        app.add_option("--native", native, "H W: the films' size before padding")->expected(2);
+        app.add_option("--versions", versions, "generator versions (comma-separated)")
+            ->delimiter(',')
+            ->check(
+                CLI::Range(cltci::data::kFirstPhantomVersion, cltci::data::kLatestPhantomVersion));
+      },
+      [&] {
+        options.min_images = images[0];
+        options.max_images = images[1];
+        options.height = native[0];
+        options.width = native[1];
+        options.validate();
+        std::printf("phantom %d patients, %d-%d films, native %dx%d (HxW), seed %llu, at %d^2\n",
+                    options.patients, options.min_images, options.max_images, options.height,
+                    options.width, static_cast<unsigned long long>(options.seed), size);
+        std::printf("%-8s %7s %10s %10s %7s %11s %13s %8s\n", "version", "images", "same-RMS",
+                    "other-RMS", "ratio", "top1-raw", "top1-std-cos", "chance");
+        for (const int version : versions) {
+          options.version = version;
+          options.validate();
+          const Figures f = measure(options, size);
+          std::printf("v%-7d %7zu %10.4f %10.4f %7.3f %11.3f %13.3f %8.3f\n", version, f.images,
+                      f.same, f.between, f.between > 0 ? f.same / f.between : 0.0, f.top1_raw,
+                      f.top1_standardised, f.chance);
+        }
+        return 0;
+      });
 }

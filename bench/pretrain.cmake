@@ -1,6 +1,6 @@
 # Pre-training throughput of each method (images/s) at the paper's batch sizes, fp32 and bf16.
 add_executable(cltci_pretrain_bench ${CMAKE_CURRENT_LIST_DIR}/pretrain_bench.cpp)
-target_link_libraries(cltci_pretrain_bench PRIVATE cltci::cltci)
+target_link_libraries(cltci_pretrain_bench PRIVATE cltci_cli)
 cltci_enable_warnings(cltci_pretrain_bench)
 cltci_reuse_pch(cltci_pretrain_bench)
 # --authors runs their loop through our harness, found next to this file in the source tree.

@@ -23,6 +23,8 @@
 // (augment.placement): in the loader's threads, or batched on the device after the upload of the
 // cached bytes. An image counts once whatever the method does with it (two views for MoCo/SimCLR,
 // four rotations, nine jigsaw patches): images/s is what sets an epoch's time.
+#include "cli_common.h"
+#include "cltci/common/device.h"
 #include "cltci/common/host_allocator.h"
 #include "cltci/config/finetune_config.h"
 #include "cltci/data/augment.h"
@@ -40,6 +42,7 @@
 #include "cltci/run/bridges.h"
 #include "cltci/ssl/method.h"
 
+#include <CLI/CLI.hpp>
 #include <opencv2/core/utility.hpp>
 #include <torch/torch.h>
 
@@ -55,7 +58,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
-#include <iostream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -254,7 +256,7 @@ std::string shell_quoted(const std::string& text) {
 
 /// The folder-per-patient PNGs the authors' loader reads, written once.
 std::filesystem::path authors_images(const Settings& s) {
-  const std::filesystem::path images = s.authors_data / "images";
+  std::filesystem::path images = s.authors_data / "images";
   if (!std::filesystem::is_directory(images)) {
     std::filesystem::create_directories(s.authors_data);
     cltci::data::export_phantom(s.authors_data, bench_phantom(s), cltci::data::PhantomFormat::kPng);
@@ -290,16 +292,6 @@ double authors_rate(const std::string& arch, const std::string& method, const Se
     std::printf("# %s", output.substr(patches, output.find('\n', patches) - patches + 1).c_str());
   }
   return std::stod(output.substr(at + key.size()));
-}
-
-std::vector<std::string> split(const std::string& list) {
-  std::vector<std::string> out;
-  std::istringstream in(list);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
 }
 
 cltci::engine::Precision parse_precision(const std::string& precision) {
@@ -505,10 +497,6 @@ Rates images_per_second(const std::string& method_name,
   if (s.e2e) {
     source.emplace(phantom_cache(s));
     for (const auto& placement : s.placements) {
-      if (placement != "loader" && placement != "device") {
-        throw std::invalid_argument("--augment-placement: unknown '" + placement +
-                                    "' (loader, device)");
-      }
       cltci::data::LoaderOptions loader_options;
       loader_options.mode = workload.mode;
       loader_options.augment = workload.augment;
@@ -530,115 +518,121 @@ Rates images_per_second(const std::string& method_name,
 
 int main(int argc, char** argv) {
   Settings s;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    const std::string value = argv[i + 1];
-    if (flag == "--size") {
-      s.size = std::stoll(value);
-    } else if (flag == "--threads") {
-      s.threads = std::stoi(value);
-    } else if (flag == "--steps") {
-      s.steps = std::stoi(value);
-    } else if (flag == "--warmup") {
-      s.warmup = std::stoi(value);
-    } else if (flag == "--arch") {
-      s.archs = split(value);
-    } else if (flag == "--methods") {
-      s.methods = split(value);
-    } else if (flag == "--precision") {
-      s.precisions = split(value);
-    } else if (flag == "--format") {
-      s.formats = split(value);
-    } else if (flag == "--batch") {
-      s.batch = std::stoll(value);
-    } else if (flag == "--min-seconds") {
-      s.min_seconds = std::stod(value);
-    } else if (flag == "--augment-placement") {
-      s.placements = split(value);
-    } else if (flag == "--workers") {
-      s.workers = std::stoi(value);
-    } else if (flag == "--e2e") {
-      s.e2e = value != "0";
-    } else if (flag == "--device") {
-      s.device = torch::Device(value);
-    } else if (flag == "--authors") {
-      s.authors = value;
-    } else if (flag == "--authors-python") {
-      s.authors_python = value;
-    } else if (flag == "--authors-workers") {
-      s.authors_workers = std::stoi(value);
-    } else if (flag == "--authors-data") {
-      s.authors_data = value;
-    } else {
-      std::cerr << "unknown flag " << flag << "\n";
-      return 2;
-    }
-  }
-  if (!s.authors.empty() && s.authors_data.empty()) {
-    s.authors_data = std::filesystem::temp_directory_path() / "cltci_bench_authors_data";
-  }
-  cltci::common::install_host_cache();
-  torch::set_num_threads(s.threads);
-  // OpenCV's own pool would compete with the loader's workers (as in pretrain).
-  cv::setNumThreads(0);
-  torch::manual_seed(0);
-  std::printf(
-      "training step (pre-training: loss + backward + SGD + after-step; finetune: forward + loss "
-      "+ backward + Adam), %lldx%lld, %d threads, %d loader "
-      "worker(s), %s, host cache %s, %d warm-up + %d timed steps (at least %.1f s)\n",
-      static_cast<long long>(s.size), static_cast<long long>(s.size), s.threads, s.workers,
-      s.device.str().c_str(), cltci::common::installed_host_cache() != nullptr ? "on" : "off",
-      s.warmup, s.steps, s.min_seconds);
-  // "-" where a figure does not apply: GPU columns on a CPU, e2e with --e2e 0.
-  const auto figure = [](double value, bool shown, int precision) {
-    if (!shown) return std::string("-");
-    char text[32];
-    std::snprintf(text, sizeof text, "%.*f", precision, value);
-    return std::string(text);
-  };
-  const char* const row_format = "%-10s %-14s %6lld %-6s %-7s %-6s %10s %10s %7s %9s %8s %7s %9s\n";
-  std::printf("%-10s %-14s %6s %-6s %-7s %-6s %10s %10s %7s %9s %8s %7s %9s\n", "arch", "method",
-              "batch", "prec", "format", "aug", "compute", "e2e", "ratio", "host MiB", "GPU MiB",
-              "busy %", "x authors");
-  std::fflush(stdout);
-  try {
-    for (const auto& arch : s.archs) {
-      for (const auto& method : s.methods) {
-        const auto batch = static_cast<long long>(batch_size(method, s));
-        const double authors = authors_rate(arch, method, s);
-        if (authors > 0) {
-          std::printf(row_format, arch.c_str(), method.c_str(), batch, "fp32", "authors", "-", "-",
-                      figure(authors, true, 3).c_str(), "-", "-", "-", "-", "1");
+  std::string device = "cpu";
+  std::vector<std::string> method_choices = cltci::ssl::method_names();
+  method_choices.emplace_back(kFinetune);
+  const std::vector<std::string> arch_choices{"unet", "resnet50"};
+  const std::vector<std::string> format_choices{"nchw", "nhwc"};
+  const std::vector<std::string> placement_choices{"loader", "device"};
+  return cltci::apps::run_tool_main(
+      "cltci_pretrain_bench",
+      "Training-step images/s of each method x backbone x precision x memory format, "
+      "compute only and end to end",
+      argc, argv,
+      [&](CLI::App& app) {
+        app.add_option("--size", s.size, "side of the training images")
+            ->check(CLI::Range(32, 4096));
+        app.add_option("--threads", s.threads, "torch intra-op threads")
+            ->check(CLI::Range(1, 1024));
+        app.add_option("--steps", s.steps, "timed steps per row")->check(CLI::Range(1, 1000000));
+        app.add_option("--warmup", s.warmup, "untimed steps first")->check(CLI::Range(0, 1000000));
+        app.add_option("--arch", s.archs, "unet, resnet50 (comma-separated)")
+            ->delimiter(',')
+            ->check(CLI::IsMember(arch_choices));
+        app.add_option("--methods", s.methods,
+                       "pre-training methods and/or finetune (comma-separated)")
+            ->delimiter(',')
+            ->check(CLI::IsMember(method_choices));
+        app.add_option("--precision", s.precisions, "fp32, bf16, fp16, auto (comma-separated)")
+            ->delimiter(',')
+            ->check(CLI::IsMember(cltci::engine::precision_names()));
+        app.add_option("--format", s.formats, "nchw, nhwc (comma-separated)")
+            ->delimiter(',')
+            ->check(CLI::IsMember(format_choices));
+        app.add_option("--augment-placement", s.placements, "loader, device (comma-separated)")
+            ->delimiter(',')
+            ->check(CLI::IsMember(placement_choices));
+        app.add_option("--batch", s.batch, "images per step; 0: each method's paper batch")
+            ->check(CLI::Range(0, 1 << 20));
+        app.add_option("--min-seconds", s.min_seconds, "timed steps go on at least this long")
+            ->check(CLI::Range(0.0, 3600.0));
+        app.add_option("--workers", s.workers, "loader worker threads")->check(CLI::Range(0, 256));
+        app.add_option("--e2e", s.e2e, "measure end to end too (0 or 1)");
+        app.add_option("--device", device, "cpu | cuda | cuda:N");
+        app.add_option("--authors", s.authors,
+                       "a clone of the authors' CL-TCI code: their loop's row");
+        app.add_option("--authors-python", s.authors_python, "the Python that runs their loop");
+        app.add_option("--authors-workers", s.authors_workers,
+                       "their DataLoader's worker processes")
+            ->check(CLI::Range(0, 256));
+        app.add_option("--authors-data", s.authors_data, "folder of the PNG set both loops read");
+      },
+      [&] {
+        s.device = cltci::common::resolve_device(device);
+        if (!s.authors.empty() && s.authors_data.empty()) {
+          s.authors_data = std::filesystem::temp_directory_path() / "cltci_bench_authors_data";
         }
-        for (const auto& precision : s.precisions) {
-          for (const auto& format : s.formats) {
-            const Rates r = images_per_second(method, arch, precision, format, s);
-            const std::string host = figure(r.peak_mib, r.peak_mib >= 0, 0);
-            const auto row = [&](const std::string& placement, const EndToEnd* e2e) {
-              const bool measured = e2e != nullptr && e2e->rate > 0;
-              const double gpu_mib = e2e != nullptr ? e2e->gpu_peak_mib : r.compute_gpu_peak_mib;
-              const double gpu_busy = e2e != nullptr ? e2e->gpu_busy : r.compute_gpu_busy;
-              std::printf(
-                  row_format, arch.c_str(), method.c_str(), batch, precision.c_str(),
-                  format.c_str(), placement.c_str(), figure(r.compute, true, 3).c_str(),
-                  figure(measured ? e2e->rate : 0, measured, 3).c_str(),
-                  figure(measured ? e2e->rate / r.compute : 0, measured, 3).c_str(), host.c_str(),
-                  figure(gpu_mib, gpu_mib >= 0, 0).c_str(),
-                  figure(gpu_busy, gpu_busy >= 0, 1).c_str(),
-                  figure(measured ? e2e->rate / authors : 0, measured && authors > 0, 3).c_str());
-            };
-            if (r.end_to_end.empty()) row("-", nullptr);
-            for (std::size_t p = 0; p < r.end_to_end.size(); ++p) {
-              row(s.placements[p], &r.end_to_end[p]);
+        cltci::common::install_host_cache();
+        torch::set_num_threads(s.threads);
+        // OpenCV's own pool would compete with the loader's workers (as in pretrain).
+        cv::setNumThreads(0);
+        torch::manual_seed(0);
+        std::printf(
+            "training step (pre-training: loss + backward + SGD + after-step; finetune: forward + "
+            "loss "
+            "+ backward + Adam), %lldx%lld, %d threads, %d loader "
+            "worker(s), %s, host cache %s, %d warm-up + %d timed steps (at least %.1f s)\n",
+            static_cast<long long>(s.size), static_cast<long long>(s.size), s.threads, s.workers,
+            s.device.str().c_str(), cltci::common::installed_host_cache() != nullptr ? "on" : "off",
+            s.warmup, s.steps, s.min_seconds);
+        // "-" where a figure does not apply: GPU columns on a CPU, e2e with --e2e 0.
+        const auto figure = [](double value, bool shown, int precision) {
+          if (!shown) return std::string("-");
+          char text[32];
+          std::snprintf(text, sizeof text, "%.*f", precision, value);
+          return std::string(text);
+        };
+        const char* const row_format =
+            "%-10s %-14s %6lld %-6s %-7s %-6s %10s %10s %7s %9s %8s %7s %9s\n";
+        std::printf("%-10s %-14s %6s %-6s %-7s %-6s %10s %10s %7s %9s %8s %7s %9s\n", "arch",
+                    "method", "batch", "prec", "format", "aug", "compute", "e2e", "ratio",
+                    "host MiB", "GPU MiB", "busy %", "x authors");
+        std::fflush(stdout);
+        for (const auto& arch : s.archs) {
+          for (const auto& method : s.methods) {
+            const auto batch = static_cast<long long>(batch_size(method, s));
+            const double authors = authors_rate(arch, method, s);
+            if (authors > 0) {
+              std::printf(row_format, arch.c_str(), method.c_str(), batch, "fp32", "authors", "-",
+                          "-", figure(authors, true, 3).c_str(), "-", "-", "-", "-", "1");
             }
-            std::fflush(stdout);
+            for (const auto& precision : s.precisions) {
+              for (const auto& format : s.formats) {
+                const Rates r = images_per_second(method, arch, precision, format, s);
+                const std::string host = figure(r.peak_mib, r.peak_mib >= 0, 0);
+                const auto row = [&](const std::string& placement, const EndToEnd* e2e) {
+                  const bool measured = e2e != nullptr && e2e->rate > 0;
+                  const double gpu_mib =
+                      e2e != nullptr ? e2e->gpu_peak_mib : r.compute_gpu_peak_mib;
+                  const double gpu_busy = e2e != nullptr ? e2e->gpu_busy : r.compute_gpu_busy;
+                  std::printf(row_format, arch.c_str(), method.c_str(), batch, precision.c_str(),
+                              format.c_str(), placement.c_str(), figure(r.compute, true, 3).c_str(),
+                              figure(measured ? e2e->rate : 0, measured, 3).c_str(),
+                              figure(measured ? e2e->rate / r.compute : 0, measured, 3).c_str(),
+                              host.c_str(), figure(gpu_mib, gpu_mib >= 0, 0).c_str(),
+                              figure(gpu_busy, gpu_busy >= 0, 1).c_str(),
+                              figure(measured ? e2e->rate / authors : 0, measured && authors > 0, 3)
+                                  .c_str());
+                };
+                if (r.end_to_end.empty()) row("-", nullptr);
+                for (std::size_t p = 0; p < r.end_to_end.size(); ++p) {
+                  row(s.placements[p], &r.end_to_end[p]);
+                }
+                std::fflush(stdout);
+              }
+            }
           }
         }
-      }
-    }
-  } catch (const std::exception& error) {
-    std::fprintf(stderr, "cltci_pretrain_bench: %s\n", error.what());
-    return 2;
-  }
-  return 0;
+        return 0;
+      });
 }

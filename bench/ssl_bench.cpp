@@ -4,8 +4,10 @@
 //  (b) full vs chunked forward + backward where both fit (default 4,096 x 8,192): time ratio
 //      (target chunked <= 1.3x full).
 // Usage: ssl_bench [threads=2] [repeats=3]
+#include "cli_common.h"
 #include "cltci/ssl/supcon.h"
 
+#include <CLI/CLI.hpp>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -92,32 +94,43 @@ Run best_of(const Problem& p,
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int threads = argc > 1 ? std::stoi(argv[1]) : 2;
-  const int repeats = argc > 2 ? std::stoi(argv[2]) : 3;
-  at::set_num_threads(threads);
-  std::printf("ssl_bench: %d threads, best of %d, float32, dim 128, default 256 MiB chunk budget\n",
-              threads, repeats);
+  int threads = 2;
+  int repeats = 3;
+  return cltci::apps::run_tool_main(
+      "ssl_bench", "Time and peak memory of the SupCon loss, full and chunked", argc, argv,
+      [&](CLI::App& app) {
+        app.add_option("threads", threads, "torch intra-op threads")->check(CLI::Range(1, 1024));
+        app.add_option("repeats", repeats, "best of this many runs")->check(CLI::Range(1, 1000));
+      },
+      [&] {
+        at::set_num_threads(threads);
+        std::printf(
+            "ssl_bench: %d threads, best of %d, float32, dim 128, default 256 MiB chunk budget\n",
+            threads, repeats);
 
-  {
-    const Problem p = make_problem(4096, 65536, 128, 2048);
-    const Run r = best_of(p, cltci::ssl::LossPath::kChunked, repeats);
-    std::printf("(a) chunked 4096 x 65536: fwd+bwd %.3f s, peak extra RSS %.1f MiB, loss %.4f\n",
-                r.seconds, r.peak_extra_kib / 1024.0, r.loss);
-  }
-  {
-    const Problem p = make_problem(4096, 8192, 128, 1024);
-    const Run full = best_of(p, cltci::ssl::LossPath::kFull, repeats);
-    std::printf("(b) full      4096 x 8192: fwd+bwd %.3f s, peak extra RSS %.1f MiB, loss %.6f\n",
-                full.seconds, full.peak_extra_kib / 1024.0, full.loss);
-    // 256 MiB holds 4,096 rows of 8,192 keys (one chunk); 32 MiB forces 8 chunks of 512 rows.
-    for (const std::int64_t mib : {256, 32}) {
-      const Run chunked = best_of(p, cltci::ssl::LossPath::kChunked, repeats, mib << 20);
-      std::printf(
-          "(b) chunked   4096 x 8192, %3lld MiB budget: fwd+bwd %.3f s (%.2fx full), "
-          "peak extra RSS %.1f MiB, loss %.6f\n",
-          static_cast<long long>(mib), chunked.seconds, chunked.seconds / full.seconds,
-          chunked.peak_extra_kib / 1024.0, chunked.loss);
-    }
-  }
-  return 0;
+        {
+          const Problem p = make_problem(4096, 65536, 128, 2048);
+          const Run r = best_of(p, cltci::ssl::LossPath::kChunked, repeats);
+          std::printf(
+              "(a) chunked 4096 x 65536: fwd+bwd %.3f s, peak extra RSS %.1f MiB, loss %.4f\n",
+              r.seconds, r.peak_extra_kib / 1024.0, r.loss);
+        }
+        {
+          const Problem p = make_problem(4096, 8192, 128, 1024);
+          const Run full = best_of(p, cltci::ssl::LossPath::kFull, repeats);
+          std::printf(
+              "(b) full      4096 x 8192: fwd+bwd %.3f s, peak extra RSS %.1f MiB, loss %.6f\n",
+              full.seconds, full.peak_extra_kib / 1024.0, full.loss);
+          // 256 MiB holds 4,096 rows of 8,192 keys (one chunk); 32 MiB forces 8 chunks of 512 rows.
+          for (const std::int64_t mib : {256, 32}) {
+            const Run chunked = best_of(p, cltci::ssl::LossPath::kChunked, repeats, mib << 20);
+            std::printf(
+                "(b) chunked   4096 x 8192, %3lld MiB budget: fwd+bwd %.3f s (%.2fx full), "
+                "peak extra RSS %.1f MiB, loss %.6f\n",
+                static_cast<long long>(mib), chunked.seconds, chunked.seconds / full.seconds,
+                chunked.peak_extra_kib / 1024.0, chunked.loss);
+          }
+        }
+        return 0;
+      });
 }

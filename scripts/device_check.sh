@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The GPU machine's one script (issue #12): builds the GPU-only variant of the toolkit from what
 # that machine has (CUDA, CMake, ninja, Python's torch) plus the bundle of scripts/device_bundle.sh,
-# runs every *_CUDA test and the training benchmark (pre-training and fine-tuning), and writes
-# the figures under ${OUT}.
+# runs every *_CUDA test, the training benchmark (pre-training and fine-tuning) and the data
+# benchmark (the batched augmentation on the device), and writes the figures under ${OUT}.
 # Where no GPU is visible it runs the CPU fallback: the same build, the CPU tests of the GPU data
 # path and a short CPU benchmark, so that the script is proven before device minutes are spent.
 #   scripts/device_check.sh [--phase build|test|bench|all] [--bundle DIR] [--build DIR]
@@ -98,9 +98,9 @@ if [[ "${phase}" == build || "${phase}" == all ]]; then
       exit 2
     fi
   done
-  log "building cltci_tests and cltci_pretrain_bench with ${jobs} jobs"
+  log "building cltci_tests, cltci_pretrain_bench and cltci_data_bench with ${jobs} jobs"
   start=${SECONDS}
-  cmake --build "${build}" -j "${jobs}" --target cltci_tests cltci_pretrain_bench \
+  cmake --build "${build}" -j "${jobs}" --target cltci_tests cltci_pretrain_bench cltci_data_bench \
     >"${out}/build.log" 2>&1 || {
     tail -n 40 "${out}/build.log" >&2
     exit 1
@@ -110,7 +110,8 @@ fi
 
 tests="${build}/tests/cltci_tests"
 bench="${build}/bench/cltci_pretrain_bench"
-for binary in "${tests}" "${bench}"; do
+data_bench="${build}/bench/cltci_data_bench"
+for binary in "${tests}" "${bench}" "${data_bench}"; do
   if [[ "${phase}" != build && ! -x "${binary}" ]]; then
     echo "device_check: ${binary} is not built (run --phase build first)" >&2
     exit 2
@@ -164,6 +165,25 @@ if [[ "${phase}" == bench || "${phase}" == all ]]; then
   if ((rc != 0)); then
     tail -n 5 "${out}/bench.stderr" >&2
     log "benchmark failed (exit ${rc})"
+    status=1
+  fi
+  # The batched augmentation alone, both views one call each and sharing one conversion: on a
+  # GPU it says whether the device placement could ever bound the step.
+  if ((gpu)); then
+    data_args=(--device cuda --images 2048 --size 256 --batch 128 --views 8192)
+  else
+    data_args=(--device cpu --images 128 --size 128 --batch 16 --views 256)
+  fi
+  log "data benchmark: ${data_args[*]}"
+  set +e
+  "${data_bench}" "${data_args[@]}" --cache "${build}/data_bench_cache" >"${out}/data_bench.txt" \
+    2>"${out}/data_bench.stderr"
+  rc=$?
+  set -e
+  cat "${out}/data_bench.txt" >&2
+  if ((rc != 0)); then
+    tail -n 5 "${out}/data_bench.stderr" >&2
+    log "data benchmark failed (exit ${rc})"
     status=1
   fi
 fi

@@ -1,6 +1,6 @@
 #include "cltci/analysis/line_plot.h"
 
-#include "cltci/analysis/scatter_plot.h"
+#include "cltci/analysis/plot_style.h"
 
 #include <c10/util/Exception.h>
 #include <opencv2/core.hpp>
@@ -14,9 +14,6 @@
 namespace cltci::analysis {
 namespace {
 
-constexpr int kLineFont = cv::FONT_HERSHEY_SIMPLEX;
-const cv::Scalar kLineWhite(255, 255, 255);
-const cv::Scalar kBlack(0, 0, 0);
 const cv::Scalar kGrid(232, 232, 232);
 constexpr double kPad = 0.05;  // share of the span added on each side of the data range
 
@@ -117,7 +114,7 @@ Fonts fonts_of(const LinePlotOptions& options) {
 
 cv::Size text_size(const std::string& text, double scale, int thickness = 1) {
   int baseline = 0;
-  cv::Size size = cv::getTextSize(text, kLineFont, scale, thickness, &baseline);
+  cv::Size size = cv::getTextSize(text, kPlotFont, scale, thickness, &baseline);
   size.height += baseline;
   return size;
 }
@@ -254,16 +251,16 @@ cv::Point rounded(const cv::Point2d& p) {
 }
 
 void draw_text(cv::Mat& canvas, const std::string& text, cv::Point origin, double scale) {
-  cv::putText(canvas, text, origin, kLineFont, scale, kBlack, 1, cv::LINE_AA);
+  cv::putText(canvas, text, origin, kPlotFont, scale, kPlotBlack, 1, cv::LINE_AA);
 }
 
 /// `text` turned a quarter to the left (reading upwards), centred on row `centre_y`.
 void draw_vertical_text(
     cv::Mat& canvas, const std::string& text, int x, int centre_y, double scale) {
   int baseline = 0;
-  const cv::Size size = cv::getTextSize(text, kLineFont, scale, 1, &baseline);
-  cv::Mat strip(size.height + baseline + 2, size.width + 2, CV_8UC3, kLineWhite);
-  cv::putText(strip, text, {1, size.height + 1}, kLineFont, scale, kBlack, 1, cv::LINE_AA);
+  const cv::Size size = cv::getTextSize(text, kPlotFont, scale, 1, &baseline);
+  cv::Mat strip(size.height + baseline + 2, size.width + 2, CV_8UC3, kPlotWhite);
+  cv::putText(strip, text, {1, size.height + 1}, kPlotFont, scale, kPlotBlack, 1, cv::LINE_AA);
   cv::Mat turned;
   cv::rotate(strip, turned, cv::ROTATE_90_COUNTERCLOCKWISE);
   cv::Rect target(x, centre_y - turned.rows / 2, turned.cols, turned.rows);
@@ -320,28 +317,28 @@ cv::Mat line_plot(const std::vector<LineSeries>& series, const LinePlotOptions& 
   const PlotFrame& frame = layout.frame;
   const Fonts& f = layout.fonts;
   const cv::Rect& area = frame.area;
-  cv::Mat canvas(options.height, options.width, CV_8UC3, kLineWhite);
+  cv::Mat canvas(options.height, options.width, CV_8UC3, kPlotWhite);
   const int right_edge = area.x + area.width - 1;
   const int bottom_edge = area.y + area.height - 1;
 
   for (const auto& t : layout.y_ticks) {
     const int row = rounded(frame.to_pixel(frame.x_min, t.value)).y;
     cv::line(canvas, {area.x, row}, {right_edge, row}, kGrid, 1);
-    cv::line(canvas, {area.x - f.tick_length, row}, {area.x, row}, kBlack, 1);
-    const cv::Size size = cv::getTextSize(t.text, kLineFont, f.tick, 1, nullptr);
+    cv::line(canvas, {area.x - f.tick_length, row}, {area.x, row}, kPlotBlack, 1);
+    const cv::Size size = cv::getTextSize(t.text, kPlotFont, f.tick, 1, nullptr);
     draw_text(canvas, t.text,
               {area.x - f.tick_length - f.pad / 2 - size.width, row + size.height / 2}, f.tick);
   }
   for (const auto& t : layout.x_ticks) {
     const int column = rounded(frame.to_pixel(t.value, frame.y_min)).x;
     cv::line(canvas, {column, area.y}, {column, bottom_edge}, kGrid, 1);
-    cv::line(canvas, {column, bottom_edge}, {column, bottom_edge + f.tick_length}, kBlack, 1);
-    const cv::Size size = cv::getTextSize(t.text, kLineFont, f.tick, 1, nullptr);
+    cv::line(canvas, {column, bottom_edge}, {column, bottom_edge + f.tick_length}, kPlotBlack, 1);
+    const cv::Size size = cv::getTextSize(t.text, kPlotFont, f.tick, 1, nullptr);
     draw_text(canvas, t.text,
               {column - size.width / 2, bottom_edge + f.tick_length + f.pad / 2 + size.height},
               f.tick);
   }
-  cv::rectangle(canvas, {area.x, area.y}, {right_edge, bottom_edge}, kBlack, 1);
+  cv::rectangle(canvas, {area.x, area.y}, {right_edge, bottom_edge}, kPlotBlack, 1);
 
   const int cap = std::max(3, options.marker_radius + 2);
   for (std::size_t s = 0; s < series.size(); ++s) {
@@ -382,14 +379,14 @@ cv::Mat line_plot(const std::vector<LineSeries>& series, const LinePlotOptions& 
       if (options.marker_radius > 0) {
         cv::circle(canvas, {x + 15, y}, options.marker_radius, colour, cv::FILLED, cv::LINE_AA);
       }
-      const cv::Size size = cv::getTextSize(series[s].label, kLineFont, f.tick, 1, nullptr);
+      const cv::Size size = cv::getTextSize(series[s].label, kPlotFont, f.tick, 1, nullptr);
       draw_text(canvas, series[s].label, {x + 30 + f.pad / 2, y + size.height / 2}, f.tick);
       y += row_height;
     }
   }
 
   if (!options.x_label.empty()) {
-    const cv::Size size = cv::getTextSize(options.x_label, kLineFont, f.label, 1, nullptr);
+    const cv::Size size = cv::getTextSize(options.x_label, kPlotFont, f.label, 1, nullptr);
     draw_text(canvas, options.x_label,
               {area.x + (area.width - size.width) / 2, options.height - f.pad}, f.label);
   }
@@ -397,7 +394,7 @@ cv::Mat line_plot(const std::vector<LineSeries>& series, const LinePlotOptions& 
     draw_vertical_text(canvas, options.y_label, f.pad, area.y + area.height / 2, f.label);
   }
   if (!options.title.empty()) {
-    const cv::Size size = cv::getTextSize(options.title, kLineFont, layout.title_scale, 1, nullptr);
+    const cv::Size size = cv::getTextSize(options.title, kPlotFont, layout.title_scale, 1, nullptr);
     draw_text(canvas, options.title,
               {std::max(f.pad, (options.width - size.width) / 2), f.pad + size.height},
               layout.title_scale);

@@ -1,5 +1,7 @@
 #include "cltci/analysis/scatter_plot.h"
 
+#include "cltci/analysis/plot_style.h"
+
 #include <c10/util/Exception.h>
 #include <opencv2/imgproc.hpp>
 #include <torch/torch.h>
@@ -13,31 +15,6 @@
 
 namespace cltci::analysis {
 namespace {
-
-constexpr int kFont = cv::FONT_HERSHEY_SIMPLEX;
-const cv::Scalar kWhite(255, 255, 255);
-
-// Kelly, "Twenty-two colors of maximum contrast" (Color Engineering 3(6), 1965), less white and
-// black, as RGB; reordered so that the first ten stand apart best on a white page.
-constexpr std::array<std::uint32_t, 20> kKelly = {0x0067A5, 0xF38400, 0x008856, 0xBE0032, 0x875692,
-                                                  0xF3C300, 0xA1CAF1, 0x882D17, 0xE68FAC, 0x8DB600,
-                                                  0x848482, 0x604E97, 0xF99379, 0x2B3D26, 0xF6A600,
-                                                  0xB3446C, 0xC2B280, 0xDCD300, 0x654522, 0xE25822};
-
-cv::Scalar from_hsv(double hue, double saturation, double value) {
-  const double h6 = hue * 6.0;
-  const double f = h6 - std::floor(h6);
-  const double p = value * (1.0 - saturation);
-  const double q = value * (1.0 - saturation * f);
-  const double t = value * (1.0 - saturation * (1.0 - f));
-  // The six sectors of the hue hexagon (red, yellow, green, cyan, blue, magenta).
-  const std::array<double, 6> red = {value, q, p, p, t, value};
-  const std::array<double, 6> green = {t, value, value, q, p, p};
-  const std::array<double, 6> blue = {p, p, t, value, value, q};
-  const auto sector = static_cast<std::size_t>(static_cast<int>(std::floor(h6)) % 6);
-  const auto byte = [](double x) { return static_cast<double>(std::lround(255.0 * x)); };
-  return cv::Scalar(byte(blue[sector]), byte(green[sector]), byte(red[sector]));
-}
 
 cv::Scalar darker(const cv::Scalar& colour) {
   return cv::Scalar(std::round(colour[0] * 0.6), std::round(colour[1] * 0.6),
@@ -82,11 +59,12 @@ Layout layout_of(const ScatterPlotOptions& options) {
     layout.title_thickness = size_factor(options) >= 0.75 ? 2 : 1;
     double scale = std::max(0.35, 0.7 * size_factor(options));
     int baseline = 0;
-    cv::Size size = cv::getTextSize(options.title, kFont, scale, layout.title_thickness, &baseline);
+    cv::Size size =
+        cv::getTextSize(options.title, kPlotFont, scale, layout.title_thickness, &baseline);
     const int room = options.width - 2 * pad;
     while (size.width > room && scale > 0.1) {
       scale *= 0.9;
-      size = cv::getTextSize(options.title, kFont, scale, layout.title_thickness, &baseline);
+      size = cv::getTextSize(options.title, kPlotFont, scale, layout.title_thickness, &baseline);
     }
     layout.title_scale = scale;
     layout.title_origin =
@@ -143,31 +121,17 @@ void draw_label(cv::Mat& canvas,
                 double scale,
                 const cv::Scalar& colour) {
   int baseline = 0;
-  const cv::Size size = cv::getTextSize(text, kFont, scale, 1, &baseline);
+  const cv::Size size = cv::getTextSize(text, kPlotFont, scale, 1, &baseline);
   const int gap = radius + 3;
   int x = dot.x + gap;
   if (x + size.width > canvas.cols - 2) x = std::max(1, dot.x - gap - size.width);
   const int y = std::clamp(dot.y + size.height / 2, size.height + 1,
                            std::max(size.height + 1, canvas.rows - baseline - 1));
-  cv::putText(canvas, text, {x, y}, kFont, scale, kWhite, 3, cv::LINE_AA);
-  cv::putText(canvas, text, {x, y}, kFont, scale, colour, 1, cv::LINE_AA);
+  cv::putText(canvas, text, {x, y}, kPlotFont, scale, kPlotWhite, 3, cv::LINE_AA);
+  cv::putText(canvas, text, {x, y}, kPlotFont, scale, colour, 1, cv::LINE_AA);
 }
 
 }  // namespace
-
-cv::Scalar category_colour(std::size_t i) {
-  if (i < kKelly.size()) {
-    const std::uint32_t rgb = kKelly[i];
-    return cv::Scalar(rgb & 0xFFU, (rgb >> 8U) & 0xFFU, (rgb >> 16U) & 0xFFU);
-  }
-  // The golden ratio's fractional steps spread any run of hues evenly (three-distance theorem);
-  // brightness cycles so that categories j and j + 1 differ in both.
-  const std::size_t j = i - kKelly.size();
-  const double hue = std::fmod(0.07 + static_cast<double>(j) * 0.6180339887498949, 1.0);
-  static constexpr std::array<double, 3> kValues = {0.85, 0.62, 0.45};
-  const double saturation = (j / 3) % 2 == 0 ? 0.85 : 0.55;
-  return from_hsv(hue, saturation, kValues[j % 3]);
-}
 
 std::vector<std::size_t> category_numbers(const std::vector<std::string>& categories) {
   std::unordered_map<std::string, std::size_t> numbers;
@@ -196,7 +160,7 @@ cv::Mat scatter_plot(const at::Tensor& xy,
   const Layout layout = layout_of(options);
   const std::vector<cv::Point> dots = positions(xy, layout.area);
   const std::vector<std::size_t> numbers = category_numbers(categories);
-  cv::Mat canvas(options.height, options.width, CV_8UC3, kWhite);
+  cv::Mat canvas(options.height, options.width, CV_8UC3, kPlotWhite);
 
   const int radius = options.point_radius;
   for (std::size_t i = 0; i < dots.size(); ++i) {
@@ -248,8 +212,8 @@ cv::Mat scatter_plot(const at::Tensor& xy,
   }
 
   if (!options.title.empty()) {
-    cv::putText(canvas, options.title, layout.title_origin, kFont, layout.title_scale,
-                cv::Scalar(0, 0, 0), layout.title_thickness, cv::LINE_AA);
+    cv::putText(canvas, options.title, layout.title_origin, kPlotFont, layout.title_scale,
+                kPlotBlack, layout.title_thickness, cv::LINE_AA);
   }
   return canvas;
 }

@@ -1,5 +1,5 @@
 # analysis/: pure functions of embeddings and numbers (probes, statistics, t-SNE, plots). Each
 # concept lists its sources in its own fragment.
-foreach(part probes paired_test tsne scatter_plot line_plot percentile)
+foreach(part probes paired_test tsne plot_style scatter_plot line_plot percentile)
   include(${CMAKE_CURRENT_LIST_DIR}/${part}.cmake)
 endforeach()

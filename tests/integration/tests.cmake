@@ -37,7 +37,7 @@ cltci_expect_exit(cli.evaluate.nothing_to_do 2 "give either finetune_run"
                   $<TARGET_FILE:evaluate> --set run.output_dir=${CMAKE_CURRENT_BINARY_DIR}/eval-none)
 
 # End-to-end command-line tests of each pipeline.
-foreach(part pretrain prepare finetune sweep bad_inputs)
+foreach(part pretrain prepare finetune sweep bad_inputs bench)
   include(${CMAKE_CURRENT_LIST_DIR}/${part}.cmake)
 endforeach()
 

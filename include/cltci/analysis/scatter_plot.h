@@ -43,9 +43,4 @@ std::vector<cv::Point> dot_centres(const at::Tensor& xy, const ScatterPlotOption
 /// The category number of each label: 0, 1, ... in order of first appearance.
 std::vector<std::size_t> category_numbers(const std::vector<std::string>& categories);
 
-/// The colour (BGR, 0..255) of category number `i`: Kelly's (1965) colours of maximum contrast
-/// without white and black (20), then golden-ratio steps around the hue circle at alternating
-/// brightness, which keep any run of consecutive categories apart.
-cv::Scalar category_colour(std::size_t i);
-
 }  // namespace cltci::analysis

@@ -1,5 +1,7 @@
 #include "cltci/analysis/scatter_plot.h"
 
+#include "cltci/analysis/plot_style.h"
+
 #include <gtest/gtest.h>
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
@@ -7,9 +9,7 @@
 
 #include <cmath>
 #include <cstddef>
-#include <set>
 #include <string>
-#include <tuple>
 #include <vector>
 
 namespace cltci::analysis {
@@ -74,21 +74,6 @@ TEST(ScatterPlot, DotCentresCarryTheirCategoryColour) {
     EXPECT_NEAR(centres[4].x, 200, 1);
     EXPECT_NEAR(centres[4].y, 150, 1);
   }
-}
-
-TEST(ScatterPlot, DistinctCategoriesGetDistinctColours) {
-  std::set<std::tuple<double, double, double>> seen;
-  for (std::size_t i = 0; i < 300; ++i) {
-    const cv::Scalar c = category_colour(i);
-    EXPECT_NE(c, kWhite) << i;
-    for (int k = 0; k < 3; ++k) {
-      EXPECT_GE(c[k], 0.0);
-      EXPECT_LE(c[k], 255.0);
-    }
-    EXPECT_TRUE(seen.emplace(c[0], c[1], c[2]).second) << "colour " << i << " repeats";
-  }
-  // Kelly's first colour is strong blue (RGB 0067A5), returned as BGR.
-  EXPECT_EQ(category_colour(0), cv::Scalar(0xA5, 0x67, 0x00));
 }
 
 TEST(ScatterPlot, OnePointAndEqualCoordinatesDoNotDivideByZero) {

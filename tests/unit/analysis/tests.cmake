@@ -1,3 +1,3 @@
-foreach(part probes paired_test tsne scatter_plot line_plot percentile)
+foreach(part probes paired_test tsne plot_style scatter_plot line_plot percentile)
   include(${CMAKE_CURRENT_LIST_DIR}/${part}.cmake)
 endforeach()
