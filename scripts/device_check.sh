@@ -142,6 +142,21 @@ if [[ "${phase}" == test || "${phase}" == all ]]; then
   fi
 fi
 
+# run_bench NAME BINARY ARGS...: the figures to ${out}/NAME.txt (and on stderr), its messages to
+# NAME.stderr; a failure marks the run failed and the next benchmark still runs.
+run_bench() {
+  local name="$1" binary="$2" rc=0
+  shift 2
+  log "${name}: $*"
+  "${binary}" "$@" >"${out}/${name}.txt" 2>"${out}/${name}.stderr" || rc=$?
+  cat "${out}/${name}.txt" >&2
+  if ((rc != 0)); then
+    tail -n 5 "${out}/${name}.stderr" >&2
+    log "${name} failed (exit ${rc})"
+    status=1
+  fi
+}
+
 if [[ "${phase}" == bench || "${phase}" == all ]]; then
   if ((gpu)); then
     # At least 2 s per measurement: NVML's busy counter covers the last 1/6 s to 1 s.
@@ -156,17 +171,7 @@ if [[ "${phase}" == bench || "${phase}" == all ]]; then
   # e.g. --bench-args "--batch 128 --arch unet --methods cltci_moco" (later flags win).
   read -r -a extra_args <<<"${extra}"
   args+=("${extra_args[@]}")
-  log "benchmark: ${args[*]}"
-  set +e
-  "${bench}" "${args[@]}" >"${out}/bench.txt" 2>"${out}/bench.stderr"
-  rc=$?
-  set -e
-  cat "${out}/bench.txt" >&2
-  if ((rc != 0)); then
-    tail -n 5 "${out}/bench.stderr" >&2
-    log "benchmark failed (exit ${rc})"
-    status=1
-  fi
+  run_bench bench "${bench}" "${args[@]}"
   # The batched augmentation alone, both views one call each and sharing one conversion: on a
   # GPU it says whether the device placement could ever bound the step.
   if ((gpu)); then
@@ -174,18 +179,7 @@ if [[ "${phase}" == bench || "${phase}" == all ]]; then
   else
     data_args=(--device cpu --images 128 --size 128 --batch 16 --views 256)
   fi
-  log "data benchmark: ${data_args[*]}"
-  set +e
-  "${data_bench}" "${data_args[@]}" --cache "${build}/data_bench_cache" >"${out}/data_bench.txt" \
-    2>"${out}/data_bench.stderr"
-  rc=$?
-  set -e
-  cat "${out}/data_bench.txt" >&2
-  if ((rc != 0)); then
-    tail -n 5 "${out}/data_bench.stderr" >&2
-    log "data benchmark failed (exit ${rc})"
-    status=1
-  fi
+  run_bench data_bench "${data_bench}" "${data_args[@]}" --cache "${build}/data_bench_cache"
 fi
 log "done: $( ((gpu)) && echo "GPU" || echo "CPU fallback"), status ${status}; figures in ${out}"
 exit "${status}"
