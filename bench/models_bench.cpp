@@ -1,5 +1,6 @@
 // Training-step throughput of the networks: forward + backward of a batch, in images/s.
 //   cltci_models_bench [--size 256] [--batch 8] [--threads 2] [--iterations 3] [--device cpu|cuda]
+//                      [--precision fp32,bf16]
 // Each row: one warm-up step, then the mean over the timed steps. bf16 rows run under autocast
 // (on the CPU: at::autocast with kBFloat16, which uses AMX where the CPU has it).
 #include "cli_common.h"
@@ -16,6 +17,7 @@
 #include <cstdio>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -24,6 +26,7 @@ struct Settings {
   int64_t batch = 8;
   int threads = 2;
   int iterations = 3;
+  std::vector<std::string> precisions{"fp32", "bf16"};  ///< the columns, in this order
   torch::Device device = torch::kCPU;
 };
 
@@ -72,6 +75,9 @@ int main(int argc, char** argv) {
             ->check(CLI::Range(1, 1024));
         app.add_option("--iterations", s.iterations, "timed steps")->check(CLI::Range(1, 1000000));
         app.add_option("--device", device, "cpu | cuda | cuda:N");
+        app.add_option("--precision", s.precisions, "fp32, bf16 (comma-separated): the columns")
+            ->delimiter(',')
+            ->check(CLI::IsMember({"fp32", "bf16"}));
       },
       [&] {
         s.device = cltci::common::resolve_device(device);
@@ -98,12 +104,19 @@ int main(int argc, char** argv) {
                     static_cast<long long>(s.size), static_cast<long long>(s.size),
                     static_cast<long long>(s.batch), s.threads, s.device.str().c_str(),
                     s.iterations);
-        std::printf("%-32s %14s %14s\n", "network", "fp32 img/s", "bf16 img/s");
+        std::printf("%-32s", "network");
+        for (const auto& precision : s.precisions) {
+          std::printf(" %14s", (precision + " img/s").c_str());
+        }
+        std::printf("\n");
         for (const auto& row : rows) {
-          const double fp32 = images_per_second(*row.model, row.forward, s, false);
-          const double bf16 = images_per_second(*row.model, row.forward, s, true);
-          std::printf("%-32s %14.2f %14.2f\n", row.name, fp32, bf16);
-          std::fflush(stdout);
+          std::printf("%-32s", row.name);
+          for (const auto& precision : s.precisions) {
+            std::printf(" %14.2f",
+                        images_per_second(*row.model, row.forward, s, precision == "bf16"));
+            std::fflush(stdout);
+          }
+          std::printf("\n");
         }
         return 0;
       });

@@ -23,9 +23,11 @@ cltci_expect_exit(cli.bench.pretrain.bad_method 2
 cltci_expect_exit(cli.bench.pretrain.missing_value 2 "cltci_pretrain_bench: --steps: 1 required"
                   $<TARGET_FILE:cltci_pretrain_bench> --steps)
 
+# fp32 only: bf16 is emulated on CPUs without AVX512-BF16 (20-30x slower, docs/benchmarks.md).
 cltci_expect_exit(cli.bench.models.smoke 0
-                  "U-Net \\(base 32, depth 4\\) +[0-9.]+ +[0-9.]+.*DeepLabV3\\+ \\(ResNet-50, OS 16\\) +[0-9.]+ +[0-9.]+"
-                  $<TARGET_FILE:cltci_models_bench> --size 32 --batch 2 --threads 1 --iterations 1)
+                  "network +fp32 img/s.*U-Net \\(base 32, depth 4\\) +[0-9.]+.*DeepLabV3\\+ \\(ResNet-50, OS 16\\) +[0-9.]+"
+                  $<TARGET_FILE:cltci_models_bench> --size 32 --batch 2 --threads 1 --iterations 1
+                  --precision fp32)
 cltci_expect_exit(cli.bench.models.bad_flag 2 "cltci_models_bench: The following arguments were not expected: 3 --itrations"
                   $<TARGET_FILE:cltci_models_bench> --itrations 3)
 
