@@ -105,8 +105,7 @@ int main(int argc, char** argv) {
         const CachedDataset data = read_cache(store);
         std::printf(
             "cache load:  %lld images %d^2 (%.0f MiB) in %.3f s, best of 5 (%.3f s without the "
-            "CRC32C "
-            "checks, %u threads)\n",
+            "CRC32C checks, %u threads)\n",
             static_cast<long long>(data.size()), size,
             std::filesystem::file_size(store) / 1048576.0, load, unverified,
             std::thread::hardware_concurrency());
@@ -133,8 +132,8 @@ int main(int argc, char** argv) {
           }
           const double elapsed = seconds_since(start);
           std::printf(
-              "contrastive loader, %d thread%s: %.0f augmented %d^2 views/s (%lld views in %.2f "
-              "s)\n",
+              "contrastive loader, %d thread%s: %.0f augmented %d^2 views/s "
+              "(%lld views in %.2f s)\n",
               workers, workers == 1 ? "" : "s", produced / elapsed, size,
               static_cast<long long>(produced), elapsed);
         }
