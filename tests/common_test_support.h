@@ -5,6 +5,7 @@
 #include <torch/cuda.h>
 
 #include <filesystem>
+#include <limits>
 #include <string>
 
 /// First statement of every *_CUDA test: reports the test as skipped where there is no GPU, so
@@ -15,6 +16,9 @@
   } while (0)
 
 namespace cltci::testing {
+
+/// A missing value (an undated image, a null in JSON).
+inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 /// A fresh empty directory under the system temp dir, removed when the object dies.
 class TempDir {

@@ -49,7 +49,9 @@ void describe(Schema& s, RunConfig& c) {
   s.field("output_dir", c.output_dir, "parent directory of run directories");
   s.field("seed", c.seed, "one seed for every random source", Rule::non_negative());
   s.field("device", c.device, "auto | cpu | cuda | cuda:N");
-  s.field("threads", c.threads, "torch intra-op threads; 0 = all cores", Rule::non_negative());
+  s.field("threads", c.threads,
+          "torch intra-op threads; 0 = OMP_NUM_THREADS if set, else the CPUs the process may use",
+          Rule::non_negative());
   s.field("precision", c.precision,
           "fp32, or mixed precision: bf16 (CPUs with AVX512-BF16/AMX, CUDA) | fp16 (CUDA) | "
           "auto (bf16 where the device has it natively, else fp32)",

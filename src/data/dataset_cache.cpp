@@ -1,6 +1,7 @@
 #include "cltci/data/dataset_cache.h"
 
 #include "cltci/common/atomic_file.h"
+#include "cltci/common/device.h"
 #include "cltci/common/error.h"
 #include "cltci/data/acquisition_time.h"
 #include "common/crc32c.h"
@@ -109,7 +110,7 @@ std::vector<std::uint32_t> plane_checksums(const std::uint8_t* data,
   return crcs;
 }
 
-unsigned checksum_threads() { return std::max(1U, std::thread::hardware_concurrency()); }
+unsigned checksum_threads() { return static_cast<unsigned>(common::available_cpus()); }
 
 // options.threads, or every core when it is 0.
 unsigned decode_threads(const CacheOptions& options) {

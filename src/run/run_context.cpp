@@ -20,7 +20,6 @@
 #include <sstream>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 namespace cltci::run {
@@ -185,13 +184,8 @@ RunContext open_run(const config::RunConfig& run,
       group->broadcast_value(static_cast<std::int64_t>(context.state)));
   context.device = group->device();
   common::install_host_cache();
-  const int local = group->launch().local_world_size;
-  if (run.threads == 0 && local > 1) {
-    const int cores = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
-    context.threads = common::apply_thread_count(std::max(1, cores / local));
-  } else {
-    context.threads = common::apply_thread_count(static_cast<int>(run.threads));
-  }
+  context.threads = common::apply_thread_count(static_cast<int>(run.threads),
+                                               static_cast<int>(group->launch().local_world_size));
   context.group = group;
   spdlog::info("[run] {} ranks, {} thread(s) each; every rank reads {}", group->world_size(),
                context.threads, context.directory.string());

@@ -6,7 +6,7 @@ set(cltci_pretrain_fast --set optim.epochs=1 --set optim.warmup_epochs=0 --set d
 
 cltci_expect_exit(cli.pretrain.phantom 0
                   "done: final loss .*encoder .*phantom_cltci_moco_unet/encoder.safetensors"
-                  $<TARGET_FILE:pretrain> --config ${cltci_pretrain_phantom} --overwrite --threads 2
+                  $<TARGET_FILE:pretrain> --config ${cltci_pretrain_phantom} --overwrite --threads 1
                   --output ${cltci_pretrain_out} ${cltci_pretrain_fast})
 set_tests_properties(cli.pretrain.phantom PROPERTIES FIXTURES_SETUP cli_pretrain_run)
 # The encoder and the summary are on disk (md5sum fails on a missing file).
@@ -16,7 +16,7 @@ cltci_expect_exit(cli.pretrain.phantom_files 0 "encoder.safetensors.*summary.jso
                   ${cltci_pretrain_out}/phantom_cltci_moco_unet/summary.json)
 # The same command again: the finished run is skipped.
 cltci_expect_exit(cli.pretrain.phantom_finished 0 "is finished .*nothing to do"
-                  $<TARGET_FILE:pretrain> --config ${cltci_pretrain_phantom} --threads 2
+                  $<TARGET_FILE:pretrain> --config ${cltci_pretrain_phantom} --threads 1
                   --output ${cltci_pretrain_out} ${cltci_pretrain_fast})
 set_tests_properties(cli.pretrain.phantom_files cli.pretrain.phantom_finished
                      PROPERTIES FIXTURES_REQUIRED cli_pretrain_run)
@@ -77,12 +77,12 @@ set_tests_properties(cli.pretrain.overwrite_foreign_folder_kept PROPERTIES
 # its counts; values the rule or the data cannot use exit 2 naming the key.
 cltci_expect_exit(cli.pretrain.positives_window 0
                   "\\[positives\\] window \\(max_days 3\\): [0-9.]+ positives per image.*\\[positives\\] epoch 1: [0-9.]+ positives per anchor from other images of the patient in the queue"
-                  $<TARGET_FILE:pretrain> --config ${cltci_pretrain_phantom} --threads 2
+                  $<TARGET_FILE:pretrain> --config ${cltci_pretrain_phantom} --threads 1
                   --output ${cltci_pretrain_out}-positives-window --overwrite ${cltci_pretrain_fast}
                   --set method.positives=window --set method.max_days=3)
 cltci_expect_exit(cli.pretrain.positives_weighted_simclr 0
                   "\\[positives\\] weighted \\(time_scale_days 2\\).*\\[positives\\] epoch 1: [0-9.]+ positives per anchor from other images of the patient in the batch \\(weight"
-                  $<TARGET_FILE:pretrain> --config ${cltci_pretrain_phantom} --threads 2
+                  $<TARGET_FILE:pretrain> --config ${cltci_pretrain_phantom} --threads 1
                   --output ${cltci_pretrain_out}-positives-weighted --overwrite ${cltci_pretrain_fast}
                   --set method.name=cltci_simclr --set optim.batch_size=8
                   --set method.positives=weighted --set method.time_scale_days=2)

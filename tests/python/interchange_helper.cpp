@@ -95,6 +95,7 @@ int main(int argc, char** argv) {
     std::cerr << "usage: " << argv[0] << " export|import DIR\n";
     return 2;
   }
+  // As check_interchange.py (which says why); ctest's OMP_NUM_THREADS=1 does not apply here.
   torch::set_num_threads(2);
   try {
     return std::string(argv[1]) == "export" ? export_side(argv[2]) : import_side(argv[2]);

@@ -77,7 +77,7 @@ CacheResidency resolve_residency(CacheResidency residency, std::uint64_t plane_b
 struct CacheOptions {
   int image_size = 256;  ///< side of the stored square images
   int bits = 8;          ///< stored image depth: 8 or 16
-  int threads = 0;       ///< decoding threads when building (0: all cores)
+  int threads = 0;       ///< decoding threads when building (0: the available CPUs)
   /// Whether load_or_build_cache holds the planes in memory or streams them (and builds the
   /// file a chunk at a time). Not part of the key: both read the same file.
   CacheResidency residency = CacheResidency::kAuto;

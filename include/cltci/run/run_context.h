@@ -72,7 +72,8 @@ void on_main_first(dist::Group& group, const std::function<void()>& work);
 
 /// open_run on rank 0; on the other ranks the same context (directory, device, threads, seed,
 /// and rank 0's run state) without touching the directory. Ranks share the cores of a node when
-/// run.threads is 0 (all cores / LOCAL_WORLD_SIZE each).
+/// run.threads is 0 (common::default_thread_count: OMP_NUM_THREADS each where it is set, else the
+/// available CPUs / LOCAL_WORLD_SIZE each).
 RunContext open_run(const config::RunConfig& run,
                     const std::string& effective_config,
                     const RunOptions& options,

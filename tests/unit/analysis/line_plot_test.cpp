@@ -1,5 +1,8 @@
 #include "cltci/analysis/line_plot.h"
 
+#include "cltci/analysis/plot_style.h"
+#include "unit/analysis/plot_test_support.h"
+
 #include <c10/util/Exception.h>
 #include <gtest/gtest.h>
 #include <opencv2/core.hpp>
@@ -11,17 +14,12 @@
 namespace cltci::analysis {
 namespace {
 
-const cv::Scalar kWhite(255, 255, 255);
+using testing::pixel;
 
 int pixels_of(const cv::Mat& image, const cv::Scalar& colour) {
   cv::Mat mask;
   cv::inRange(image, colour, colour, mask);
   return cv::countNonZero(mask);
-}
-
-cv::Scalar pixel(const cv::Mat& image, cv::Point at) {
-  const auto& bgr = image.at<cv::Vec3b>(at);
-  return cv::Scalar(bgr[0], bgr[1], bgr[2]);
 }
 
 void expect_ticks(const std::vector<double>& got, const std::vector<double>& want) {
@@ -124,8 +122,8 @@ TEST(LinePlot, DrawsEachSeriesInItsColourAtItsPoints) {
   ASSERT_EQ(image.cols, 640);
   ASSERT_EQ(image.rows, 480);
   ASSERT_EQ(image.type(), CV_8UC3);
-  EXPECT_EQ(pixel(image, {0, 0}), kWhite);
-  EXPECT_EQ(pixel(image, {639, 479}), kWhite);
+  EXPECT_EQ(pixel(image, {0, 0}), kPlotWhite);
+  EXPECT_EQ(pixel(image, {639, 479}), kPlotWhite);
   const PlotFrame frame = plot_frame(series, options);
   for (std::size_t s = 0; s < series.size(); ++s) {
     const cv::Scalar colour = series_colour(s);

@@ -1,6 +1,7 @@
 #include "cltci/analysis/scatter_plot.h"
 
 #include "cltci/analysis/plot_style.h"
+#include "unit/analysis/plot_test_support.h"
 
 #include <gtest/gtest.h>
 #include <opencv2/core.hpp>
@@ -15,16 +16,11 @@
 namespace cltci::analysis {
 namespace {
 
-cv::Scalar pixel(const cv::Mat& image, cv::Point at) {
-  const auto& bgr = image.at<cv::Vec3b>(at);
-  return cv::Scalar(bgr[0], bgr[1], bgr[2]);
-}
-
-const cv::Scalar kWhite(255, 255, 255);
+using testing::pixel;
 
 int non_white_pixels(const cv::Mat& image) {
   cv::Mat mask;
-  cv::inRange(image, kWhite, kWhite, mask);
+  cv::inRange(image, kPlotWhite, kPlotWhite, mask);
   return static_cast<int>(image.total()) - cv::countNonZero(mask);
 }
 
@@ -41,7 +37,7 @@ TEST(ScatterPlot, SizeTypeAndWhiteBackground) {
   EXPECT_EQ(image.type(), CV_8UC3);
   for (const cv::Point corner :
        {cv::Point(0, 0), cv::Point(639, 0), cv::Point(0, 479), cv::Point(639, 479)}) {
-    EXPECT_EQ(pixel(image, corner), kWhite);
+    EXPECT_EQ(pixel(image, corner), kPlotWhite);
   }
   // Mostly background: 12 dots and a few short labels.
   EXPECT_LT(non_white_pixels(image), static_cast<int>(image.total()) / 10);

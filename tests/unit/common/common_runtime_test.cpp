@@ -10,11 +10,16 @@
 #include <torch/cuda.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
+#include <sched.h>
+#include <stdlib.h>  // setenv, unsetenv (POSIX)
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace cltci::common {
@@ -42,11 +47,79 @@ TEST(Device, RejectsMalformedSpecs) {
   EXPECT_THROW(resolve_device("cuda:x"), InputError);
 }
 
-TEST(Threads, ZeroMeansAllCoresAndExplicitCountsApply) {
+// Sets (or, with nullptr, unsets) an environment variable for one scope.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    if (value != nullptr) {
+      ::setenv(name, value, 1);
+    } else {
+      ::unsetenv(name);
+    }
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      ::setenv(name_.c_str(), old_->c_str(), 1);
+    } else {
+      ::unsetenv(name_.c_str());
+    }
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::string name_;
+  std::optional<std::string> old_;
+};
+
+TEST(Threads, AvailableCpusFollowTheAffinityMask) {
+  cpu_set_t saved;
+  ASSERT_EQ(sched_getaffinity(0, sizeof saved, &saved), 0);
+  EXPECT_EQ(available_cpus(), CPU_COUNT(&saved));
+  EXPECT_LE(available_cpus(), static_cast<int>(std::max(1U, std::thread::hardware_concurrency())));
+  // Pinned to one CPU (as `taskset -c N` or a one-CPU allocation would), "all cores" is one.
+  int first = 0;
+  while (!CPU_ISSET(first, &saved)) ++first;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(first, &one);
+  ASSERT_EQ(sched_setaffinity(0, sizeof one, &one), 0);
+  const int pinned = available_cpus();
+  const int threads = [] {
+    const ScopedEnv unset("OMP_NUM_THREADS", nullptr);
+    return default_thread_count();
+  }();
+  ASSERT_EQ(sched_setaffinity(0, sizeof saved, &saved), 0);
+  EXPECT_EQ(pinned, 1);
+  EXPECT_EQ(threads, 1);
+}
+
+TEST(Threads, ZeroMeansOmpNumThreadsElseTheAvailableCpusSharedByTheProcesses) {
   EXPECT_EQ(apply_thread_count(1), 1);
   EXPECT_EQ(at::get_num_threads(), 1);
-  const int all = apply_thread_count(0);
-  EXPECT_EQ(all, static_cast<int>(std::max(1U, std::thread::hardware_concurrency())));
+  EXPECT_EQ(apply_thread_count(3), 3);
+  {
+    const ScopedEnv unset("OMP_NUM_THREADS", nullptr);
+    EXPECT_EQ(apply_thread_count(0), available_cpus());
+    EXPECT_EQ(default_thread_count(2), std::max(1, available_cpus() / 2));
+    EXPECT_EQ(default_thread_count(1000), 1);
+    EXPECT_EQ(apply_thread_count(0, 1000), 1);
+  }
+  for (const auto& [value, want] : std::vector<std::pair<const char*, int>>{
+           {"3", 3}, {"5,2", 5}, {"0", 0}, {"", 0}, {"two", 0}, {"-4", 0}, {"99999999", 0}}) {
+    const ScopedEnv set("OMP_NUM_THREADS", value);
+    // Not a positive count: ignored, as OpenMP ignores it.
+    const int expected = want > 0 ? want : available_cpus();
+    EXPECT_EQ(default_thread_count(), expected) << "OMP_NUM_THREADS=" << value;
+    EXPECT_EQ(default_thread_count(4), want > 0 ? want : std::max(1, available_cpus() / 4))
+        << "OMP_NUM_THREADS=" << value << ": it is a per-process count, never divided";
+  }
+  {
+    const ScopedEnv set("OMP_NUM_THREADS", "2");
+    EXPECT_EQ(apply_thread_count(0), 2);
+    EXPECT_EQ(at::get_num_threads(), 2);
+  }
   EXPECT_THROW(apply_thread_count(-1), InputError);
 }
 

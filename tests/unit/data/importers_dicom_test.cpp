@@ -4,6 +4,7 @@
 #include "cltci/data/image_writers.h"
 #include "cltci/data/importer.h"
 #include "common_test_support.h"
+#include "unit/data/data_test_support.h"
 
 #include <gtest/gtest.h>
 #include <opencv2/core.hpp>
@@ -22,15 +23,8 @@ namespace {
 namespace fs = std::filesystem;
 using testing::TempDir;
 
-using Rows = std::vector<std::pair<std::string, std::int64_t>>;
-
-Rows rows_of(const Manifest& m, const std::string& patient) {
-  Rows out;
-  for (const ManifestRow& row : m.rows) {
-    if (row.patient_id == patient) out.emplace_back(row.path.filename().string(), row.order);
-  }
-  return out;
-}
+using Rows = testing::PatientRows;
+using testing::rows_of;
 
 TEST(ImportFolder, OrderByDateInTheFileNameElseByName) {
   TempDir dir;

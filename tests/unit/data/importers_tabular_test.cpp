@@ -21,11 +21,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::problems_of;
 using testing::TempDir;
-
-void touch_png(const fs::path& file) {
-  fs::create_directories(file.parent_path());
-  write_png(file, cv::Mat(4, 4, CV_8UC1, cv::Scalar(9)));
-}
+using testing::touch_png;
 
 void touch_jpg(const fs::path& file) {
   fs::create_directories(file.parent_path());
@@ -34,23 +30,14 @@ void touch_jpg(const fs::path& file) {
   common::write_file_atomic(file, std::string(reinterpret_cast<char*>(bytes.data()), bytes.size()));
 }
 
-// (file name, order) of a patient's rows.
-std::vector<std::pair<std::string, std::int64_t>> rows_of(const Manifest& m,
-                                                          const std::string& patient) {
-  std::vector<std::pair<std::string, std::int64_t>> out;
-  for (const ManifestRow& row : m.rows) {
-    if (row.patient_id == patient) out.emplace_back(row.path.filename().string(), row.order);
-  }
-  return out;
-}
-
-using Rows = std::vector<std::pair<std::string, std::int64_t>>;
+using Rows = testing::PatientRows;
+using testing::rows_of;
 
 TEST(ImportNih, V2020OrdersByFollowUpNotByFileName) {
   TempDir dir;
   for (const char* name :
        {"00000001_000.png", "00000001_001.png", "00000001_002.png", "00000002_000.png"}) {
-    touch_png(dir / "images_001" / "images" / name);
+    touch_png(dir / "images_001" / "images" / name, 4, 4);
   }
   // Follow-ups run against the file-name index for patient 1 (datasets.md §5.1).
   common::write_file_atomic(

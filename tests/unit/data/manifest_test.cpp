@@ -20,10 +20,7 @@ namespace {
 
 using testing::problems_of;
 using testing::TempDir;
-
-void touch_png(const std::filesystem::path& file, int width = 8, int height = 8, int value = 0) {
-  write_png(file, cv::Mat(height, width, CV_8UC1, cv::Scalar(value)));
-}
+using testing::touch_png;
 
 TEST(Manifest, SaveAndLoadRoundTripWithQuotedFields) {
   TempDir dir;

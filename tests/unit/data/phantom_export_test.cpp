@@ -9,6 +9,7 @@
 #include "cltci/data/importer.h"
 #include "cltci/data/manifest.h"
 #include "common_test_support.h"
+#include "unit/data/data_test_support.h"
 
 #include <gtest/gtest.h>
 #include <opencv2/core.hpp>
@@ -26,6 +27,7 @@ namespace cltci::data {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::centroid_x;
 using testing::TempDir;
 
 PhantomOptions small_phantom(int patients, int min_images, int max_images) {
@@ -61,11 +63,6 @@ double dice(const cv::Mat& a, const cv::Mat& b, int label) {
   const double both = cv::countNonZero(in_a & in_b);
   const double total = cv::countNonZero(in_a) + cv::countNonZero(in_b);
   return total == 0 ? 1.0 : 2.0 * both / total;
-}
-
-double centroid_x(const cv::Mat& labels, int label) {
-  const cv::Moments m = cv::moments(labels == label, true);
-  return m.m10 / m.m00;
 }
 
 double max_abs_diff(const cv::Mat& a, const cv::Mat& b) {

@@ -1,9 +1,10 @@
 #include "cltci/data/phantom.h"
 
 #include "cltci/common/error.h"
+#include "unit/data/data_test_support.h"
 
 #include <gtest/gtest.h>
-#include <opencv2/imgproc.hpp>
+#include <opencv2/core.hpp>
 
 #include <cmath>
 #include <map>
@@ -15,6 +16,8 @@
 namespace cltci::data {
 namespace {
 
+using testing::centroid_x;
+
 // Version 1's tests, unchanged: the original generator stays reproducible by its version key.
 PhantomOptions small_options() {
   PhantomOptions options;
@@ -25,11 +28,6 @@ PhantomOptions small_options() {
   options.width = 96;
   options.height = 80;
   return options;
-}
-
-double centroid_x(const cv::Mat& labels, int value) {
-  const cv::Moments m = cv::moments(labels == value, true);
-  return m.m10 / m.m00;
 }
 
 TEST(PhantomTest, DeterministicFromSeed) {

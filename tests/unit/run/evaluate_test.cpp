@@ -107,7 +107,7 @@ TEST(EvaluateSurface, CellsSummariseTheirRowsAndSpacingGivesMillimetres) {
   const fs::path manifest =
       data::export_phantom(dir / "data", phantom, data::PhantomFormat::kPng).manifest;
   const auto finetune_config = config::load_finetune_config(
-      {}, {"run.output_dir=" + dir.path().string(), "run.name=ft", "run.threads=2",
+      {}, {"run.output_dir=" + dir.path().string(), "run.name=ft", "run.threads=1",
            "data.source.type=manifest", "data.source.path=" + manifest.string(),
            "data.cache_dir=" + (dir / "cache").string(), "data.image_size=32",
            "model.base_channels=4", "model.depth=2", "optim.epochs=3", "optim.batch_size=4",

@@ -15,7 +15,7 @@ inline config::FinetuneConfig small_finetune_config(const cltci::testing::TempDi
                                                     std::vector<std::string> extra = {}) {
   std::vector<std::string> overrides{"run.output_dir=" + dir.path().string(),
                                      "run.name=ft",
-                                     "run.threads=2",
+                                     "run.threads=1",
                                      "run.log_every=100",
                                      "data.cache_dir=" + (dir / "cache").string(),
                                      "data.image_size=32",

@@ -3,13 +3,13 @@
 #include "cltci/common/json_writer.h"
 #include "cltci/data/dataset_cache.h"
 #include "cltci/ssl/positives.h"
+#include "common_test_support.h"
 
 #include <gtest/gtest.h>
 #include <opencv2/core.hpp>
 
 #include <cmath>
 #include <cstdint>
-#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,7 +17,7 @@
 namespace cltci::run {
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+using testing::kNaN;
 
 /// Patient a: days 0, 1, 4 and one undated image (studies x, x, y, -); patient b: one image.
 data::CachedDataset hand_built() {

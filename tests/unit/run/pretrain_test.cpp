@@ -126,7 +126,7 @@ TEST(Pretrain, CltciMocoProbeFindsPatientsAndLossLeavesTheCollapseValue) {
   // batch), 30 epochs; about 5 s on 2 cores.
   const auto c = config::load_pretrain_config(
       std::filesystem::path(CLTCI_SOURCE_DIR) / "configs/pretrain/phantom_cltci_moco_unet.yaml",
-      {"run.output_dir=" + (dir / "runs").string(), "run.threads=2", "run.log_every=100",
+      {"run.output_dir=" + (dir / "runs").string(), "run.threads=1", "run.log_every=100",
        "data.cache_dir=" + (dir / "cache").string(), "data.source.patients=16",
        "data.source.images_per_patient=[2, 6]", "method.queue_size=32", "optim.epochs=30",
        "optim.warmup_epochs=2"});

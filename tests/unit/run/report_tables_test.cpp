@@ -27,7 +27,7 @@ namespace fs = std::filesystem;
 
 /// One (fold, M) cell of a hand-made evaluation: pooled Dice and, optionally, the mean over the
 /// lungs of HD95 and ASSD (nullopt: evaluate wrote null).
-struct Cell {
+struct SummaryCell {
   std::int64_t fold, budget;
   double dice;
   std::optional<double> hd95, assd;
@@ -46,7 +46,7 @@ fs::path write_summary(const testing::TempDir& dir,
                        const std::string& file,
                        const std::string& name,
                        const std::string& arch,
-                       const std::vector<Cell>& cells,
+                       const std::vector<SummaryCell>& cells,
                        bool surface,
                        const std::string& unit = "px") {
   std::string json = "{\"initialisation\": \"" + name + "\", \"arch\": \"" + arch + "\"";
@@ -54,7 +54,7 @@ fs::path write_summary(const testing::TempDir& dir,
   json += ", \"cells\": [";
   std::map<std::int64_t, std::vector<double>> dice;
   for (std::size_t i = 0; i < cells.size(); ++i) {
-    const Cell& c = cells[i];
+    const SummaryCell& c = cells[i];
     char buffer[200];
     std::snprintf(buffer, sizeof buffer,
                   "%s{\"fold\": %lld, \"budget\": %lld, \"seed\": 0, \"images\": 5, "

@@ -3,6 +3,7 @@
 #include "cltci/ssl/positives.h"
 
 #include "cltci/common/error.h"
+#include "common_test_support.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -17,7 +18,7 @@
 namespace cltci::ssl {
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+using testing::kNaN;
 
 torch::Tensor longs(const std::vector<std::int64_t>& values) {
   return torch::tensor(values, torch::kLong);

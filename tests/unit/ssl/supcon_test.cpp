@@ -23,7 +23,7 @@ torch::Tensor random_features(std::int64_t n, std::int64_t d, std::uint64_t seed
   return at::randn({n, d}, gen, torch::kDouble);
 }
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+using testing::kNaN;
 
 /// Eq. 2 written out anchor by anchor: positives = kept keys with the anchor's id (plus its own
 /// key), denominator = all kept keys (plus the own key). Anchors without positives are skipped.
