@@ -34,7 +34,8 @@ void add_common_flags(CLI::App& app, CommonFlags& flags) {
       ->allow_extra_args(false);
   app.add_flag("--dump-config", flags.dump_config, "print the effective config and exit");
   app.add_option("--device", flags.device, "auto | cpu | cuda | cuda:N (run.device)");
-  app.add_option("--threads", flags.threads, "torch threads, 0 = all cores (run.threads)");
+  app.add_option("--threads", flags.threads,
+                 "torch threads, 0 = OMP_NUM_THREADS or the available CPUs (run.threads)");
   app.add_option("--seed", flags.seed, "seed of every random source (run.seed)");
   app.add_option("--output", flags.output, "parent directory of the run (run.output_dir)");
   app.add_option("--log-level", flags.log_level, "trace | debug | info | warn | error | off");
@@ -121,14 +122,17 @@ std::optional<int> parse_flags(CLI::App& app, int argc, char** argv) {
 
 }  // namespace
 
-int run_main(CLI::App& app,
+int run_main(const char* name,
+             const char* description,
              int argc,
              char** argv,
              const CommonFlags& flags,
-             const std::function<int()>& body) {
-  const std::string name = app.get_name();
-  if (const auto code = parse_flags(app, argc, argv)) return *code;
+             const std::function<void(CLI::App&)>& define_flags,
+             const std::function<int()>& body) noexcept {
   try {
+    CLI::App app{description, name};
+    define_flags(app);
+    if (const auto code = parse_flags(app, argc, argv)) return *code;
     common::init_logging(flags.log_level);
     common::install_interrupt_handlers();
     return body();
@@ -142,6 +146,9 @@ int run_main(CLI::App& app,
     report_to_launcher(name, error.what());
     std::cerr << std::flush;
     return code;
+  } catch (...) {
+    std::cerr << name << ": failed with an exception that is not a std::exception\n";
+    return 1;
   }
 }
 

@@ -40,13 +40,20 @@ std::vector<std::string> overrides(const CommonFlags& flags);
 
 run::RunOptions run_options(const CommonFlags& flags);
 
-/// Parses argv, runs `body`, and maps every outcome onto the toolkit's exit codes: CLI errors and
-/// InputError -> 2 (each problem on its own line), other failures -> 1, Interrupted -> 130.
-int run_main(CLI::App& app,
+/// The whole `main` of an executable: builds the CLI::App named `name`, lets `define_flags` add
+/// its flags (add_common_flags, for those with a config) and subcommands, parses argv, starts the
+/// logging at flags.log_level, runs `body`, and maps every outcome onto the toolkit's exit codes:
+/// CLI errors and InputError -> 2 (each problem on its own line), other failures -> 1,
+/// Interrupted -> 130. Nothing escapes, not even a failure to build the CLI. Pass both lambdas in
+/// the call, not through variables of `main`: clang-tidy's bugprone-exception-escape counts the
+/// body of a lambda stored in a local as code of `main` (CLI11's add_option may throw).
+int run_main(const char* name,
+             const char* description,
              int argc,
              char** argv,
              const CommonFlags& flags,
-             const std::function<int()>& body);
+             const std::function<void(CLI::App&)>& define_flags,
+             const std::function<int()>& body) noexcept;
 
 /// run_main for the programs without a config (the benchmarks): `define_flags` adds the flags to
 /// the CLI::App named `name` (which shows their defaults in --help). Same exit codes: 2 for a CLI

@@ -6,17 +6,20 @@
 #include <iostream>
 
 int main(int argc, char** argv) {
-  CLI::App app{"Fine-tune lung segmentation over K folds x label budgets M", "finetune"};
   cltci::apps::CommonFlags flags;
-  cltci::apps::add_common_flags(app, flags);
-  cltci::apps::add_distributed_help(app);
-  return cltci::apps::run_main(app, argc, argv, flags, [&] {
-    const auto config =
-        cltci::config::load_finetune_config(flags.config, cltci::apps::overrides(flags));
-    if (flags.dump_config) {
-      std::cout << cltci::config::dump(config);
-      return 0;
-    }
-    return cltci::run::finetune(config, cltci::apps::run_options(flags));
-  });
+  return cltci::apps::run_main(
+      "finetune", "Fine-tune lung segmentation over K folds x label budgets M", argc, argv, flags,
+      [&](CLI::App& app) {
+        cltci::apps::add_common_flags(app, flags);
+        cltci::apps::add_distributed_help(app);
+      },
+      [&] {
+        const auto config =
+            cltci::config::load_finetune_config(flags.config, cltci::apps::overrides(flags));
+        if (flags.dump_config) {
+          std::cout << cltci::config::dump(config);
+          return 0;
+        }
+        return cltci::run::finetune(config, cltci::apps::run_options(flags));
+      });
 }

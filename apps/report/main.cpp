@@ -78,70 +78,79 @@ std::string joined(const std::vector<std::filesystem::path>& files) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Print the paper's Dice table from evaluate runs, with paired tests", "report"};
   cltci::apps::CommonFlags flags;
   cltci::run::ReportOptions options;
   std::filesystem::path output, summary, tables, curves;
   std::vector<std::string> compare;
-  app.add_option("evaluations", options.evaluations,
-                 "evaluate run directories (or their summary.json); with --curves: pretrain or "
-                 "finetune run directories (or metrics.csv files)")
-      ->required();
-  app.add_option("--compare", compare,
-                 "A:B compares initialisation A with B over matched (fold, seed) cells "
-                 "(repeatable; default: every row against the first)");
-  app.add_option("--output", output, "also write the table and tests to this text file");
-  app.add_option("--summary", summary, "write the table and tests as JSON to this file");
-  app.add_option("--tables", tables,
-                 "write dice.{md,csv,tex}, hd95.* and assd.* (when the evaluations have surface "
-                 "distances) and dice_vs_m.png into this directory");
-  app.add_option("--curves", curves,
-                 "draw the training curves (loss, lr, probe top-1) of the given runs into this "
-                 "PNG file instead of a table");
   bool overwrite = false;
-  app.add_flag("--overwrite", overwrite,
-               "replace existing --output / --summary / --tables / --curves files");
-  app.add_option("--log-level", flags.log_level, "trace | debug | info | warn | error | off");
-  cltci::apps::add_version_flag(app);
-  return cltci::apps::run_main(app, argc, argv, flags, [&] {
-    if (!curves.empty()) {
-      if (!compare.empty() || !output.empty() || !summary.empty() || !tables.empty()) {
-        throw cltci::common::InputError(
-            "--curves draws training runs; --compare, --output, --summary and --tables take "
-            "evaluate runs (run report once for each)");
-      }
-      if (curves.extension() != ".png") {
-        throw cltci::common::InputError("--curves: " + curves.string() +
-                                        ": give a file name ending in .png");
-      }
-      check_output(curves, "--curves", overwrite);
-      const auto read = cltci::run::read_training_curves(options.evaluations);
-      cltci::data::write_png(curves, cltci::run::training_curves_plot(read));
-      std::cout << "Training curves of " << read.size() << " run(s) in " << curves.string() << "\n";
-      return 0;
-    }
-    for (const auto& pair : compare) {
-      const auto colon = pair.find(':');
-      if (colon == std::string::npos || colon == 0 || colon + 1 == pair.size()) {
-        throw cltci::common::InputError("--compare: expected A:B, got '" + pair + "'");
-      }
-      options.comparisons.emplace_back(pair.substr(0, colon), pair.substr(colon + 1));
-    }
-    check_output(output, "--output", overwrite);
-    check_output(summary, "--summary", overwrite);
-    check_tables_dir(tables, overwrite);
-    const auto report = cltci::run::make_report(options);
-    const std::string text = "Dice (%) pooled over each test fold, mean(std) over folds x seeds\n" +
-                             report.table +
-                             (report.comparisons.empty() ? "" : "\n" + report.comparisons);
-    if (!output.empty()) cltci::common::write_file_atomic(output, std::string_view(text));
-    if (!summary.empty()) cltci::common::write_file_atomic(summary, std::string_view(report.json));
-    std::cout << text;
-    if (!tables.empty()) {
-      const auto written = cltci::run::write_tables(report.tables, tables);
-      if (!report.tables_note.empty()) spdlog::info("[report] {}", report.tables_note);
-      std::cout << "\nTables in " << tables.string() << ": " << joined(written) << "\n";
-    }
-    return 0;
-  });
+  return cltci::apps::run_main(
+      "report", "Print the paper's Dice table from evaluate runs, with paired tests", argc, argv,
+      flags,
+      [&](CLI::App& app) {
+        app.add_option(
+               "evaluations", options.evaluations,
+               "evaluate run directories (or their summary.json); with --curves: pretrain or "
+               "finetune run directories (or metrics.csv files)")
+            ->required();
+        app.add_option("--compare", compare,
+                       "A:B compares initialisation A with B over matched (fold, seed) cells "
+                       "(repeatable; default: every row against the first)");
+        app.add_option("--output", output, "also write the table and tests to this text file");
+        app.add_option("--summary", summary, "write the table and tests as JSON to this file");
+        app.add_option(
+            "--tables", tables,
+            "write dice.{md,csv,tex}, hd95.* and assd.* (when the evaluations have surface "
+            "distances) and dice_vs_m.png into this directory");
+        app.add_option(
+            "--curves", curves,
+            "draw the training curves (loss, lr, probe top-1) of the given runs into this "
+            "PNG file instead of a table");
+        app.add_flag("--overwrite", overwrite,
+                     "replace existing --output / --summary / --tables / --curves files");
+        app.add_option("--log-level", flags.log_level, "trace | debug | info | warn | error | off");
+        cltci::apps::add_version_flag(app);
+      },
+      [&] {
+        if (!curves.empty()) {
+          if (!compare.empty() || !output.empty() || !summary.empty() || !tables.empty()) {
+            throw cltci::common::InputError(
+                "--curves draws training runs; --compare, --output, --summary and --tables take "
+                "evaluate runs (run report once for each)");
+          }
+          if (curves.extension() != ".png") {
+            throw cltci::common::InputError("--curves: " + curves.string() +
+                                            ": give a file name ending in .png");
+          }
+          check_output(curves, "--curves", overwrite);
+          const auto read = cltci::run::read_training_curves(options.evaluations);
+          cltci::data::write_png(curves, cltci::run::training_curves_plot(read));
+          std::cout << "Training curves of " << read.size() << " run(s) in " << curves.string()
+                    << "\n";
+          return 0;
+        }
+        for (const auto& pair : compare) {
+          const auto colon = pair.find(':');
+          if (colon == std::string::npos || colon == 0 || colon + 1 == pair.size()) {
+            throw cltci::common::InputError("--compare: expected A:B, got '" + pair + "'");
+          }
+          options.comparisons.emplace_back(pair.substr(0, colon), pair.substr(colon + 1));
+        }
+        check_output(output, "--output", overwrite);
+        check_output(summary, "--summary", overwrite);
+        check_tables_dir(tables, overwrite);
+        const auto report = cltci::run::make_report(options);
+        const std::string text =
+            "Dice (%) pooled over each test fold, mean(std) over folds x seeds\n" + report.table +
+            (report.comparisons.empty() ? "" : "\n" + report.comparisons);
+        if (!output.empty()) cltci::common::write_file_atomic(output, std::string_view(text));
+        if (!summary.empty())
+          cltci::common::write_file_atomic(summary, std::string_view(report.json));
+        std::cout << text;
+        if (!tables.empty()) {
+          const auto written = cltci::run::write_tables(report.tables, tables);
+          if (!report.tables_note.empty()) spdlog::info("[report] {}", report.tables_note);
+          std::cout << "\nTables in " << tables.string() << ": " << joined(written) << "\n";
+        }
+        return 0;
+      });
 }
