@@ -6,6 +6,7 @@
 #include "cltci/ssl/positives.h"
 #include "common_test_support.h"
 
+#include <ATen/Parallel.h>
 #include <torch/torch.h>
 
 #include <cmath>
@@ -875,6 +876,30 @@ TEST(SupConPositives, WeightedChunkedEqualsFullInFloat32) {
   const Evaluated chunked = evaluate(s, path_options(LossPath::kChunked, 10), false, true);
   EXPECT_EQ(chunked.loss.scalar_type(), torch::kFloat);
   expect_same(chunked, full, 2e-5);
+}
+
+// ctest runs each test with one torch thread (tests/CMakeLists.txt); the CPU kernels split their
+// rows over at::parallel_for, so this is where their multi-threaded path runs. Rows are
+// independent: any thread count gives the same values (double; the backward's matrix products
+// may reduce in another order, hence not bit for bit).
+TEST(SupConLoss, ChunkedKernelsGiveTheSameValuesOnOneAndOnFourThreads) {
+  const int before = at::get_num_threads();
+  for (const PositiveOptions& rule : all_rules()) {
+    SCOPED_TRACE(static_cast<int>(rule.rule));
+    NaiveSpec s = self_contrast_spec(96, 16, 11, 29);
+    s.anchor_days = random_days(96, 11, 31);
+    s.key_days = s.anchor_days;
+    s.anchor_studies = some_studies(96);
+    s.key_studies = s.anchor_studies;
+    s.positives = rule;
+    at::set_num_threads(1);
+    const Evaluated one = evaluate(s, path_options(LossPath::kChunked, 40), false, true);
+    at::set_num_threads(4);
+    ASSERT_EQ(at::get_num_threads(), 4);
+    const Evaluated four = evaluate(s, path_options(LossPath::kChunked, 40), false, true);
+    expect_same(four, one, 1e-12);
+  }
+  at::set_num_threads(before);
 }
 
 TEST(SupConLoss, ChunkedMatchesCpu_CUDA) {
