@@ -183,16 +183,16 @@ TEST(FinetuneValidationSplit, AnEmptySideIsAnInputErrorNamingTheFraction) {
             "images' patients; use validation.source budget or a smaller budget");
 }
 
-config::FinetuneConfig small_config(const testing::TempDir& dir,
-                                    std::vector<std::string> extra = {}) {
+config::FinetuneConfig config_with_budgets_4_8(const testing::TempDir& dir,
+                                               std::vector<std::string> extra = {}) {
   return testing_support::small_finetune_config(dir, "[4, 8]", std::move(extra));
 }
 
 TEST(FinetuneValidationSplit, NeverHoldsATestFoldImageOrPatient) {
   testing::TempDir dir;
   for (const char* source : {"budget", "rest"}) {
-    const auto plain = small_config(dir, {"seeds=[0, 1]"});
-    const auto config = small_config(
+    const auto plain = config_with_budgets_4_8(dir, {"seeds=[0, 1]"});
+    const auto config = config_with_budgets_4_8(
         dir,
         {"seeds=[0, 1]", std::string("validation.source=") + source, "validation.fraction=0.25"});
     const auto dataset = open_dataset(config.data);
@@ -233,34 +233,36 @@ TEST(FinetuneValidationConfig, BadValuesNameValidationFraction) {
   testing::TempDir dir;
   for (const char* fraction : {"0", "1", "-0.1", "1.5"}) {
     const auto what = input_error([&] {
-      small_config(dir,
-                   {"validation.source=budget", std::string("validation.fraction=") + fraction});
+      config_with_budgets_4_8(
+          dir, {"validation.source=budget", std::string("validation.fraction=") + fraction});
     });
     EXPECT_NE(what.find("validation.fraction: must be in (0, 1)"), std::string::npos) << what;
   }
   // The rule holds whatever the source, so a later switch to budget cannot surprise.
   EXPECT_NE(input_error([&] {
-              small_config(dir, {"validation.fraction=0"});
+              config_with_budgets_4_8(dir, {"validation.fraction=0"});
             }).find("validation.fraction"),
             std::string::npos);
   EXPECT_NE(input_error([&] {
-              small_config(
+              config_with_budgets_4_8(
                   dir, {"validation.source=budget", "validation.fraction=0.2", "budgets=[2, 4]"});
             }).find("validation.fraction: 0.2 x M=2 = 0.4 rounds to no validation image"),
             std::string::npos);
   EXPECT_NE(input_error([&] {
-              small_config(
+              config_with_budgets_4_8(
                   dir, {"validation.source=budget", "validation.fraction=0.5", "budgets=[1, 4]"});
             })
                 .find("validation.fraction: 0.5 x M=1 = 0.5 rounds to 1 validation images, leaving "
                       "none to train on"),
             std::string::npos);
-  EXPECT_NE(
-      input_error([&] { small_config(dir, {"validation.every=0"}); }).find("validation.every"),
-      std::string::npos);
-  EXPECT_NE(
-      input_error([&] { small_config(dir, {"validation.source=test"}); }).find("validation.source"),
-      std::string::npos);
+  EXPECT_NE(input_error([&] {
+              config_with_budgets_4_8(dir, {"validation.every=0"});
+            }).find("validation.every"),
+            std::string::npos);
+  EXPECT_NE(input_error([&] {
+              config_with_budgets_4_8(dir, {"validation.source=test"});
+            }).find("validation.source"),
+            std::string::npos);
 }
 
 std::shared_ptr<models::SegmentationNet> tiny_net() {
@@ -348,8 +350,8 @@ std::vector<std::pair<std::int64_t, double>> logged_scores(const std::filesystem
 TEST(FinetuneValidation, ExportsTheEpochWithTheBestLoggedValidationDice) {
   testing::TempDir dir;
   const auto config =
-      small_config(dir, {"budgets=[8]", "folds.k=2", "optim.epochs=6", "optim.lr=0.01",
-                         "validation.source=budget", "validation.fraction=0.25"});
+      config_with_budgets_4_8(dir, {"budgets=[8]", "folds.k=2", "optim.epochs=6", "optim.lr=0.01",
+                                    "validation.source=budget", "validation.fraction=0.25"});
   ASSERT_EQ(finetune(config, {}), 0);
   const auto dataset = open_dataset(config.data);
   const auto plan = plan_cells(dataset, config, dir / "ft");
@@ -426,7 +428,7 @@ TEST(FinetuneValidation, AResumedCellSelectsWhatAnUninterruptedOneDoes) {
              "validation.source=budget",
              "validation.fraction=0.25",
              "validation.every=2"};
-    ASSERT_EQ(finetune(small_config(*straight_run, extra), {}), 0);
+    ASSERT_EQ(finetune(config_with_budgets_4_8(*straight_run, extra), {}), 0);
     const YAML::Node selected = YAML::LoadFile(
         (straight_run->path() / "ft" / "fold0" / "m8" / "seed0" / kCellSummaryFile).string());
     if (selected["validation"]["selected_epoch"].as<std::int64_t>() <= 4) break;
@@ -436,7 +438,7 @@ TEST(FinetuneValidation, AResumedCellSelectsWhatAnUninterruptedOneDoes) {
 
   // Stop the first cell just after its epoch-4 score (its next step saves and throws), with the
   // best-so-far of epochs 2 and 4 only in the checkpoint; then run the same command again.
-  const auto config = small_config(resumed_dir, extra);
+  const auto config = config_with_budgets_4_8(resumed_dir, extra);
   auto sink = std::make_shared<InterruptOnLog>("epoch 4 validation Dice");
   spdlog::default_logger()->sinks().push_back(sink);
   common::request_interrupt(false);
@@ -478,8 +480,9 @@ TEST(FinetuneValidation, AResumedCellSelectsWhatAnUninterruptedOneDoes) {
 
 TEST(FinetuneValidation, RestTrainsOnAllMImagesAndRecordsItsRule) {
   testing::TempDir dir;
-  const auto config = small_config(dir, {"budgets=[4]", "folds.k=2", "optim.epochs=2",
-                                         "validation.source=rest", "validation.fraction=0.5"});
+  const auto config =
+      config_with_budgets_4_8(dir, {"budgets=[4]", "folds.k=2", "optim.epochs=2",
+                                    "validation.source=rest", "validation.fraction=0.5"});
   ASSERT_EQ(finetune(config, {}), 0);
   const auto dataset = open_dataset(config.data);
   const auto plan = plan_cells(dataset, config, dir / "ft");
@@ -495,7 +498,7 @@ TEST(FinetuneValidation, RestTrainsOnAllMImagesAndRecordsItsRule) {
 
 TEST(FinetuneValidation, WithoutValidationNothingChanges) {
   testing::TempDir dir;
-  const auto config = small_config(dir, {"budgets=[4]", "folds.k=2", "optim.epochs=1"});
+  const auto config = config_with_budgets_4_8(dir, {"budgets=[4]", "folds.k=2", "optim.epochs=1"});
   EXPECT_EQ(config.validation.source, config::ValidationSource::kNone);
   const auto dataset = open_dataset(config.data);
   const auto plan = plan_cells(dataset, config, dir.path());
