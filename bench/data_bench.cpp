@@ -34,7 +34,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -87,9 +86,9 @@ int main(int argc, char** argv) {
         CacheOutcome outcome{};
         load_or_build_cache(store, records, options, &outcome);
         if (outcome == CacheOutcome::kBuilt) {
-          std::printf("cache build: %d phantom images %dx%d -> %d^2 in %.2f s (%u threads)\n",
+          std::printf("cache build: %d phantom images %dx%d -> %d^2 in %.2f s (%d threads)\n",
                       images, phantom.width, phantom.height, size, seconds_since(start),
-                      std::thread::hardware_concurrency());
+                      cltci::common::available_cpus());
         }
         // Best of 5 each, alternating, so that both find the file in the page cache and share the
         // noise of a busy machine.
@@ -105,10 +104,10 @@ int main(int argc, char** argv) {
         const CachedDataset data = read_cache(store);
         std::printf(
             "cache load:  %lld images %d^2 (%.0f MiB) in %.3f s, best of 5 (%.3f s without the "
-            "CRC32C checks, %u threads)\n",
+            "CRC32C checks, %d threads)\n",
             static_cast<long long>(data.size()), size,
             std::filesystem::file_size(store) / 1048576.0, load, unverified,
-            std::thread::hardware_concurrency());
+            cltci::common::available_cpus());
 
         const CachedSource source(data);
         PatientBatchSampler sampler(data.patient_indices(), {std::max(1, batch / 2), 2, true}, 1);

@@ -112,7 +112,7 @@ std::vector<std::uint32_t> plane_checksums(const std::uint8_t* data,
 
 unsigned checksum_threads() { return static_cast<unsigned>(common::available_cpus()); }
 
-// options.threads, or every core when it is 0.
+// options.threads, or the available CPUs when it is 0.
 unsigned decode_threads(const CacheOptions& options) {
   return options.threads > 0 ? static_cast<unsigned>(options.threads) : checksum_threads();
 }
