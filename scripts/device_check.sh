@@ -121,10 +121,12 @@ status=0
 
 if [[ "${phase}" == test || "${phase}" == all ]]; then
   if ((gpu)); then
-    filter='*_CUDA'
+    # Parameterised tests carry their case after the name (Suite.Name_CUDA/case).
+    filter='*_CUDA:*_CUDA/*'
   else
-    # CPU fallback: the GPU data path and loss scaling on the CPU, and the CUDA tests listed.
-    filter='BatchAugment.*:GradScaler.*:LoaderTest.*:Trainer.*Scal*:SegmentationLoss.*:SupConLoss.*_CUDA'
+    # CPU fallback: the GPU data path, loss scaling, clipping and the sync check on the CPU, and
+    # the CUDA tests listed.
+    filter='BatchAugment.*:GradScaler.*:GradClip.*:HostSync.*:LoaderTest.*:Trainer.*Scal*:SegmentationLoss.*:SupConLoss.*_CUDA:*PretrainHostSync.*'
   fi
   log "tests: ${filter}"
   set +e

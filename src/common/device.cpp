@@ -3,6 +3,7 @@
 #include "cltci/common/error.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/core/Tensor.h>
 #include <torch/cuda.h>
 
 #include <algorithm>
@@ -78,6 +79,13 @@ int apply_thread_count(int threads, int processes_per_node) {
   const int wanted = threads == 0 ? default_thread_count(processes_per_node) : threads;
   at::set_num_threads(wanted);
   return at::get_num_threads();
+}
+
+at::Tensor to_device_async(const at::Tensor& tensor, c10::Device device, c10::ScalarType dtype) {
+  if (!device.is_cuda() || !tensor.device().is_cpu()) return tensor.to(device, dtype);
+  at::Tensor host = tensor.to(dtype).contiguous();
+  if (!host.is_pinned()) host = host.pin_memory();
+  return host.to(device, dtype, /*non_blocking=*/true);
 }
 
 }  // namespace cltci::common

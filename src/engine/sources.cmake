@@ -1,6 +1,7 @@
 target_sources(cltci PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/dice.cpp
   ${CMAKE_CURRENT_LIST_DIR}/fold_summary.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/grad_clip.cpp
   ${CMAKE_CURRENT_LIST_DIR}/grad_scaler.cpp
   ${CMAKE_CURRENT_LIST_DIR}/lr_schedule.cpp
   ${CMAKE_CURRENT_LIST_DIR}/optimizer.cpp

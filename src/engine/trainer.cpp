@@ -4,6 +4,7 @@
 #include "cltci/common/error.h"
 #include "cltci/common/interrupt.h"
 #include "cltci/dist/gradient_sync.h"
+#include "cltci/engine/grad_clip.h"
 #include "cltci/engine/grad_scaler.h"
 #include "cltci/engine/lr_schedule.h"
 #include "cltci/engine/precision.h"
@@ -478,7 +479,7 @@ TrainResult train(TrainingTask& task, const TrainerOptions& options) {
       // same steps.
       if (scaler) scaler->unscale(task.trainable_parameters());
       if (options.grad_clip > 0.0) {
-        torch::nn::utils::clip_grad_norm_(task.trainable_parameters(), options.grad_clip);
+        clip_grad_norm(task.trainable_parameters(), options.grad_clip);
       }
       if (scaler) {
         scaler->step(*optimizer);

@@ -1,5 +1,6 @@
 // The contrastive methods: CL-TCI-MoCo and MoCo (query/key encoders, queue), CL-TCI-SimCLR and
 // SimCLR (two views through one encoder, SupCon / NT-Xent).
+#include "cltci/common/device.h"
 #include "cltci/common/error.h"
 #include "cltci/common/seeding.h"
 #include "cltci/dist/gather.h"
@@ -10,6 +11,7 @@
 #include "cltci/ssl/positives.h"
 #include "cltci/ssl/supcon.h"
 
+#include <c10/core/InferenceMode.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -58,7 +60,9 @@ class ImageAttributes {
   PairAttributes of(const at::Tensor& ids, const at::Tensor& index) const {
     PairAttributes attributes;
     attributes.ids = ids;
-    const at::Tensor on_device = index.to(ids.device(), torch::kLong);
+    // The loader keeps data set indices on the host; uploaded asynchronously, they do not make
+    // the step wait for the kernels already queued.
+    const at::Tensor on_device = common::to_device_async(index, ids.device(), torch::kLong);
     attributes.images = on_device;
     if (days_.defined()) attributes.days = days_.index_select(0, on_device);
     if (studies_.defined()) attributes.studies = studies_.index_select(0, on_device);
@@ -162,7 +166,9 @@ class MoCoMethod final : public Method {
     const at::Tensor queries = query_->forward(batch.view1);
     at::Tensor keys;
     {
-      const torch::NoGradGuard no_grad;
+      // The key encoder never needs gradients: inference mode also skips the version counters
+      // and view tracking that no-grad still keeps for every op of its forward pass.
+      const c10::InferenceMode inference;
       const std::int64_t n = batch.view2.size(0);
       const std::int64_t world = group_->world_size();
       const std::int64_t global = n * world;
@@ -182,6 +188,9 @@ class MoCoMethod final : public Method {
         keys = key_->forward(batch.view2);
       }
     }
+    // An inference tensor cannot be saved for backward, and the logits' gradient with respect
+    // to the queries reads the keys: one copy of [B, D] makes them an ordinary tensor.
+    keys = keys.clone();
     MoCoLossInputs inputs;
     inputs.queries = queries;
     inputs.keys = keys;

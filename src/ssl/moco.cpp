@@ -1,6 +1,7 @@
 // MoCo queue, momentum update and split-batch BatchNorm (MoCo, He et al. 2020, Alg. 1 and §3.3).
 #include "cltci/ssl/moco.h"
 
+#include "cltci/common/device.h"
 #include "cltci/common/error.h"
 
 #include <torch/torch.h>
@@ -200,8 +201,11 @@ at::Tensor shuffled_split_forward(const std::function<at::Tensor(const at::Tenso
                             std::to_string(n) + "], got " + std::to_string(splits));
   if (splits == 1) return encoder(batch);
   auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
-  const at::Tensor permutation =
-      at::randperm(n, generator, torch::TensorOptions().dtype(torch::kLong)).to(batch.device());
+  // Drawn on the host for reproducibility across devices; uploaded without waiting for the query
+  // encoder's queued kernels.
+  const at::Tensor permutation = common::to_device_async(
+      at::randperm(n, generator, torch::TensorOptions().dtype(torch::kLong)), batch.device(),
+      torch::kLong);
   const at::Tensor shuffled = batch.index_select(0, permutation);
   std::vector<at::Tensor> outputs;
   outputs.reserve(static_cast<std::size_t>(splits));
@@ -238,8 +242,8 @@ at::Tensor shuffled_split_forward(const std::function<at::Tensor(const at::Tenso
   const c10::Device device = local_batch.device();
   const at::Tensor global = group.all_gather(local_batch.to(group.device())).to(device);
   auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
-  const at::Tensor permutation =
-      at::randperm(n, generator, torch::TensorOptions().dtype(torch::kLong)).to(device);
+  const at::Tensor permutation = common::to_device_async(
+      at::randperm(n, generator, torch::TensorOptions().dtype(torch::kLong)), device, torch::kLong);
   const at::Tensor shuffled = global.index_select(0, permutation);
   // This rank's sub-batches: the same balanced cuts as the single-process split, and since W
   // divides both n and splits, rank r's run of splits / W of them is rows [r n / W, (r+1) n / W).

@@ -1,7 +1,9 @@
 // Where tensors live and how many threads torch may use.
 #pragma once
 
+#include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
 
 #include <string>
 
@@ -27,5 +29,12 @@ int default_thread_count(int processes_per_node = 1);
 /// two 2-thread processes on 2 CPUs ran a fine-tuning 5x slower each than one alone, OpenMP's
 /// threads spinning while they wait for each other (docs/benchmarks.md).
 int apply_thread_count(int threads, int processes_per_node = 1);
+
+/// `tensor` as `dtype` on `device`, without making the host wait for the device: a host tensor
+/// bound for a GPU is converted on the host, staged in pinned memory and copied asynchronously
+/// (the caching host allocator keeps the staging block until the copy has run). A plain
+/// `.to(cuda)` waits for the stream to drain, from pinned memory too, so that inside a training
+/// step it stalls the host until every kernel queued before it has finished.
+at::Tensor to_device_async(const at::Tensor& tensor, c10::Device device, c10::ScalarType dtype);
 
 }  // namespace cltci::common

@@ -8,6 +8,7 @@
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 #include <torch/cuda.h>
+#include <torch/torch.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -45,6 +46,16 @@ TEST(Device, CudaWithoutGpuIsAClearInputError) {
 TEST(Device, RejectsMalformedSpecs) {
   EXPECT_THROW(resolve_device("gpu"), InputError);
   EXPECT_THROW(resolve_device("cuda:x"), InputError);
+}
+
+TEST(Device, ToDeviceAsyncOnTheCpuConvertsAsToDoes) {
+  const auto ints = torch::tensor({3, -1, 7}, torch::kInt);
+  const auto moved = to_device_async(ints, c10::Device(c10::kCPU), torch::kLong);
+  EXPECT_EQ(moved.scalar_type(), torch::kLong);
+  EXPECT_TRUE(torch::equal(moved, torch::tensor({3, -1, 7}, torch::kLong)));
+  // Nothing to convert or move: the very tensor comes back, as from .to().
+  const auto longs = torch::arange(4, torch::kLong);
+  EXPECT_TRUE(to_device_async(longs, c10::Device(c10::kCPU), torch::kLong).is_same(longs));
 }
 
 // Sets (or, with nullptr, unsets) an environment variable for one scope.

@@ -1,0 +1,150 @@
+// Issue #12: a pre-training step on a GPU queues its kernels without waiting for them. Under
+// torch's sync debug mode (Python's torch.cuda.set_sync_debug_mode("error")) every CUDA
+// operation that makes the host wait throws, naming the call; a step that waits once caps the
+// GPU's busy share, since the host cannot queue the next kernels while it waits. Built only with
+// CUDA sources (CLTCI_WITH_CUDA); the *_CUDA tests skip where no GPU is visible.
+#include "cltci/common/device.h"
+#include "cltci/run/pretrain.h"
+#include "common_test_support.h"
+
+#include <c10/cuda/CUDAFunctions.h>
+#include <c10/util/Exception.h>
+#include <gtest/gtest.h>
+#include <torch/cuda.h>
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+
+namespace cltci::run {
+namespace {
+
+/// While alive, a CUDA operation that synchronises the host with the device throws c10::Error.
+class ForbidHostSync {
+ public:
+  ForbidHostSync() : previous_(c10::cuda::warning_state().get_sync_debug_mode()) {
+    c10::cuda::warning_state().set_sync_debug_mode(c10::cuda::SyncDebugMode::L_ERROR);
+  }
+  ~ForbidHostSync() { c10::cuda::warning_state().set_sync_debug_mode(previous_); }
+  ForbidHostSync(const ForbidHostSync&) = delete;
+  ForbidHostSync& operator=(const ForbidHostSync&) = delete;
+  ForbidHostSync(ForbidHostSync&&) = delete;
+  ForbidHostSync& operator=(ForbidHostSync&&) = delete;
+
+ private:
+  c10::cuda::SyncDebugMode previous_;
+};
+
+TEST(HostSync, TheSwitchReachesTorchsCudaLibrary) {
+  // The mode lives in an inline function's static: this shows that the test binary and
+  // libc10_cuda share one copy of it, so that the GPU tests below cannot pass vacuously. Needs
+  // no GPU.
+  {
+    const ForbidHostSync forbid;
+    EXPECT_THROW(c10::cuda::warn_or_error_on_sync(), c10::Error);
+  }
+  EXPECT_NO_THROW(c10::cuda::warn_or_error_on_sync());
+}
+
+TEST(HostSync, ToDeviceAsyncUploadsWithoutWaitingWhereAPlainCopyWaits_CUDA) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no GPU";
+  const c10::Device gpu(c10::kCUDA, 0);
+  const auto busy = torch::randn({2048, 2048}, torch::TensorOptions().device(gpu));
+  torch::Tensor uploaded;
+  {
+    const ForbidHostSync forbid;
+    const auto queued = busy.matmul(busy);
+    uploaded = common::to_device_async(torch::arange(5, torch::kInt), gpu, torch::kLong);
+    EXPECT_THROW(torch::arange(5).to(gpu), c10::Error);  // the check bites where a copy waits
+  }
+  EXPECT_EQ(uploaded.device(), gpu);
+  EXPECT_EQ(uploaded.scalar_type(), torch::kLong);
+  EXPECT_TRUE(torch::equal(uploaded.cpu(), torch::arange(5, torch::kLong)));
+}
+
+struct StepCase {
+  std::string method;
+  std::string precision;
+};
+
+// gtest prints a parameter in test lists and ctest's names; without this, as raw bytes.
+void PrintTo(const StepCase& step, std::ostream* out) {
+  *out << step.method << ' ' << step.precision;
+}
+
+class PretrainHostSync : public ::testing::TestWithParam<StepCase> {};
+
+TEST_P(PretrainHostSync, StepsQueueWithoutWaitingForTheGpu_CUDA) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no GPU";
+  const StepCase& param = GetParam();
+  testing::TempDir dir;
+  config::PretrainConfig c;
+  c.run.output_dir = (dir / "runs").string();
+  c.run.device = "cuda";
+  c.run.precision = param.precision;
+  c.run.threads = 2;
+  c.run.log_every = 1000;  // the window's losses are read back at the epoch's end only
+  c.data.source.type = "phantom";
+  c.data.source.patients = 24;
+  c.data.source.images_per_patient = {2, 4};
+  c.data.source.native_size = {80, 72};
+  c.data.image_size = 32;
+  c.data.cache_dir = (dir / "cache").string();
+  c.data.workers = 1;
+  c.augment.placement = "device";
+  c.model.base_channels = 4;
+  c.model.depth = 2;
+  c.method.name = param.method;
+  c.method.embedding_dim = 16;
+  c.method.queue_size = 20;
+  c.method.shuffle_bn = true;
+  c.optim.grad_clip = 1.0;  // LibTorch's clip_grad_norm_ would read the norm back
+  c.optim.warmup_epochs = 0;
+  c.optim.epochs = 1;
+  c.optim.batch_size = 8;
+
+  // A first run counts the epoch's steps; the second forbids waiting from its second step (the
+  // first initialises cuBLAS and cuDNN) to the start of its last, whose end reads the losses
+  // back, probes the encoder and writes the checkpoint.
+  std::int64_t steps = 0;
+  PretrainHooks count;
+  count.before_step = [&](std::int64_t, const ssl::MethodBatch&) { ++steps; };
+  c.run.name = "count";
+  ASSERT_EQ(pretrain(c, {}, count), 0);
+  ASSERT_GE(steps, 3) << "too few steps to check one in the middle of the epoch";
+
+  std::optional<ForbidHostSync> forbid;
+  std::int64_t checked = 0;
+  PretrainHooks check;
+  check.before_step = [&](std::int64_t step, const ssl::MethodBatch& batch) {
+    EXPECT_TRUE(batch.view1.is_cuda());
+    if (step == 1) forbid.emplace();
+    if (step == steps - 1) forbid.reset();
+    if (forbid) ++checked;
+  };
+  c.run.name = "check";
+  try {
+    EXPECT_EQ(pretrain(c, {}, check), 0);
+  } catch (const c10::Error& e) {
+    forbid.reset();
+    FAIL() << param.method << " " << param.precision
+           << ": a step waited for the GPU: " << e.what_without_backtrace();
+  }
+  EXPECT_EQ(checked, steps - 2);
+}
+
+INSTANTIATE_TEST_SUITE_P(Methods,
+                         PretrainHostSync,
+                         ::testing::Values(StepCase{"cltci_moco", "bf16"},
+                                           StepCase{"cltci_moco", "fp32"},
+                                           StepCase{"cltci_simclr", "bf16"},
+                                           StepCase{"moco", "bf16"},
+                                           StepCase{"simclr", "bf16"}),
+                         [](const ::testing::TestParamInfo<StepCase>& instance) {
+                           return instance.param.method + "_" + instance.param.precision;
+                         });
+
+}  // namespace
+}  // namespace cltci::run
