@@ -6,6 +6,7 @@
 #include "cltci/common/device.h"
 #include "cltci/run/pretrain.h"
 #include "common_test_support.h"
+#include "pretrain_test_support.h"
 
 #include <c10/cuda/CUDAFunctions.h>
 #include <c10/util/Exception.h>
@@ -80,30 +81,15 @@ TEST_P(PretrainHostSync, StepsQueueWithoutWaitingForTheGpu_CUDA) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no GPU";
   const StepCase& param = GetParam();
   testing::TempDir dir;
-  config::PretrainConfig c;
-  c.run.output_dir = (dir / "runs").string();
+  config::PretrainConfig c = testing_support::tiny_config(dir, param.method);
   c.run.device = "cuda";
   c.run.precision = param.precision;
-  c.run.threads = 2;
   c.run.log_every = 1000;  // the window's losses are read back at the epoch's end only
-  c.data.source.type = "phantom";
   c.data.source.patients = 24;
-  c.data.source.images_per_patient = {2, 4};
-  c.data.source.native_size = {80, 72};
-  c.data.image_size = 32;
-  c.data.cache_dir = (dir / "cache").string();
-  c.data.workers = 1;
   c.augment.placement = "device";
-  c.model.base_channels = 4;
-  c.model.depth = 2;
-  c.method.name = param.method;
-  c.method.embedding_dim = 16;
-  c.method.queue_size = 20;
   c.method.shuffle_bn = true;
   c.optim.grad_clip = 1.0;  // LibTorch's clip_grad_norm_ would read the norm back
-  c.optim.warmup_epochs = 0;
   c.optim.epochs = 1;
-  c.optim.batch_size = 8;
 
   // A first run counts the epoch's steps; the second forbids waiting from its second step (the
   // first initialises cuBLAS and cuDNN) to the start of its last, whose end reads the losses

@@ -9,6 +9,7 @@
 #include "cltci/models/weights_io.h"
 #include "cltci/run/bridges.h"
 #include "common_test_support.h"
+#include "pretrain_test_support.h"
 
 #include <torch/torch.h>
 #include <yaml-cpp/yaml.h>
@@ -26,35 +27,7 @@
 namespace cltci::run {
 namespace {
 
-/// A pre-training run small enough for CI: 12 phantom patients (2 to 4 images each) at 32^2, a
-/// U-Net of base 4 and depth 2, 16-d embeddings.
-config::PretrainConfig tiny_config(const testing::TempDir& dir, const std::string& method) {
-  config::PretrainConfig c;
-  c.run.name = method;
-  c.run.output_dir = (dir / "runs").string();
-  c.run.threads = 2;
-  c.run.checkpoint_every = 1;
-  c.run.log_every = 1;
-  c.data.source.type = "phantom";
-  c.data.source.patients = 12;
-  c.data.source.images_per_patient = {2, 4};
-  c.data.source.native_size = {80, 72};
-  c.data.image_size = 32;
-  c.data.cache_dir = (dir / "cache").string();
-  c.data.workers = 1;
-  c.model.base_channels = 4;
-  c.model.depth = 2;
-  c.method.name = method;
-  c.method.embedding_dim = 16;
-  c.method.queue_size = 20;
-  c.method.momentum = 0.9;
-  c.method.pirl_negatives = 8;
-  c.optim.lr = 0.05;
-  c.optim.warmup_epochs = 0;
-  c.optim.epochs = 2;
-  c.optim.batch_size = 8;
-  return c;
-}
+using testing_support::tiny_config;
 
 std::filesystem::path run_dir(const config::PretrainConfig& c) {
   return std::filesystem::path(c.run.output_dir) / c.run.name;
