@@ -126,7 +126,7 @@ if [[ "${phase}" == test || "${phase}" == all ]]; then
   else
     # CPU fallback: the GPU data path, loss scaling, clipping and the sync check on the CPU, and
     # the CUDA tests listed.
-    filter='BatchAugment.*:GradScaler.*:GradClip.*:HostSync.*:LoaderTest.*:Trainer.*Scal*:SegmentationLoss.*:SupConLoss.*_CUDA:*PretrainHostSync.*'
+    filter='BatchAugment.*:GradScaler.*:GradClip.*:HostSync.*:LoaderTest.*:Trainer.*Scal*:SegmentationLoss.*:SupConLoss.*_CUDA:*PretrainHostSync.*:*FinetuneHostSync.*'
   fi
   log "tests: ${filter}"
   set +e

@@ -50,7 +50,8 @@ class SegmentationTask : public engine::TrainingTask {
                    const config::FinetuneConfig& config,
                    c10::Device device,
                    std::uint64_t seed,
-                   const dist::Group& group)
+                   const dist::Group& group,
+                   const FinetuneHooks& hooks)
       : dataset_(dataset),
         source_(dataset),
         train_(std::move(train)),
@@ -63,7 +64,8 @@ class SegmentationTask : public engine::TrainingTask {
         batch_size_(std::min<std::int64_t>(config.optim.batch_size,
                                            static_cast<std::int64_t>(train_.size()))),
         rank_(group.rank()),
-        world_(group.world_size()) {
+        world_(group.world_size()),
+        hooks_(hooks) {
     if (batch_size_ < world_) {
       throw common::InputError("optim.batch_size: the global batch of " +
                                std::to_string(batch_size_) + " images (at most M) is smaller " +
@@ -115,6 +117,7 @@ class SegmentationTask : public engine::TrainingTask {
     const data::LoaderBatch batch = loader_->to_device(*gathered, device_);
     const auto image = models::channels_last_input(batch.image, config_.run.channels_last);
     const auto& mask = batch.mask;
+    if (hooks_.before_step) hooks_.before_step(epoch * steps_per_epoch() + step, image, mask);
     const auto logits = model_.net->forward(image);
     auto loss = engine::segmentation_loss(logits, mask, loss_options_);
     if (world_ > 1) {
@@ -177,6 +180,7 @@ class SegmentationTask : public engine::TrainingTask {
   std::int64_t batch_size_;
   int rank_ = 0;
   int world_ = 1;
+  const FinetuneHooks& hooks_;
   std::vector<std::int64_t> global_sizes_;
   std::unique_ptr<data::Loader> loader_;
   std::optional<EpochSelector> selector_;
@@ -246,7 +250,9 @@ SegmentationModel initial_model(const config::FinetuneConfig& config) {
 
 }  // namespace
 
-int finetune(const config::FinetuneConfig& config, const RunOptions& options) {
+int finetune(const config::FinetuneConfig& config,
+             const RunOptions& options,
+             const FinetuneHooks& hooks) {
   cv::setNumThreads(0);  // OpenCV's own pool would compete with the loader's workers
   // Everything that can reject the input runs before open_run: a bad encoder file or manifest
   // must neither touch a run being overwritten nor leave a half-made directory. The initial
@@ -297,7 +303,7 @@ int finetune(const config::FinetuneConfig& config, const RunOptions& options) {
     torch::manual_seed(seed);  // same initial head for a cell whatever ran before it
     auto model = initial_model(config);
     SegmentationTask task(dataset, cell.train, cell.validation, model, config, context.device, seed,
-                          *group);
+                          *group, hooks);
     auto trainer = trainer_options(config.run, config.optim);
     trainer.run_dir = cell_dir;
     trainer.device = context.device;

@@ -133,6 +133,31 @@ TEST(Finetune, SeedCellsAreTrainedOnceAndDiffer) {
   EXPECT_EQ(std::filesystem::last_write_time(second), written);
 }
 
+TEST(Finetune, HooksSeeEveryStepOfEveryCellOnTheRunsDeviceAndFormat) {
+  // The settings of finetune_host_sync_test.cpp's GPU check, on the CPU: 8 images in batches of
+  // 2 are 4 steps in each of the 3 cells' single epoch.
+  testing::TempDir dir;
+  const auto config = testing_support::small_finetune_config(
+      dir, "[8]",
+      {"run.channels_last=true", "data.image_size=64", "augment.placement=device",
+       "optim.batch_size=2", "optim.epochs=1"});
+  std::vector<std::int64_t> steps;
+  FinetuneHooks hooks;
+  hooks.before_step = [&](std::int64_t step, const torch::Tensor& image,
+                          const torch::Tensor& mask) {
+    steps.push_back(step);
+    EXPECT_EQ(image.sizes(), (torch::IntArrayRef{2, 1, 64, 64}));
+    EXPECT_TRUE(image.is_contiguous(torch::MemoryFormat::ChannelsLast));
+    EXPECT_EQ(image.device(), torch::Device(torch::kCPU));
+    EXPECT_EQ(mask.sizes(), (torch::IntArrayRef{2, 64, 64}));
+    EXPECT_EQ(mask.scalar_type(), torch::kLong);
+    EXPECT_GE(mask.min().item<std::int64_t>(), 0);
+    EXPECT_LT(mask.max().item<std::int64_t>(), config.model.classes);
+  };
+  ASSERT_EQ(finetune(config, {}, hooks), 0);
+  EXPECT_EQ(steps, (std::vector<std::int64_t>{0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3}));
+}
+
 TEST(Finetune, MissingPretrainRunIsAnInputError) {
   testing::TempDir dir;
   const auto config =

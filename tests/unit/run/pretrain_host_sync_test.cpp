@@ -1,11 +1,12 @@
 // Issue #12: a pre-training step on a GPU queues its kernels without waiting for them. Under
-// torch's sync debug mode (Python's torch.cuda.set_sync_debug_mode("error")) every CUDA
-// operation that makes the host wait throws, naming the call; a step that waits once caps the
-// GPU's busy share, since the host cannot queue the next kernels while it waits. Built only with
-// CUDA sources (CLTCI_WITH_CUDA); the *_CUDA tests skip where no GPU is visible.
+// torch's sync debug mode (host_sync_test_support.h) every CUDA operation that makes the host
+// wait throws, naming the call; a step that waits once caps the GPU's busy share, since the host
+// cannot queue the next kernels while it waits. Built only with CUDA sources (CLTCI_WITH_CUDA);
+// the *_CUDA tests skip where no GPU is visible.
 #include "cltci/common/device.h"
 #include "cltci/run/pretrain.h"
 #include "common_test_support.h"
+#include "host_sync_test_support.h"
 #include "pretrain_test_support.h"
 
 #include <c10/cuda/CUDAFunctions.h>
@@ -22,21 +23,7 @@
 namespace cltci::run {
 namespace {
 
-/// While alive, a CUDA operation that synchronises the host with the device throws c10::Error.
-class ForbidHostSync {
- public:
-  ForbidHostSync() : previous_(c10::cuda::warning_state().get_sync_debug_mode()) {
-    c10::cuda::warning_state().set_sync_debug_mode(c10::cuda::SyncDebugMode::L_ERROR);
-  }
-  ~ForbidHostSync() { c10::cuda::warning_state().set_sync_debug_mode(previous_); }
-  ForbidHostSync(const ForbidHostSync&) = delete;
-  ForbidHostSync& operator=(const ForbidHostSync&) = delete;
-  ForbidHostSync(ForbidHostSync&&) = delete;
-  ForbidHostSync& operator=(ForbidHostSync&&) = delete;
-
- private:
-  c10::cuda::SyncDebugMode previous_;
-};
+using testing_support::ForbidHostSync;
 
 TEST(HostSync, TheSwitchReachesTorchsCudaLibrary) {
   // The mode lives in an inline function's static: this shows that the test binary and
