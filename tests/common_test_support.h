@@ -1,6 +1,8 @@
 // Helpers shared by the unit tests.
 #pragma once
 
+#include "cltci/data/image_io.h"
+
 #include <gtest/gtest.h>
 #include <torch/cuda.h>
 
@@ -13,6 +15,16 @@
 #define CLTCI_REQUIRE_CUDA()                                    \
   do {                                                          \
     if (!torch::cuda::is_available()) GTEST_SKIP() << "no GPU"; \
+  } while (0)
+
+/// First statement of a test that writes or decodes PNG/JPEG files: reports it as skipped in the
+/// GPU-only variant, which builds without image codecs (CLTCI_IMAGE_CODECS=OFF); a full build,
+/// CI's, never skips it.
+#define CLTCI_REQUIRE_IMAGE_CODECS()                                             \
+  do {                                                                           \
+    if (!cltci::data::image_codecs_available()) {                                \
+      GTEST_SKIP() << "this build has no image codecs (CLTCI_IMAGE_CODECS=OFF)"; \
+    }                                                                            \
   } while (0)
 
 namespace cltci::testing {

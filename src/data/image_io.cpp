@@ -125,6 +125,8 @@ cv::Mat decode_with_opencv(const std::filesystem::path& file, ImageFormat format
 
 }  // namespace
 
+bool image_codecs_available() { return CLTCI_WITH_IMAGE_CODECS != 0; }
+
 ImageFormat detect_image_format(const std::filesystem::path& file) {
   // A directory opens as a stream on Linux and would read as an empty, unknown file.
   const std::string why = common::not_a_regular_file(file);

@@ -15,6 +15,10 @@ struct DecodedImage {
   int bits = 8;
 };
 
+/// Whether this build decodes PNG/JPEG/TIFF/BMP and writes PNG (CLTCI_IMAGE_CODECS; the GPU-only
+/// variant builds without, and trains from a cache a full build prepared).
+bool image_codecs_available();
+
 /// Reads PNG (8/16-bit), JPEG, TIFF, BMP through OpenCV; JSRT raw `.IMG` (2048x2048 big-endian
 /// 12-bit, exact size check); DICOM (`.dcm` or DICM magic) through DCMTK; GIF through giflib.
 /// The format is chosen from the file's magic bytes, then its extension. A missing, truncated

@@ -22,21 +22,21 @@
 namespace cltci::run {
 namespace {
 
-struct StepCase {
+struct NetworkStepCase {
   std::string arch;
   std::string precision;
 };
 
 // gtest prints a parameter in test lists and ctest's names; without this, as raw bytes.
-void PrintTo(const StepCase& step, std::ostream* out) {
+void PrintTo(const NetworkStepCase& step, std::ostream* out) {
   *out << step.arch << ' ' << step.precision;
 }
 
-class FinetuneHostSync : public ::testing::TestWithParam<StepCase> {};
+class FinetuneHostSync : public ::testing::TestWithParam<NetworkStepCase> {};
 
 TEST_P(FinetuneHostSync, StepsQueueWithoutWaitingForTheGpu_CUDA) {
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no GPU";
-  const StepCase& param = GetParam();
+  CLTCI_REQUIRE_CUDA();
+  const NetworkStepCase& param = GetParam();
   testing::TempDir dir;
   // 8 labelled images in batches of 2: 4 steps in each cell's single epoch. The epoch's end
   // reads the loss back and the cell's end saves the model, so each cell forbids waiting from
@@ -76,11 +76,11 @@ TEST_P(FinetuneHostSync, StepsQueueWithoutWaitingForTheGpu_CUDA) {
 
 INSTANTIATE_TEST_SUITE_P(Networks,
                          FinetuneHostSync,
-                         ::testing::Values(StepCase{"unet", "bf16"},
-                                           StepCase{"unet", "fp32"},
-                                           StepCase{"deeplabv3plus", "bf16"},
-                                           StepCase{"deeplabv3plus", "fp32"}),
-                         [](const ::testing::TestParamInfo<StepCase>& instance) {
+                         ::testing::Values(NetworkStepCase{"unet", "bf16"},
+                                           NetworkStepCase{"unet", "fp32"},
+                                           NetworkStepCase{"deeplabv3plus", "bf16"},
+                                           NetworkStepCase{"deeplabv3plus", "fp32"}),
+                         [](const ::testing::TestParamInfo<NetworkStepCase>& instance) {
                            return instance.param.arch + "_" + instance.param.precision;
                          });
 

@@ -37,7 +37,7 @@ TEST(HostSync, TheSwitchReachesTorchsCudaLibrary) {
 }
 
 TEST(HostSync, ToDeviceAsyncUploadsWithoutWaitingWhereAPlainCopyWaits_CUDA) {
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no GPU";
+  CLTCI_REQUIRE_CUDA();
   const c10::Device gpu(c10::kCUDA, 0);
   const auto busy = torch::randn({2048, 2048}, torch::TensorOptions().device(gpu));
   torch::Tensor uploaded;
@@ -52,21 +52,21 @@ TEST(HostSync, ToDeviceAsyncUploadsWithoutWaitingWhereAPlainCopyWaits_CUDA) {
   EXPECT_TRUE(torch::equal(uploaded.cpu(), torch::arange(5, torch::kLong)));
 }
 
-struct StepCase {
+struct MethodStepCase {
   std::string method;
   std::string precision;
 };
 
 // gtest prints a parameter in test lists and ctest's names; without this, as raw bytes.
-void PrintTo(const StepCase& step, std::ostream* out) {
+void PrintTo(const MethodStepCase& step, std::ostream* out) {
   *out << step.method << ' ' << step.precision;
 }
 
-class PretrainHostSync : public ::testing::TestWithParam<StepCase> {};
+class PretrainHostSync : public ::testing::TestWithParam<MethodStepCase> {};
 
 TEST_P(PretrainHostSync, StepsQueueWithoutWaitingForTheGpu_CUDA) {
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no GPU";
-  const StepCase& param = GetParam();
+  CLTCI_REQUIRE_CUDA();
+  const MethodStepCase& param = GetParam();
   testing::TempDir dir;
   config::PretrainConfig c = testing_support::tiny_config(dir, param.method);
   c.run.device = "cuda";
@@ -110,12 +110,12 @@ TEST_P(PretrainHostSync, StepsQueueWithoutWaitingForTheGpu_CUDA) {
 
 INSTANTIATE_TEST_SUITE_P(Methods,
                          PretrainHostSync,
-                         ::testing::Values(StepCase{"cltci_moco", "bf16"},
-                                           StepCase{"cltci_moco", "fp32"},
-                                           StepCase{"cltci_simclr", "bf16"},
-                                           StepCase{"moco", "bf16"},
-                                           StepCase{"simclr", "bf16"}),
-                         [](const ::testing::TestParamInfo<StepCase>& instance) {
+                         ::testing::Values(MethodStepCase{"cltci_moco", "bf16"},
+                                           MethodStepCase{"cltci_moco", "fp32"},
+                                           MethodStepCase{"cltci_simclr", "bf16"},
+                                           MethodStepCase{"moco", "bf16"},
+                                           MethodStepCase{"simclr", "bf16"}),
+                         [](const ::testing::TestParamInfo<MethodStepCase>& instance) {
                            return instance.param.method + "_" + instance.param.precision;
                          });
 
