@@ -62,6 +62,7 @@ TEST(AcquisitionTimeTest, MalformedTimesThrowNamingTheText) {
 }
 
 TEST(AcquisitionTimeTest, ManifestRecordsCarryTimeAndStudy) {
+  CLTCI_REQUIRE_IMAGE_CODECS();
   testing::TempDir dir;
   write_png(dir / "a.png", cv::Mat(8, 8, CV_8UC1, cv::Scalar(0)));
   write_png(dir / "b.png", cv::Mat(8, 8, CV_8UC1, cv::Scalar(0)));

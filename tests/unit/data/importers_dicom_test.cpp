@@ -27,6 +27,7 @@ using Rows = testing::PatientRows;
 using testing::rows_of;
 
 TEST(ImportFolder, OrderByDateInTheFileNameElseByName) {
+  CLTCI_REQUIRE_IMAGE_CODECS();
   TempDir dir;
   const cv::Mat film(6, 6, CV_16UC1, cv::Scalar(100));
   fs::create_directories(dir / "P01/visit_b");

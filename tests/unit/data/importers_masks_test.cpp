@@ -52,6 +52,7 @@ void write_jsrt_case(const fs::path& root,
 }
 
 TEST(ImportJsrt, ScrGifMasksBecomeALabelMapAndTheFoldASplit) {
+  CLTCI_REQUIRE_IMAGE_CODECS();
   TempDir dir;
   write_jsrt_case(dir / "data", "JPCLN001", "fold1");
   write_jsrt_case(dir / "data", "JPCNN002", "fold2");
@@ -82,6 +83,7 @@ TEST(ImportJsrt, ScrGifMasksBecomeALabelMapAndTheFoldASplit) {
 }
 
 TEST(ImportJsrt, SwappedSidesAreRefusedOrFixed) {
+  CLTCI_REQUIRE_IMAGE_CODECS();
   TempDir dir;
   write_jsrt_case(dir / "data", "JPCLN003", "fold1", /*swapped=*/true);
   ImportOptions options;
@@ -104,6 +106,7 @@ TEST(ImportJsrt, SwappedSidesAreRefusedOrFixed) {
 }
 
 TEST(ImportMontgomery, LeftAndRightMasksWithoutOutputDirStayAsColumns) {
+  CLTCI_REQUIRE_IMAGE_CODECS();
   TempDir dir;
   const fs::path top = dir / "MontgomerySet";
   fs::create_directories(top / "CXR_png");
@@ -134,6 +137,7 @@ TEST(ImportMontgomery, LeftAndRightMasksWithoutOutputDirStayAsColumns) {
 }
 
 TEST(ImportShenzhen, OneMaskForBothLungsIsSplitByComponents) {
+  CLTCI_REQUIRE_IMAGE_CODECS();
   TempDir dir;
   const fs::path top = dir / "ChinaSet_AllFiles";
   fs::create_directories(top / "CXR_png");

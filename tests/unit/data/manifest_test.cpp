@@ -23,6 +23,7 @@ using testing::TempDir;
 using testing::touch_png;
 
 TEST(Manifest, SaveAndLoadRoundTripWithQuotedFields) {
+  CLTCI_REQUIRE_IMAGE_CODECS();
   TempDir dir;
   touch_png(dir / "a, b.png");
   touch_png(dir / "c.png");
@@ -72,6 +73,7 @@ TEST(Manifest, SaveAndLoadRoundTripWithQuotedFields) {
 }
 
 TEST(Manifest, PixelSpacingMustBeTwoPositiveNumbersOrNone) {
+  CLTCI_REQUIRE_IMAGE_CODECS();
   TempDir dir;
   for (const char* name : {"a.png", "b.png", "c.png", "d.png"}) touch_png(dir / name);
   common::write_file_atomic(dir / "m.csv",
@@ -89,6 +91,7 @@ TEST(Manifest, PixelSpacingMustBeTwoPositiveNumbersOrNone) {
 }
 
 TEST(Manifest, ColumnsInAnyOrderAndOrderFromTime) {
+  CLTCI_REQUIRE_IMAGE_CODECS();
   TempDir dir;
   touch_png(dir / "x.png");
   touch_png(dir / "y.png");
@@ -115,6 +118,7 @@ TEST(Manifest, UnknownColumnAndMissingRequiredOneAreNamed) {
 }
 
 TEST(Manifest, EveryProblemIsOneLineNamingFileAndRow) {
+  CLTCI_REQUIRE_IMAGE_CODECS();
   TempDir dir;
   touch_png(dir / "a.png", 8, 8);
   touch_png(dir / "b.png", 8, 8);
@@ -146,6 +150,7 @@ TEST(Manifest, EveryProblemIsOneLineNamingFileAndRow) {
 }
 
 TEST(Manifest, AZeroByteFileIsFoundByTheCheck) {
+  CLTCI_REQUIRE_IMAGE_CODECS();
   TempDir dir;
   touch_png(dir / "a.png", 8, 8);
   common::write_file_atomic(dir / "b.png", "");
@@ -161,6 +166,7 @@ TEST(Manifest, AZeroByteFileIsFoundByTheCheck) {
 }
 
 TEST(Manifest, AFolderGivenAsAFileIsCalledAFolder) {
+  CLTCI_REQUIRE_IMAGE_CODECS();
   TempDir dir;
   touch_png(dir / "a.png", 8, 8);
   std::filesystem::create_directories(dir / "masks");
@@ -173,6 +179,7 @@ TEST(Manifest, AFolderGivenAsAFileIsCalledAFolder) {
 }
 
 TEST(Manifest, ABadMaskMetWhileLoadingNamesTheMaskAndTheManifestLine) {
+  CLTCI_REQUIRE_IMAGE_CODECS();
   TempDir dir;
   touch_png(dir / "a.png", 8, 8);
   touch_png(dir / "c.png", 8, 8);
@@ -196,6 +203,7 @@ TEST(Manifest, ABadMaskMetWhileLoadingNamesTheMaskAndTheManifestLine) {
 }
 
 TEST(Manifest, OrderMustAgreeWithTime) {
+  CLTCI_REQUIRE_IMAGE_CODECS();
   TempDir dir;
   touch_png(dir / "a.png");
   touch_png(dir / "b.png");

@@ -5,6 +5,7 @@ target_sources(cltci_tests PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/augment_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/batch_augment_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/folds_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/image_codecs_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/loader_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/phantom_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/samplers_test.cpp

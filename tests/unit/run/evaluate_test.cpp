@@ -98,6 +98,7 @@ double cell_value(const std::string& summary, int fold, const std::string& path)
 }
 
 TEST(EvaluateSurface, CellsSummariseTheirRowsAndSpacingGivesMillimetres) {
+  CLTCI_REQUIRE_IMAGE_CODECS();
   testing::TempDir dir;
   data::PhantomOptions phantom;
   phantom.version = 1;

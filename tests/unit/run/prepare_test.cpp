@@ -42,6 +42,7 @@ PreparePhantomOptions tiny_phantom(const fs::path& output) {
 }
 
 TEST(Prepare, PhantomThenImportWritesManifestReportAndPrintsTheCounts) {
+  CLTCI_REQUIRE_IMAGE_CODECS();
   TempDir dir;
   std::ostringstream printed;
   const PreparePhantomOptions phantom = tiny_phantom(dir / "phantom");
@@ -77,6 +78,7 @@ TEST(Prepare, PhantomThenImportWritesManifestReportAndPrintsTheCounts) {
 }
 
 TEST(Prepare, RefusesNonEmptyOutputAndOverwritesOnlyItsOwn) {
+  CLTCI_REQUIRE_IMAGE_CODECS();
   TempDir dir;
   std::ostringstream out;
   ASSERT_EQ(prepare_phantom(tiny_phantom(dir / "p"), out), 0);
@@ -142,6 +144,7 @@ TEST(Prepare, AFolderWithoutImagesIsRefusedAndLeavesNoManifest) {
 }
 
 TEST(Prepare, CheckReportsAMaskValueWithFileAndLine) {
+  CLTCI_REQUIRE_IMAGE_CODECS();
   TempDir dir;
   data::write_png(dir / "a.png", cv::Mat(8, 8, CV_8UC1, cv::Scalar(100)));
   cv::Mat mask(8, 8, CV_8UC1, cv::Scalar(0));
