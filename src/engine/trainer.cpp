@@ -11,6 +11,7 @@
 #include "common/crc32c.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
 #include <ATen/core/Generator.h>
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
@@ -74,7 +75,8 @@ void save_checkpoint(const fs::path& file,
                      torch::optim::Optimizer& optimizer,
                      const GradScaler* scaler,
                      const Progress& progress,
-                     int world_size) {
+                     int world_size,
+                     c10::Device device) {
   torch::serialize::OutputArchive archive;
   archive.write("progress", torch::tensor({progress.epoch, progress.step, progress.global_step}));
   archive.write("world_size", torch::tensor(std::int64_t{world_size}));
@@ -92,6 +94,10 @@ void save_checkpoint(const fs::path& file,
   // The CPU generator drives dropout and any torch-side sampling: without it a resumed run would
   // draw different numbers than an uninterrupted one.
   archive.write("rng_cpu", at::detail::getDefaultCPUGenerator().get_state());
+  // On a GPU, dropout (DeepLabV3+'s decoder) draws from the device's own generator.
+  if (device.is_cuda()) {
+    archive.write("rng_cuda", at::globalContext().defaultGenerator(device).get_state());
+  }
   // Serialized in memory, not through torch's file writer: that one throws from its destructor
   // when the disk fills (std::terminate), and the bytes are needed for the checksum anyway.
   std::ostringstream zip;
@@ -153,7 +159,8 @@ Progress load_checkpoint(const fs::path& file,
                          TrainingTask& task,
                          torch::optim::Optimizer& optimizer,
                          GradScaler* scaler,
-                         int world_size) {
+                         int world_size,
+                         c10::Device device) {
   std::string contents = common::read_file(file);
   verify_checksum(file, contents);
   std::istringstream zip(contents);
@@ -197,6 +204,13 @@ Progress load_checkpoint(const fs::path& file,
     archive.read("rng_cpu", rng);
     at::Generator generator = at::detail::getDefaultCPUGenerator();
     generator.set_state(rng);
+    // A checkpoint written on the CPU (or before the device state was saved) leaves the GPU's
+    // generator as seeded; one written on a GPU, resumed on the CPU, keeps it unused.
+    torch::Tensor rng_device;
+    if (device.is_cuda() && archive.try_read("rng_cuda", rng_device)) {
+      at::Generator device_generator = at::globalContext().defaultGenerator(device);  // a handle
+      device_generator.set_state(rng_device);
+    }
     const auto values = progress_tensor.accessor<std::int64_t, 1>();
     return {values[0], values[1], values[2]};
   } catch (const c10::Error& error) {
@@ -374,7 +388,7 @@ TrainResult train(TrainingTask& task, const TrainerOptions& options) {
   }
   if (resume) {
     progress = load_checkpoint(checkpoint, task, *optimizer, scaler ? &*scaler : nullptr,
-                               group->world_size());
+                               group->world_size(), options.device);
     result.resumed = true;
     if (writer) truncate_metrics(metrics, progress.global_step);
     spdlog::info("[train] resuming at epoch {} step {}", progress.epoch + 1, progress.step);
@@ -414,7 +428,7 @@ TrainResult train(TrainingTask& task, const TrainerOptions& options) {
     check_deferred();
     if (writer) {
       save_checkpoint(checkpoint, task, *optimizer, scaler ? &*scaler : nullptr, at,
-                      group->world_size());
+                      group->world_size(), options.device);
     }
   };
 

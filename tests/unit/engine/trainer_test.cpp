@@ -7,6 +7,7 @@
 #include "common_test_support.h"
 
 #include <gtest/gtest.h>
+#include <torch/cuda.h>
 #include <torch/torch.h>
 
 #include <cmath>
@@ -43,7 +44,7 @@ class RegressionTask : public TrainingTask {
   void begin_epoch(std::int64_t, std::int64_t) override {}
   torch::Tensor forward_step(std::int64_t, std::int64_t) override {
     if (calls_++ == interrupt_at_) common::request_interrupt(true);
-    const auto index = torch::randint(64, {16}, torch::kLong);
+    const auto index = torch::randint(64, {16}, torch::kLong).to(inputs_.device());
     auto loss = torch::mse_loss(model_->forward(inputs_.index_select(0, index)),
                                 targets_.index_select(0, index));
     if (poison_ && calls_ == poisoned_call_) loss = loss * std::numeric_limits<float>::quiet_NaN();
@@ -55,6 +56,12 @@ class RegressionTask : public TrainingTask {
   void load_state(torch::serialize::InputArchive& archive) override { model_->load(archive); }
   void set_training(bool training) override { model_->train(training); }
   std::int64_t overflow_call = -1;  ///< 1-based forward call whose loss is multiplied by 1e36
+  /// Trains on `device`: the dropout masks are then drawn by the device's generator.
+  void to(c10::Device device) {
+    model_->to(device);
+    inputs_ = inputs_.to(device);
+    targets_ = targets_.to(device);
+  }
 
   torch::Tensor flat_weights() {
     std::vector<torch::Tensor> flat;
@@ -131,6 +138,37 @@ TEST(Trainer, InterruptedAndResumedRunEndsWithTheSameWeights) {
   const auto result = train(second, options_for(resumed_dir.path()));
   EXPECT_TRUE(result.resumed);
   EXPECT_TRUE(torch::equal(straight.flat_weights(), second.flat_weights()));
+}
+
+TEST(Trainer, InterruptedAndResumedRunOnTheGpuEndsWithTheSameWeights_CUDA) {
+  // The dropout masks come from the GPU's generator, which the checkpoint must carry as it
+  // carries the CPU's; the rest of the step (cuBLAS GEMMs of one shape on one stream, no atomics
+  // in the parameters' gradients) repeats exactly.
+  CLTCI_REQUIRE_CUDA();
+  const c10::Device gpu(c10::kCUDA, 0);
+  auto options_on_gpu = [&](const std::filesystem::path& dir) {
+    TrainerOptions options = options_for(dir);
+    options.device = gpu;
+    return options;
+  };
+  testing::TempDir straight_dir;
+  RegressionTask straight;
+  straight.to(gpu);
+  train(straight, options_on_gpu(straight_dir.path()));
+  testing::TempDir resumed_dir;
+  {
+    RegressionTask first(/*interrupt_at_global_step=*/9);
+    first.to(gpu);
+    EXPECT_THROW(train(first, options_on_gpu(resumed_dir.path())), common::Interrupted);
+  }
+  common::request_interrupt(false);
+  RegressionTask second;
+  second.to(gpu);
+  // Whatever state the GPU's generator is in, the resumed run continues from the saved one.
+  torch::cuda::manual_seed_all(99);
+  const auto result = train(second, options_on_gpu(resumed_dir.path()));
+  EXPECT_TRUE(result.resumed);
+  EXPECT_TRUE(torch::equal(straight.flat_weights().cpu(), second.flat_weights().cpu()));
 }
 
 TEST(Trainer, NonFiniteLossStopsAndKeepsTheCheckpoint) {
