@@ -16,27 +16,18 @@
 
 #include <cstdint>
 #include <optional>
-#include <ostream>
 #include <string>
 
 namespace cltci::run {
 namespace {
 
-struct NetworkStepCase {
-  std::string arch;
-  std::string precision;
-};
+using testing_support::HostSyncCase;
 
-// gtest prints a parameter in test lists and ctest's names; without this, as raw bytes.
-void PrintTo(const NetworkStepCase& step, std::ostream* out) {
-  *out << step.arch << ' ' << step.precision;
-}
-
-class FinetuneHostSync : public ::testing::TestWithParam<NetworkStepCase> {};
+class FinetuneHostSync : public ::testing::TestWithParam<HostSyncCase> {};
 
 TEST_P(FinetuneHostSync, StepsQueueWithoutWaitingForTheGpu_CUDA) {
   CLTCI_REQUIRE_CUDA();
-  const NetworkStepCase& param = GetParam();
+  const HostSyncCase& param = GetParam();
   testing::TempDir dir;
   // 8 labelled images in batches of 2: 4 steps in each cell's single epoch. The epoch's end
   // reads the loss back and the cell's end saves the model, so each cell forbids waiting from
@@ -46,7 +37,7 @@ TEST_P(FinetuneHostSync, StepsQueueWithoutWaitingForTheGpu_CUDA) {
       dir, "[8]",
       {"run.device=cuda", "run.precision=" + param.precision, "run.channels_last=true",
        "run.log_every=1000", "data.image_size=64", "augment.placement=device", "optim.batch_size=2",
-       "optim.epochs=1", "model.arch=" + param.arch});
+       "optim.epochs=1", "model.arch=" + param.subject});
 
   std::optional<testing_support::ForbidHostSync> forbid;
   std::int64_t checked = 0;
@@ -67,7 +58,7 @@ TEST_P(FinetuneHostSync, StepsQueueWithoutWaitingForTheGpu_CUDA) {
     EXPECT_EQ(finetune(c, {}, check), 0);
   } catch (const c10::Error& e) {
     forbid.reset();
-    FAIL() << param.arch << " " << param.precision
+    FAIL() << param.subject << " " << param.precision
            << ": a step waited for the GPU: " << e.what_without_backtrace();
   }
   EXPECT_EQ(cells, c.folds.k);
@@ -76,13 +67,11 @@ TEST_P(FinetuneHostSync, StepsQueueWithoutWaitingForTheGpu_CUDA) {
 
 INSTANTIATE_TEST_SUITE_P(Networks,
                          FinetuneHostSync,
-                         ::testing::Values(NetworkStepCase{"unet", "bf16"},
-                                           NetworkStepCase{"unet", "fp32"},
-                                           NetworkStepCase{"deeplabv3plus", "bf16"},
-                                           NetworkStepCase{"deeplabv3plus", "fp32"}),
-                         [](const ::testing::TestParamInfo<NetworkStepCase>& instance) {
-                           return instance.param.arch + "_" + instance.param.precision;
-                         });
+                         ::testing::Values(HostSyncCase{"unet", "bf16"},
+                                           HostSyncCase{"unet", "fp32"},
+                                           HostSyncCase{"deeplabv3plus", "bf16"},
+                                           HostSyncCase{"deeplabv3plus", "fp32"}),
+                         testing_support::host_sync_case_name);
 
 }  // namespace
 }  // namespace cltci::run

@@ -4,6 +4,10 @@
 #pragma once
 
 #include <c10/cuda/CUDAFunctions.h>
+#include <gtest/gtest.h>
+
+#include <ostream>
+#include <string>
 
 namespace cltci::run::testing_support {
 
@@ -22,5 +26,21 @@ class ForbidHostSync {
  private:
   c10::cuda::SyncDebugMode previous_;
 };
+
+/// One parameterised host-sync case: what runs (a method or a network) and its precision.
+struct HostSyncCase {
+  std::string subject;
+  std::string precision;
+};
+
+// gtest prints a parameter in test lists and ctest's names; without this, as raw bytes.
+inline void PrintTo(const HostSyncCase& step, std::ostream* out) {
+  *out << step.subject << ' ' << step.precision;
+}
+
+/// The case's suffix of the test name: `cltci_moco_bf16`.
+inline std::string host_sync_case_name(const ::testing::TestParamInfo<HostSyncCase>& instance) {
+  return instance.param.subject + "_" + instance.param.precision;
+}
 
 }  // namespace cltci::run::testing_support

@@ -17,13 +17,13 @@
 
 #include <cstdint>
 #include <optional>
-#include <ostream>
 #include <string>
 
 namespace cltci::run {
 namespace {
 
 using testing_support::ForbidHostSync;
+using testing_support::HostSyncCase;
 
 TEST(HostSync, TheSwitchReachesTorchsCudaLibrary) {
   // The mode lives in an inline function's static: this shows that the test binary and
@@ -52,23 +52,13 @@ TEST(HostSync, ToDeviceAsyncUploadsWithoutWaitingWhereAPlainCopyWaits_CUDA) {
   EXPECT_TRUE(torch::equal(uploaded.cpu(), torch::arange(5, torch::kLong)));
 }
 
-struct MethodStepCase {
-  std::string method;
-  std::string precision;
-};
-
-// gtest prints a parameter in test lists and ctest's names; without this, as raw bytes.
-void PrintTo(const MethodStepCase& step, std::ostream* out) {
-  *out << step.method << ' ' << step.precision;
-}
-
-class PretrainHostSync : public ::testing::TestWithParam<MethodStepCase> {};
+class PretrainHostSync : public ::testing::TestWithParam<HostSyncCase> {};
 
 TEST_P(PretrainHostSync, StepsQueueWithoutWaitingForTheGpu_CUDA) {
   CLTCI_REQUIRE_CUDA();
-  const MethodStepCase& param = GetParam();
+  const HostSyncCase& param = GetParam();
   testing::TempDir dir;
-  config::PretrainConfig c = testing_support::tiny_config(dir, param.method);
+  config::PretrainConfig c = testing_support::tiny_config(dir, param.subject);
   c.run.device = "cuda";
   c.run.precision = param.precision;
   c.run.log_every = 1000;  // the window's losses are read back at the epoch's end only
@@ -102,7 +92,7 @@ TEST_P(PretrainHostSync, StepsQueueWithoutWaitingForTheGpu_CUDA) {
     EXPECT_EQ(pretrain(c, {}, check), 0);
   } catch (const c10::Error& e) {
     forbid.reset();
-    FAIL() << param.method << " " << param.precision
+    FAIL() << param.subject << " " << param.precision
            << ": a step waited for the GPU: " << e.what_without_backtrace();
   }
   EXPECT_EQ(checked, steps - 2);
@@ -110,14 +100,12 @@ TEST_P(PretrainHostSync, StepsQueueWithoutWaitingForTheGpu_CUDA) {
 
 INSTANTIATE_TEST_SUITE_P(Methods,
                          PretrainHostSync,
-                         ::testing::Values(MethodStepCase{"cltci_moco", "bf16"},
-                                           MethodStepCase{"cltci_moco", "fp32"},
-                                           MethodStepCase{"cltci_simclr", "bf16"},
-                                           MethodStepCase{"moco", "bf16"},
-                                           MethodStepCase{"simclr", "bf16"}),
-                         [](const ::testing::TestParamInfo<MethodStepCase>& instance) {
-                           return instance.param.method + "_" + instance.param.precision;
-                         });
+                         ::testing::Values(HostSyncCase{"cltci_moco", "bf16"},
+                                           HostSyncCase{"cltci_moco", "fp32"},
+                                           HostSyncCase{"cltci_simclr", "bf16"},
+                                           HostSyncCase{"moco", "bf16"},
+                                           HostSyncCase{"simclr", "bf16"}),
+                         testing_support::host_sync_case_name);
 
 }  // namespace
 }  // namespace cltci::run
