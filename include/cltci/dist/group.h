@@ -70,7 +70,10 @@ class Group {
   Group() = default;
   /// Joins the job `launch` describes (world size 1 still makes a real group of one, which is
   /// what the NCCL-on-one-GPU test uses). Throws common::Error with one line when the
-  /// rendezvous fails or times out.
+  /// rendezvous fails or times out. One joined group per process, as launchers run ranks:
+  /// torch's flight recorder is process-wide and its first record of a group is not locked, so
+  /// groups of one process used from several threads race there (tests that play several ranks
+  /// in one process turn it off, dist_test_support.cpp).
   static std::shared_ptr<Group> join(const LaunchInfo& launch, const GroupOptions& options);
 
   int rank() const { return rank_; }
