@@ -57,6 +57,7 @@ void run_ranks(int world, const std::function<void(const std::shared_ptr<Group>&
   LoopbackStore store;
   std::vector<std::exception_ptr> errors(static_cast<std::size_t>(world));
   std::vector<std::thread> threads;
+  threads.reserve(static_cast<std::size_t>(world));
   for (int rank = 0; rank < world; ++rank) {
     threads.emplace_back([&, rank] {
       try {
