@@ -6,12 +6,30 @@
 # carries next to the working tree. scripts/device_check.sh builds against it there. The bundle
 # leaves out OpenCV's imgcodecs, whose codec libraries alone take ~180 MB: the variant trains from
 # caches and phantoms, and builds with CLTCI_IMAGE_CODECS=OFF.
-#   scripts/device_bundle.sh [DIR]
+# --binaries also builds the variant here, as device_check.sh would there (against the bundle and
+# the project's torch, which is the GPU machine's torch 2.11.0+cu130; its CUDA code for compute
+# capability 9.0, the H100's and H200's), and puts its three binaries in bin/ with the build's
+# STAMP (source tree, torch, architecture): device_check.sh then runs them instead of spending
+# minutes of the device's 15 compiling, and compiles only where the stamp does not fit.
+#   scripts/device_bundle.sh [--binaries] [DIR]
+# Environment: CLTCI_DEVICE_CUDA_ARCH (default 9.0), and scripts/env.sh's CLTCI_VENV.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/env.sh
+source "${root}/scripts/env.sh"
+binaries=0
+if [[ "${1:-}" == --binaries ]]; then
+  binaries=1
+  shift
+fi
+if [[ "${1:-}" == -* ]] || (($# > 1)); then
+  echo "device_bundle: usage: scripts/device_bundle.sh [--binaries] [DIR], not '$*'" >&2
+  exit 2
+fi
 bundle="${1:-${root}/.device/bundle}"
 arch_dir=/usr/lib/x86_64-linux-gnu
-limit_mib=48  # of the device tool's 64 MiB carry, leaving room for a build's outputs
+# Of the device tool's 64 MiB carry: the working tree (~4 MiB) travels too.
+limit_mib=58
 
 for header in opencv4/opencv2/core.hpp yaml-cpp/yaml.h spdlog/spdlog.h fmt/core.h gif_lib.h \
   CLI/CLI.hpp gtest/gtest.h; do
@@ -22,13 +40,14 @@ for header in opencv4/opencv2/core.hpp yaml-cpp/yaml.h spdlog/spdlog.h fmt/core.
 done
 
 rm -rf "${bundle}"
+# Files keep their timestamps (cp -p), so that a build against an earlier bundle stays up to date.
 mkdir -p "${bundle}/include/opencv4/opencv2" "${bundle}/lib/cmake"
 inc="${bundle}/include"
 lib="${bundle}/lib"
 
 # Headers: OpenCV's core and imgproc only (the rest of its 7.7 MB is modules we never include).
-cp -r /usr/include/opencv4/opencv2/{core,imgproc} "${inc}/opencv4/opencv2/"
-cp /usr/include/opencv4/opencv2/{core.hpp,imgproc.hpp,opencv_modules.hpp,cvconfig.h} \
+cp -rp /usr/include/opencv4/opencv2/{core,imgproc} "${inc}/opencv4/opencv2/"
+cp -p /usr/include/opencv4/opencv2/{core.hpp,imgproc.hpp,opencv_modules.hpp,cvconfig.h} \
   "${inc}/opencv4/opencv2/" 2>/dev/null || true
 for required in core.hpp imgproc.hpp opencv_modules.hpp; do
   [[ -e "${inc}/opencv4/opencv2/${required}" ]] || {
@@ -36,8 +55,8 @@ for required in core.hpp imgproc.hpp opencv_modules.hpp; do
     exit 2
   }
 done
-cp -r /usr/include/{yaml-cpp,spdlog,fmt,CLI,gtest,gmock} "${inc}/"
-cp /usr/include/gif_lib.h "${inc}/"
+cp -rp /usr/include/{yaml-cpp,spdlog,fmt,CLI,gtest,gmock} "${inc}/"
+cp -p /usr/include/gif_lib.h "${inc}/"
 
 # Shared libraries under their sonames, with every dependency that is not the C/C++ runtime
 # (glibc, libstdc++ and libgcc come with any machine that runs torch).
@@ -47,7 +66,7 @@ copy_with_deps() {
   name="$(basename "${file}")"
   [[ -n "${copied[${name}]:-}" ]] && return
   copied["${name}"]=1
-  cp -L "${file}" "${lib}/${name}"
+  cp -Lp "${file}" "${lib}/${name}"
   while read -r dep; do
     case "$(basename "${dep}")" in
       libc.so.* | libm.so.* | libdl.so.* | libpthread.so.* | librt.so.* | ld-linux* | \
@@ -60,7 +79,7 @@ for so in libopencv_core.so.406 libopencv_imgproc.so.406 libyaml-cpp.so.0.7 libs
   libfmt.so.9 libgif.so.7; do
   copy_with_deps "${arch_dir}/${so}"
 done
-cp "${arch_dir}"/libgtest.a "${arch_dir}"/libgtest_main.a "${arch_dir}"/libgmock.a \
+cp -p "${arch_dir}"/libgtest.a "${arch_dir}"/libgtest_main.a "${arch_dir}"/libgmock.a \
   "${arch_dir}"/libgmock_main.a "${lib}/"
 # Link-time names (the linker looks for libX.so).
 ln -s libgif.so.7 "${lib}/libgif.so"
@@ -136,6 +155,23 @@ glibc $(ldd --version | head -n 1 | awk '{print $NF}')) on $(date -u +%Y-%m-%dT%
 Headers and shared libraries of Debian's packages for the GPU-only variant of the toolkit; the
 libraries keep their Debian licences (/usr/share/doc/<package>/copyright on that host).
 EOF
+if ((binaries)); then
+  python="${CLTCI_VENV}/bin/python"
+  if [[ ! -x "${python}" ]]; then
+    echo "device_bundle: no project venv at ${CLTCI_VENV}; run scripts/setup.sh first" >&2
+    exit 2
+  fi
+  build="${root}/.device/build"
+  # The build's logs stay beside the build, not in a device run's $OUT.
+  OUT="${build}/host-output" PYTHON="${python}" bash "${root}/scripts/device_check.sh" \
+    --phase build --compile --bundle "${bundle}" --build "${build}" \
+    --cuda-arch "${CLTCI_DEVICE_CUDA_ARCH:-9.0}"
+  mkdir -p "${bundle}/bin"
+  cp "${build}/tests/cltci_tests" "${build}/bench/cltci_pretrain_bench" \
+    "${build}/bench/cltci_data_bench" "${bundle}/bin/"
+  cp "${build}/STAMP" "${bundle}/bin/STAMP"
+  sed 's/^/device_bundle: binaries: /' "${bundle}/bin/STAMP" >&2
+fi
 size_kib="$(du -sk "${bundle}" | cut -f1)"
 echo "device_bundle: ${bundle}: $((size_kib / 1024)) MiB, ${#copied[@]} shared libraries" >&2
 if ((size_kib > limit_mib * 1024)); then

@@ -1,11 +1,17 @@
 #include "common_test_support.h"
 
 #include <atomic>
+#include <cstdlib>
 #include <random>
 #include <system_error>
 #include <unistd.h>
 
 namespace cltci::testing {
+
+std::filesystem::path source_dir() {
+  const char* relocated = std::getenv("CLTCI_SOURCE_DIR");
+  return relocated != nullptr && *relocated != '\0' ? relocated : CLTCI_SOURCE_DIR;
+}
 
 TempDir::TempDir() {
   static std::atomic<unsigned> counter{0};

@@ -32,6 +32,11 @@ namespace cltci::testing {
 /// A missing value (an undated image, a null in JSON).
 inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
+/// The repository's root, for the configs the tests read: $CLTCI_SOURCE_DIR where it is set (a
+/// binary built on another machine, as scripts/device_check.sh runs the bundle's prebuilt ones),
+/// else the tree this binary was built from.
+std::filesystem::path source_dir();
+
 /// A fresh empty directory under the system temp dir, removed when the object dies.
 class TempDir {
  public:

@@ -98,7 +98,7 @@ TEST(Pretrain, CltciMocoProbeFindsPatientsAndLossLeavesTheCollapseValue) {
   // shuffle-BN) on a CI-sized data set: 16 patients of the phantom v2, queue 32 (<= images -
   // batch), 30 epochs; about 5 s on 2 cores.
   const auto c = config::load_pretrain_config(
-      std::filesystem::path(CLTCI_SOURCE_DIR) / "configs/pretrain/phantom_cltci_moco_unet.yaml",
+      testing::source_dir() / "configs/pretrain/phantom_cltci_moco_unet.yaml",
       {"run.output_dir=" + (dir / "runs").string(), "run.threads=1", "run.log_every=100",
        "data.cache_dir=" + (dir / "cache").string(), "data.source.patients=16",
        "data.source.images_per_patient=[2, 6]", "method.queue_size=32", "optim.epochs=30",
@@ -106,8 +106,8 @@ TEST(Pretrain, CltciMocoProbeFindsPatientsAndLossLeavesTheCollapseValue) {
   ASSERT_EQ(pretrain(c, {}), 0);
   const YAML::Node summary = YAML::LoadFile((run_dir(c) / "summary.json").string());
   const YAML::Node probe = summary["probe"]["encoder"];
-  const double top1 = probe["top1"].as<double>();
-  const double chance = probe["top1_chance"].as<double>();
+  const auto top1 = probe["top1"].as<double>();
+  const auto chance = probe["top1_chance"].as<double>();
   EXPECT_GT(top1, 3.0 * chance) << "top-1 " << top1 << ", chance " << chance;
   EXPECT_GT(probe["map"].as<double>(), probe["map_chance"].as<double>());
   EXPECT_GT(probe["positive_cosine"].as<double>(), probe["negative_cosine"].as<double>());
@@ -141,7 +141,7 @@ TEST(Pretrain, CltciSimclrBatchesHoldPPatientsTimesKImages) {
     ASSERT_EQ(batch.view1.size(0), 9);
     std::map<std::int64_t, int> per_patient;
     for (std::int64_t i = 0; i < 9; ++i) {
-      const std::int64_t patient = batch.patient[i].item<std::int64_t>();
+      const auto patient = batch.patient[i].item<std::int64_t>();
       // The patient number is the data set's for that image, and the K images are adjacent.
       EXPECT_EQ(patient, dataset.patient_index(batch.index[i].item<std::int64_t>()));
       EXPECT_EQ(patient, batch.patient[i / 3 * 3].item<std::int64_t>());
@@ -333,13 +333,13 @@ TEST(Pretrain, OverwriteReplacesOnlyRunsTheToolkitMadeAndLeavesNothingAside) {
   // A run directory without the marker (made before it existed, or by hand) is not replaced.
   std::filesystem::remove(run_dir(c) / common::kRunMarker);
   const auto kept = std::filesystem::last_write_time(encoder);
+  std::string refusal = "no error";
   try {
     pretrain(c, overwrite);
-    FAIL();
   } catch (const common::InputError& error) {
-    EXPECT_NE(std::string(error.what()).find("--overwrite refused"), std::string::npos)
-        << error.what();
+    refusal = error.what();
   }
+  EXPECT_NE(refusal.find("--overwrite refused"), std::string::npos) << refusal;
   EXPECT_EQ(std::filesystem::last_write_time(encoder), kept);
   EXPECT_EQ(pretrain(c, {}), 0);  // but it is still recognised as finished
 }

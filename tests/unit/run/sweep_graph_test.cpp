@@ -22,7 +22,7 @@ namespace {
 namespace fs = std::filesystem;
 using config::SweepStage;
 
-const fs::path kSweeps = fs::path(CLTCI_SOURCE_DIR) / "configs" / "sweeps";
+const fs::path kSweeps = testing::source_dir() / "configs" / "sweeps";
 
 SweepGraph load(const std::string& name, const std::string& output = "/tmp/cltci-sweep-test") {
   return expand_sweep(config::load_sweep_config(kSweeps / name, output));

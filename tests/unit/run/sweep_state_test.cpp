@@ -16,8 +16,6 @@
 namespace cltci::run {
 namespace {
 
-namespace fs = std::filesystem;
-
 std::vector<JobStatus> statuses(const SweepState& state) {
   std::vector<JobStatus> out;
   for (const auto& s : state.states()) out.push_back(s.status);
@@ -27,7 +25,7 @@ std::vector<JobStatus> statuses(const SweepState& state) {
 TEST(SweepState, FollowsSummariesLocksAndFailures) {
   testing::TempDir dir;
   const auto graph = expand_sweep(config::load_sweep_config(
-      fs::path(CLTCI_SOURCE_DIR) / "configs/sweeps/phantom_ci.yaml", dir.path().string()));
+      testing::source_dir() / "configs/sweeps/phantom_ci.yaml", dir.path().string()));
   const SweepState state(graph);
   using S = JobStatus;
   EXPECT_EQ(statuses(state), (std::vector<S>{S::kReady, S::kReady, S::kWaiting, S::kWaiting,
