@@ -12,7 +12,7 @@
 # binaries are made on the host).
 #   scripts/device_check.sh [--phase build|test|bench|all] [--bundle DIR] [--build DIR]
 #                           [--steps N] [--jobs N] [--bench-args "EXTRA ARGS"] [--compile]
-#                           [--cuda-arch "9.0[;8.0...]"]
+#                           [--cuda-arch "9.0[;8.0...]"] [--test-timeout SECONDS]
 # Environment: OUT (default ./device-output), CLTCI_TORCH_PREFIX (default: Python torch's
 # cmake_prefix_path), PYTHON (default python3).
 # Exit codes: 0 all ran and passed, 1 a test failed or was skipped on a GPU, 2 bad setup.
@@ -26,6 +26,7 @@ jobs="$(nproc)"
 extra=""
 compile=0
 cuda_arch=""
+test_timeout=300
 while (($#)); do
   case "$1" in
     --compile)
@@ -33,13 +34,14 @@ while (($#)); do
       shift
       continue
       ;;
-    --cuda-arch) cuda_arch="$2" ;;
-    --phase) phase="$2" ;;
-    --bundle) bundle="$2" ;;
-    --build) build="$2" ;;
-    --steps) steps="$2" ;;
-    --jobs) jobs="$2" ;;
-    --bench-args) extra="$2" ;;
+    --cuda-arch) cuda_arch="${2-}" ;;
+    --test-timeout) test_timeout="${2-}" ;;
+    --phase) phase="${2-}" ;;
+    --bundle) bundle="${2-}" ;;
+    --build) build="${2-}" ;;
+    --steps) steps="${2-}" ;;
+    --jobs) jobs="${2-}" ;;
+    --bench-args) extra="${2-}" ;;
     *)
       echo "device_check: unknown argument '$1'" >&2
       exit 2
@@ -56,6 +58,10 @@ case "${phase}" in build | test | bench | all) ;; *)
   exit 2
   ;;
 esac
+if [[ ! "${test_timeout}" =~ ^[1-9][0-9]*$ ]]; then
+  echo "device_check: --test-timeout takes whole seconds, not '${test_timeout}'" >&2
+  exit 2
+fi
 out="${OUT:-${root}/device-output}"
 mkdir -p "${out}"
 python="${PYTHON:-python3}"
@@ -243,13 +249,18 @@ if [[ "${phase}" == test || "${phase}" == all ]]; then
   fi
   log "tests: ${filter}"
   set +e
-  # The configs some tests read come from this tree, wherever the binary was built.
-  CLTCI_SOURCE_DIR="${root}" "${tests}" --gtest_filter="${filter}" --gtest_brief=0 \
-    >"${out}/tests.txt" 2>&1
+  # The configs some tests read come from this tree, wherever the binary was built. A test that
+  # hangs (a collective, a driver call) is killed, so that the benchmark still gets its minutes.
+  CLTCI_SOURCE_DIR="${root}" timeout --signal=KILL "${test_timeout}" "${tests}" \
+    --gtest_filter="${filter}" --gtest_brief=0 >"${out}/tests.txt" 2>&1
   rc=$?
   set -e
   tail -n 15 "${out}/tests.txt" >&2
-  if ((rc != 0)); then
+  if ((rc == 137)); then
+    log "tests killed after ${test_timeout} s, in $(grep '^\[ RUN      \]' "${out}/tests.txt" |
+      tail -n 1 | cut -c 14-)"
+    status=1
+  elif ((rc != 0)); then
     log "tests failed (exit ${rc})"
     status=1
   fi
