@@ -210,7 +210,8 @@ TEST(Finetune, OverwriteWithBadInputKeepsTheFinishedRun) {
   // A truncated encoder file in init.pretrain_run.
   const auto pretrain_run = dir / "pre";
   std::filesystem::create_directories(pretrain_run);
-  std::ofstream(pretrain_run / kEncoderFile) << "\x08\x00\x00";
+  // Three bytes of an eight-byte header length (a bare literal would stop at its first NUL).
+  std::ofstream(pretrain_run / kEncoderFile) << std::string("\x08\x00\x00", 3);
   auto bad_encoder = config;
   bad_encoder.init.type = config::InitType::kPretrained;
   bad_encoder.init.pretrain_run = pretrain_run.string();
