@@ -12,15 +12,14 @@ endif()
 # Hopper, the GPUs the toolkit is run on. Read back from the cache entry, made before torch's CMake
 # enables CUDA (which would cache nvcc's own default, 75): its cuda.cmake then sets the plain
 # variable to OFF, with a warning that it only reads TORCH_CUDA_ARCH_LIST.
-set(cltci_cuda_architectures_doc "Architectures of the toolkit's CUDA sources")
 if(DEFINED CACHE{CMAKE_CUDA_ARCHITECTURES})
   # A build directory configured before this rule holds nvcc's default under CMake's own doc.
   get_property(cltci_doc CACHE CMAKE_CUDA_ARCHITECTURES PROPERTY HELPSTRING)
   if(cltci_doc STREQUAL "CUDA architectures")
-    set(CMAKE_CUDA_ARCHITECTURES "80;90" CACHE STRING "${cltci_cuda_architectures_doc}" FORCE)
+    unset(CMAKE_CUDA_ARCHITECTURES CACHE)
   endif()
 endif()
-set(CMAKE_CUDA_ARCHITECTURES "80;90" CACHE STRING "${cltci_cuda_architectures_doc}")
+set(CMAKE_CUDA_ARCHITECTURES "80;90" CACHE STRING "Architectures of the toolkit's CUDA sources")
 find_package(Torch 2.0 REQUIRED)
 string(REGEX REPLACE "-gencode[= ]arch=compute_[0-9a-z]+,code=[a-z_0-9]+" "" CMAKE_CUDA_FLAGS
                      "${CMAKE_CUDA_FLAGS}")

@@ -73,13 +73,19 @@ if [[ ! -f "${bundle}/lib/cmake/OpenCV/OpenCVConfig.cmake" ]]; then
   exit 2
 fi
 gpu=0
-if command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then gpu=1; fi
+gpu_cap=""
+if command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then
+  gpu=1
+  gpu_cap="$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -n 1 | tr -d ' ')"
+fi
 # Torch's own libraries, and the CUDA runtime torch loads, for binaries built on another machine
 # (their RUNPATH names that machine's torch); for binaries built here the same directories.
 torch_lib=""
 cudart_dir=""
+torch_version=none
 if torch_dir="$("${python}" -c 'import os, torch; print(os.path.dirname(torch.__file__))' \
   2>/dev/null)"; then
+  torch_version="$("${python}" -c 'import torch; print(torch.__version__)')"
   torch_lib="${torch_dir}/lib"
   if [[ -f "${torch_lib}/libtorch_cuda.so" ]]; then
     cudart="$(ldd "${torch_lib}/libtorch_cuda.so" | awk '$1 ~ /^libcudart\.so/ && $3 ~ /^\// {print $3}')"
@@ -114,16 +120,14 @@ use_prebuilt() {
     return 1
   fi
   built="$(stamp_value torch "${stamp}")"
-  here="$("${python}" -c 'import torch; print(torch.__version__)' 2>/dev/null || echo none)"
-  if [[ "${built}" != "${here}" ]]; then
-    log "prebuilt binaries are for torch ${built}, this machine has ${here}: compiling"
+  if [[ "${built}" != "${torch_version}" ]]; then
+    log "prebuilt binaries are for torch ${built}, this machine has ${torch_version}: compiling"
     return 1
   fi
   if ((gpu)); then
     built="$(stamp_value cuda_arch "${stamp}")"
-    here="$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -n 1 | tr -d ' ')"
-    if [[ ";${built};" != *";${here};"* ]]; then
-      log "prebuilt binaries are for compute capability ${built}, this GPU is ${here}: compiling"
+    if [[ ";${built};" != *";${gpu_cap};"* ]]; then
+      log "prebuilt binaries are for compute capability ${built}, this GPU is ${gpu_cap}: compiling"
       return 1
     fi
   fi
@@ -166,7 +170,7 @@ if [[ "${phase}" == build || "${phase}" == all ]]; then
     if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
     if ((gpu)) && [[ -z "${cuda_arch}" ]]; then
       # Only this GPU's architecture: half the CUDA compile time of the default 80;90.
-      cuda_arch="$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -n 1 | tr -d ' ')"
+      cuda_arch="${gpu_cap}"
       [[ "${cuda_arch}" =~ ^[0-9]+\.[0-9]+$ ]] || cuda_arch=""
       cuda_flags=(-DCLTCI_CUDA=ON)
     else
@@ -212,7 +216,7 @@ if [[ "${phase}" == build || "${phase}" == all ]]; then
     # What device_bundle.sh --binaries carries with the binaries, and use_prebuilt checks.
     {
       echo "source=$(source_hash)"
-      echo "torch=$("${python}" -c 'import torch; print(torch.__version__)' 2>/dev/null || echo none)"
+      echo "torch=${torch_version}"
       echo "cuda_arch=${cuda_arch}"
       echo "built=$(hostname), $(date -u +%Y-%m-%dT%H:%M:%SZ), $(git -C "${root}" describe --always \
         --dirty 2>/dev/null || echo "no git")"
